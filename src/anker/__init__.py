@@ -1,0 +1,61 @@
+"""anker: the statistics behind the UWV ANKER model for people on WW benefit.
+
+The public names are imported lazily, so ``import anker`` is quick and a
+command-line call loads only what it uses.
+
+Examples
+--------
+>>> import anker
+>>> pop = anker.simulate_population(n_per_cohort=500, seed=0)
+>>> anker.validate(pop.data)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_PUBLIC = {
+    "AnkerError": "errors",
+    "AnkerDataError": "errors",
+    "AnkerModelFileError": "errors",
+    "validate": "schema",
+    "SCHEMA": "schema",
+    "simulate_population": "synthetic",
+    "SyntheticPopulation": "synthetic",
+    "ComplianceTest": "assessments",
+    "LabourMarketTest": "assessments",
+    "ReintegrationTest": "assessments",
+    "BenefitDurationTest": "assessments",
+    "wwb_check": "assessments",
+    "AnkerModel": "profile",
+    "compare_cohorts": "outcome",
+    "CohortComparison": "outcome",
+    "outcome_by_coach": "coach_outcome",
+    "BreakEven": "costbenefit",
+    "cost_benefit": "costbenefit",
+    "CostBenefit": "costbenefit",
+    "audit_fairness": "fairness",
+    "DecisionLog": "decisions",
+}
+_SUBMODULES = {"plots", "diagnostics", "survival", "design", "report", "schema", "synthetic"}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        module = importlib.import_module(f"anker.{_PUBLIC[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"anker.{name}")
+    raise AttributeError(f"module 'anker' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC) | _SUBMODULES)

@@ -1,0 +1,5 @@
+import sys
+
+from anker.cli import main
+
+sys.exit(main())
