@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class AnkerError(Exception):
     """Base class: a problem with the user's input, reported in plain words."""
 
 
 class AnkerDataError(AnkerError, ValueError):
-    """The records do not satisfy the schema; the message lists every problem."""
+    """The records do not satisfy the schema; the message lists every problem.
+
+    ``columns`` holds the names of the columns with a problem, in order of
+    first appearance, so code can react without parsing the message.
+    """
+
+    def __init__(self, message: str, *, columns: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.columns = list(columns)
 
 
 class AnkerModelFileError(AnkerError, ValueError):

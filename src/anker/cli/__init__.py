@@ -20,8 +20,15 @@ def _load(module_name: str):
     return importlib.import_module(f"anker.cli.{module_name}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="anker",
         description="Statistics behind the UWV ANKER model: profile WW claimants, "
         "compare cohorts, test the 3.7-day break-even.",
@@ -31,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in _COMMANDS:
         try:
             module = _load(module_name)
-        except ModuleNotFoundError:
+        except ModuleNotFoundError as exc:
+            if exc.name != f"anker.cli.{module_name}":
+                raise  # a missing dependency, not a command that is not there yet
             continue
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(p)

@@ -1,0 +1,32 @@
+"""Shared fixtures: small synthetic populations, made once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("ANKER_QUIET", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DATA = ROOT / "data" / "synthetic" / "ww_spells_2004_2007.csv"
+SHIPPED_SEED = 2005
+SHIPPED_N_PER_COHORT = 20_000
+
+
+@pytest.fixture(scope="session")
+def small_population():
+    import anker
+
+    return anker.simulate_population(n_per_cohort=2_000, seed=11)
+
+
+@pytest.fixture(scope="session")
+def population():
+    """The shipped data's population (2 x 20,000), truth included."""
+    import anker
+
+    return anker.simulate_population(n_per_cohort=SHIPPED_N_PER_COHORT, seed=SHIPPED_SEED)
