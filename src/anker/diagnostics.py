@@ -384,28 +384,38 @@ def concordance_index(durations: object, events: object, risk_score: object) -> 
     durations, events, risk = _arrays(durations=durations, events=events, risk_score=risk_score)
     _binary(events, "events")
     # exit order: at one duration events come before censorings, so key 2*t < 2*t+1
-    key = 2 * _dense_rank(durations) + (events == 0)
-    key = _dense_rank(key)
+    key = _dense_rank(2 * _dense_rank(durations) + (events == 0))
     score = _dense_rank(risk)
     is_event = events == 1
-    sorted_key = np.sort(key)
-    pairs = int(np.sum(len(key) - np.searchsorted(sorted_key, key[is_event], side="right")))
+    n_keys = int(key.max()) + 1
+    later = len(key) - np.cumsum(np.bincount(key, minlength=n_keys))  # spells with a larger key
+    pairs = int(np.bincount(key[is_event], minlength=n_keys) @ later)
     if pairs == 0:
         raise AnkerDataError("no comparable pairs (no event is followed by a longer spell)")
-    # pairs (i event, j later) with j's score below or tied with i's, counted level by level:
-    # at level b, i and j share the parent block key >> (b+1), i in the left half, j the right
+    # tied scores: within a run of equal score (sorted by key), the spells after the
+    # run of one's own key; needles are sorted, so searchsorted streams
+    code = score * n_keys + key
+    order = np.argsort(code, kind="stable")
+    code = code[order]
+    score_end = np.searchsorted(code, (code // n_keys + 1) * n_keys, side="left")
+    tied = int(np.sum((score_end - np.searchsorted(code, code, side="right"))[is_event[order]]))
+    # lower scores, level by level: at level b, i and j share the parent block
+    # key >> (b+1) with i in the left half and j in the right one. One sort of both
+    # halves (a query sorts before data of equal score) gives, per query, the data
+    # below it; the data in earlier parents are then subtracted.
     width = int(score.max()) + 1
-    below = tied = 0
-    for level in range(max(1, int(key.max()).bit_length())):
+    below = 0
+    for level in range(max(1, (n_keys - 1).bit_length())):
         right = ((key >> level) & 1) == 1
         parent = key >> (level + 1)
-        data = np.sort(parent[right] * width + score[right])
         query = ~right & is_event
-        base = parent[query] * width
-        target = base + score[query]
-        start = np.searchsorted(data, target, side="left")
-        below += int(np.sum(start - np.searchsorted(data, base, side="left")))
-        tied += int(np.sum(np.searchsorted(data, target, side="right") - start))
+        merged = np.sort(np.concatenate([(parent[right] * width + score[right]) * 2 + 1,
+                                         (parent[query] * width + score[query]) * 2]))
+        is_data = merged & 1
+        data_before = np.cumsum(is_data) - is_data
+        per_parent = np.bincount(parent[right], minlength=int(parent.max()) + 1)
+        earlier_parents = np.cumsum(per_parent) - per_parent
+        below += int(data_before[is_data == 0].sum() - earlier_parents[parent[query]].sum())
     return (below + tied / 2) / pairs
 
 
