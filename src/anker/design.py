@@ -1,0 +1,222 @@
+"""The one design-matrix builder shared by every model in anker.
+
+A :class:`DesignSpec` is learned from the fitting data: which features are
+numeric and which categorical, and for each categorical feature its levels,
+the first of which is the reference (no column). ``transform`` then turns any
+frame with those columns into a float matrix with the same columns in the
+same order, so fitting, prediction, the JSON model file and the cohort
+comparison all agree on what a coefficient means.
+
+Rules, the same everywhere:
+
+* numeric features enter as they are (units of the column);
+* a categorical feature gets one 0/1 column per non-reference level, named
+  ``column[level]``; the reference is the schema's preferred level when
+  present (``education`` -> ``low``), otherwise the most frequent level;
+* missing values are not imputed: they raise :class:`AnkerDataError` naming
+  the column and the number of rows;
+* a level not seen at fit time is treated as the reference level and
+  reported in a warning with its count, never silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from anker.errors import AnkerDataError
+from anker.schema import PROTECTED, require_columns
+
+# reference level per schema column, when the level occurs in the data
+PREFERRED_REFERENCE = {
+    "education": "low",
+    "occupation_group": "administrative",
+    "sector": "industry",
+    "sex": "male",
+    "migration_background": "none",
+}
+# columns whose levels have a natural order (used for the order of dummy columns)
+LEVEL_ORDER = {"education": ("low", "medium", "high")}
+
+
+class UnseenLevelWarning(UserWarning):
+    """A categorical level at predict time that the model did not see at fit time."""
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
+
+
+def _level_order(name: str, levels: Iterable[str], counts: pd.Series) -> list[str]:
+    levels = list(levels)
+    preferred = PREFERRED_REFERENCE.get(name)
+    if preferred in levels:
+        reference = preferred
+    else:  # most frequent, ties broken by name so the choice is deterministic
+        reference = sorted(levels, key=lambda lv: (-counts[lv], lv))[0]
+    order = LEVEL_ORDER.get(name)
+    rest = [lv for lv in levels if lv != reference]
+    if order:
+        rest.sort(key=lambda lv: (order.index(lv) if lv in order else len(order), lv))
+    else:
+        rest.sort()
+    return [reference] + rest
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """How to turn records into a design matrix; learned once, at fit time.
+
+    Attributes
+    ----------
+    features : tuple of str
+        The feature columns, in order.
+    levels : dict
+        For each categorical feature, its levels; the first is the reference.
+    term_names : tuple of str
+        Names of the matrix columns: ``age``, ``education[medium]``, ...
+    """
+
+    features: tuple[str, ...]
+    levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def categorical(self) -> tuple[str, ...]:
+        return tuple(f for f in self.features if f in self.levels)
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for f in self.features:
+            if f in self.levels:
+                names += [f"{f}[{lv}]" for lv in self.levels[f][1:]]
+            else:
+                names.append(f)
+        return tuple(names)
+
+    @property
+    def term_features(self) -> tuple[str, ...]:
+        """The feature each matrix column belongs to (for grouping contributions)."""
+        out: list[str] = []
+        for f in self.features:
+            out += [f] * (len(self.levels[f]) - 1 if f in self.levels else 1)
+        return tuple(out)
+
+    @classmethod
+    def learn(cls, df: pd.DataFrame, features: Sequence[str], *,
+              categorical: Iterable[str] = ()) -> DesignSpec:
+        """Learn the spec from fitting data.
+
+        Parameters
+        ----------
+        df : DataFrame
+            The fitting data.
+        features : sequence of str
+            Feature columns.
+        categorical : iterable of str
+            Numeric columns to treat as categorical anyway (e.g. coded regions).
+        """
+        features = tuple(features)
+        if len(set(features)) != len(features):
+            dup = sorted({f for f in features if features.count(f) > 1})
+            raise ValueError(f"features: listed more than once: {dup}")
+        require_columns(df, features, role="design matrix")
+        _reject_missing(df, features)
+        forced = set(categorical)
+        levels: dict[str, tuple[str, ...]] = {}
+        for f in features:
+            if f in forced or _is_categorical(df[f]):
+                values = df[f].astype(str)
+                counts = values.value_counts()
+                levels[f] = tuple(_level_order(f, counts.index, counts))
+            else:
+                values = df[f].to_numpy(dtype=float)
+                if not np.isfinite(values).all():
+                    raise AnkerDataError(f"column {f!r} has infinite values", columns=[f])
+        return cls(features=features, levels=levels)
+
+    def transform(self, df: pd.DataFrame, *, warn_unseen: bool = True) -> np.ndarray:
+        """Build the float design matrix (rows of ``df`` x ``term_names``), no intercept.
+
+        Unseen categorical levels are treated as the reference level and
+        reported in an :class:`UnseenLevelWarning` with their counts.
+        """
+        require_columns(df, self.features, role="design matrix")
+        _reject_missing(df, self.features)
+        n = len(df)
+        X = np.zeros((n, len(self.term_names)), dtype=float)
+        j = 0
+        unseen: dict[str, dict[str, int]] = {}
+        for f in self.features:
+            if f in self.levels:
+                levels = self.levels[f]
+                codes = pd.Categorical(df[f].astype(str), categories=levels).codes
+                rows = np.flatnonzero(codes > 0)
+                X[rows, j + codes[rows] - 1] = 1.0
+                if (codes < 0).any():
+                    bad = df[f].astype(str)[codes < 0].value_counts()
+                    unseen[f] = {str(k): int(v) for k, v in bad.items()}
+                j += len(levels) - 1
+            else:
+                try:
+                    X[:, j] = df[f].to_numpy(dtype=float)
+                except (TypeError, ValueError):
+                    raise AnkerDataError(f"column {f!r} must be numeric (it was numeric when the "
+                                         f"model was fitted), got dtype {df[f].dtype}",
+                                         columns=[f]) from None
+                j += 1
+        if unseen and warn_unseen:
+            detail = "; ".join(f"{f}: {lv}" for f, lv in unseen.items())
+            warnings.warn(f"levels not seen at fit time were treated as the reference level "
+                          f"({detail})", UnseenLevelWarning, stacklevel=2)
+        return X
+
+    def protected_features(self, protected: Iterable[str] = PROTECTED) -> list[str]:
+        return [f for f in self.features if f in set(protected)]
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features),
+                "levels": {f: list(lv) for f, lv in self.levels.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DesignSpec:
+        try:
+            features = tuple(str(f) for f in data["features"])
+            levels = {str(f): tuple(str(v) for v in lv) for f, lv in data["levels"].items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a design specification: {exc!r}") from None
+        unknown = set(levels) - set(features)
+        if unknown or any(len(lv) < 1 for lv in levels.values()):
+            raise ValueError(f"design specification is inconsistent (levels for {sorted(unknown)})")
+        return cls(features=features, levels=levels)
+
+
+def _reject_missing(df: pd.DataFrame, features: Sequence[str]) -> None:
+    missing = df[list(features)].isna().sum()
+    missing = missing[missing > 0]
+    if len(missing):
+        detail = ", ".join(f"{c}: {n} row(s)" for c, n in missing.items())
+        raise AnkerDataError(f"missing values in feature column(s) ({detail}); anker does not "
+                             "impute: drop or fill these rows first", columns=list(missing.index))
+
+
+def design_matrix(df: pd.DataFrame, features: Sequence[str], *,
+                  spec: DesignSpec | None = None) -> tuple[np.ndarray, DesignSpec]:
+    """Learn (or reuse) a :class:`DesignSpec` and return ``(X, spec)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"age": [30, 40, 50], "education": ["low", "high", "medium"]})
+    >>> X, spec = design_matrix(df, ["age", "education"])
+    >>> spec.term_names
+    ('age', 'education[medium]', 'education[high]')
+    >>> X.tolist()
+    [[30.0, 0.0, 0.0], [40.0, 0.0, 1.0], [50.0, 1.0, 0.0]]
+    """
+    spec = spec if spec is not None else DesignSpec.learn(df, features)
+    return spec.transform(df), spec
