@@ -685,7 +685,7 @@ def bootstrap_km_rmst(
             raise ValueError(f"reference={reference!r} is not one of the groups {labels.tolist()}")
         labels = np.array([reference, labels[labels != reference][0]], dtype=labels.dtype)
     members = [groups == label for label in labels]
-    for label, member in zip(labels, members, strict=True):
+    for label, member in zip(labels.tolist(), members, strict=True):
         _check_horizon(horizon, durations[member], where=f" in group {label!r}")
     horizon = float(horizon)
     rng = np.random.default_rng(seed)

@@ -57,7 +57,9 @@ km_case <- function(name, time, status, tau, weights = NULL) {
   fit <- if (is.null(weights)) {
     survfit(Surv(time, status) ~ 1)
   } else {
-    survfit(Surv(time, status) ~ 1, weights = weights)
+    # robust = FALSE: Greenwood on the weighted counts; survfit's default for
+    # non-integer weights is the robust (infinitesimal jackknife) variance
+    survfit(Surv(time, status) ~ 1, weights = weights, robust = FALSE)
   }
   tab <- summary(fit, rmean = tau)$table
   se_surv <- fit$surv * fit$std.err
