@@ -27,6 +27,11 @@ _QUIET_ENV = ("PYTEST_CURRENT_TEST", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILD
 _MIN_INTERVAL = 0.1
 
 
+def _under_pytest() -> bool:
+    # PYTEST_CURRENT_TEST is only set while a test runs, not during collection
+    return "pytest" in sys.modules
+
+
 def interactive(stream: TextIO | None = None) -> bool:
     """True when a progress line would reach a person: a TTY, not pytest, not CI.
 
@@ -37,7 +42,7 @@ def interactive(stream: TextIO | None = None) -> bool:
     False
     """
     stream = sys.stderr if stream is None else stream
-    if any(os.environ.get(name) for name in _QUIET_ENV) or "pytest" in sys.modules:
+    if any(os.environ.get(name) for name in _QUIET_ENV) or _under_pytest():
         return False
     isatty = getattr(stream, "isatty", None)
     try:
