@@ -362,3 +362,28 @@ def test_survival_brier_inputs_are_checked(times, matrix, message):
 def test_integrated_brier_needs_two_times():
     with pytest.raises(ValueError, match="at least two times"):
         dg.integrated_brier_score(TINY_DURATIONS, TINY_EVENTS, TINY_SURVIVAL[:, :1], [1.5])
+
+
+# ----------------------------------------------------------- bad input, any shape
+_floats = st.floats(allow_nan=True, allow_infinity=True, width=32)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 2), _floats, _floats), min_size=0, max_size=12))
+def test_every_entry_point_answers_or_refuses_cleanly(rows):
+    # any input gives a result or a ValueError (AnkerDataError is one) naming the problem
+    y, p, t = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
+    calls = [
+        lambda: dg.auc(y, p), lambda: dg.brier_score(y, p),
+        lambda: dg.reliability_table(y, p, bins=3), lambda: dg.hosmer_lemeshow(y, p, groups=4),
+        lambda: dg.summarise_classifier(y, p), lambda: dg.concordance_index(t, y, p),
+        lambda: dg.survival_calibration(t, y, p, time=1.0, groups=2),
+        lambda: dg.integrated_brier_score(t, y, np.column_stack([p, p]), [0.0, 0.5]),
+    ]
+    for call in calls:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                call()
+            except ValueError as exc:
+                assert str(exc)

@@ -504,6 +504,8 @@ def survival_calibration(durations: object, events: object, predicted_survival: 
     _probabilities(predicted, "predicted_survival")
     if (durations < 0).any():
         raise AnkerDataError(f"durations has {(durations < 0).sum()} negative values")
+    if not np.isfinite(time) or time < 0:
+        raise ValueError(f"time must be a finite non-negative number, got {time!r}")
     z = _z(level)
     ids, edges = _bin_ids(predicted, groups, "quantile")
     n = np.bincount(ids, minlength=groups)
