@@ -96,6 +96,17 @@ def realism_table(data: pd.DataFrame, truth) -> pd.DataFrame:
         f"{truth.coaching_effect_days:.2f}"]
     figures["true coaching effect, RMST(365) (benefit days)"] = blank + [
         f"{truth.coaching_effect_benefit_days:.2f}"]
+    # the truth is about the latent exit time; benefit paid also stops at entitlement end
+    coached = groups["coaching_2007"]
+    entitlement = data.loc[coached, "entitlement_days"].to_numpy()
+    paid = {regime: np.minimum(np.minimum(rows.loc[coached, f"duration_{regime}"].to_numpy(),
+                                          entitlement), truth.horizon)
+            for regime in ("casemanagement", "coaching")}
+    paid_effect = float(np.mean(paid["casemanagement"] - paid["coaching"]))
+    figures["true effect on benefit paid within 365 days, capped by entitlement (calendar days)"] = (
+        blank + [f"{paid_effect:.2f}"])
+    figures["true effect on benefit paid within 365 days, capped by entitlement (benefit days)"] = (
+        blank + [f"{paid_effect * BENEFIT_DAYS_PER_CALENDAR_DAY:.2f}"])
     figures["naive difference in mean duration, 2004 - 2007 (calendar days)"] = blank + [
         f"{naive:.1f}"]
     figures["naive difference in mean duration, 2004 - 2007 (benefit days)"] = blank + [
