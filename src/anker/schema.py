@@ -19,6 +19,11 @@ from anker.errors import AnkerDataError
 
 EXIT_REASONS = ("work", "exhausted", "other", "censored")
 PROTECTED = ("sex", "migration_background")
+# known at inflow, not protected: the default features of every model
+INFLOW_FEATURES = ("age", "education", "occupation_group", "sector", "work_history_years",
+                   "daily_wage", "prior_spells", "prior_sanctions", "culpable_dismissal",
+                   "registration_lag_days", "health_limitation", "tightness",
+                   "unemployment_rate", "entitlement_days")
 MAX_EXAMPLES = 3
 
 

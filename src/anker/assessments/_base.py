@@ -1,0 +1,216 @@
+"""What the four ANKER tests share: configuration, the protected-attribute
+policy, input checks, coefficient tables, explanations and the JSON round trip."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from anker.design import DesignSpec
+from anker.errors import AnkerDataError, AnkerModelFileError
+from anker.schema import INFLOW_FEATURES, PROTECTED, SCHEMA, require_columns, validate
+
+FORMAT_VERSION = 1
+Z95 = float(stats.norm.ppf(0.975))
+
+
+class ProtectedAttributeError(AnkerDataError):
+    """A protected attribute was given as a feature without ``allow_protected=True``."""
+
+
+class NotFittedError(AttributeError, ValueError):
+    """The test has not been fitted yet."""
+
+
+def check_schema_columns(df: pd.DataFrame, columns: Iterable[str], *, role: str) -> None:
+    """Require ``columns`` and check those that the schema knows (types, ranges, rules)."""
+    columns = list(dict.fromkeys(columns))
+    require_columns(df, columns, role=role)
+    known = [c for c in columns if c in SCHEMA]
+    if known:
+        validate(df, columns=known)
+
+
+def coefficient_table(names: Sequence[str], coef: np.ndarray, cov: np.ndarray, *,
+                      ratio: str | None) -> pd.DataFrame:
+    """Estimate, SE, z, p, 95 % CI and (odds or hazard) ratio per term."""
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = coef / se
+    table = pd.DataFrame({
+        "coef": coef, "se": se, "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
+        "ci_low": coef - Z95 * se, "ci_high": coef + Z95 * se,
+    }, index=pd.Index(list(names), name="term"))
+    if ratio:
+        table[ratio] = np.exp(table["coef"])
+        table[f"{ratio}_ci_low"] = np.exp(table["ci_low"])
+        table[f"{ratio}_ci_high"] = np.exp(table["ci_high"])
+    return table
+
+
+def top_contributions(contributions: np.ndarray, feature_names: Sequence[str], index: pd.Index,
+                      *, top: int) -> pd.DataFrame:
+    """The ``top`` largest absolute contributions per row, as a tidy wide frame."""
+    n, k = contributions.shape
+    top = int(min(max(top, 1), k))
+    part = np.argpartition(-np.abs(contributions), top - 1, axis=1)[:, :top]
+    picked = np.take_along_axis(contributions, part, axis=1)
+    order = np.argsort(-np.abs(picked), axis=1)
+    part = np.take_along_axis(part, order, axis=1)
+    picked = np.take_along_axis(picked, order, axis=1)
+    names = np.asarray(feature_names, dtype=object)
+    out = {}
+    for j in range(top):
+        out[f"factor_{j + 1}"] = names[part[:, j]]
+        out[f"contribution_{j + 1}"] = picked[:, j]
+    return pd.DataFrame(out, index=index)
+
+
+class Assessment:
+    """Base of the four tests. Subclasses set ``name`` and implement the fit."""
+
+    name: ClassVar[str] = "assessment"
+    ratio_name: ClassVar[str | None] = None
+    default_features: ClassVar[tuple[str, ...]] = INFLOW_FEATURES
+
+    def __init__(self, *, features: Sequence[str] | None = None, allow_protected: bool = False,
+                 protected: Sequence[str] = PROTECTED) -> None:
+        if isinstance(features, str):
+            raise TypeError("features: give a list of column names, not one string")
+        self._features = tuple(features) if features is not None else self.default_features
+        if not self._features:
+            raise ValueError("features: at least one feature is needed")
+        self.allow_protected = bool(allow_protected)
+        self.protected = tuple(protected)
+        self.spec_: DesignSpec | None = None
+        self.n_fit_: int | None = None
+
+    # ---- configuration -------------------------------------------------------------
+    @property
+    def features(self) -> list[str]:
+        """The feature columns used (in design order)."""
+        return list(self._features)
+
+    @property
+    def protected_features_used(self) -> list[str]:
+        return [f for f in self._features if f in self.protected]
+
+    def _check_protected(self) -> None:
+        used = self.protected_features_used
+        if used and not self.allow_protected:
+            raise ProtectedAttributeError(
+                f"features: {used} are protected attributes and are not used as predictors "
+                "unless you opt in explicitly with allow_protected=True (the choice is "
+                "recorded in the summary and the saved model)", columns=used)
+        if used:
+            warnings.warn(f"protected attribute(s) {used} used as predictors "
+                          "(allow_protected=True); this is recorded with the model",
+                          UserWarning, stacklevel=3)
+
+    def _config(self) -> dict[str, Any]:
+        return {"features": list(self._features), "allow_protected": self.allow_protected,
+                "protected": list(self.protected)}
+
+    # ---- fitted state ----------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return self.spec_ is not None
+
+    def _require_fitted(self) -> DesignSpec:
+        if self.spec_ is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(df) first")
+        return self.spec_
+
+    def _design(self, df: pd.DataFrame) -> np.ndarray:
+        spec = self._require_fitted()
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        return spec.transform(df)
+
+    def _learn(self, df: pd.DataFrame, extra_columns: Iterable[str]) -> np.ndarray:
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        self._check_protected()
+        check_schema_columns(df, list(self._features) + list(extra_columns),
+                             role=type(self).__name__)
+        if len(df) == 0:
+            raise AnkerDataError("no rows to fit on", columns=[])
+        spec = DesignSpec.learn(df, self._features)
+        self.spec_ = spec
+        self.n_fit_ = len(df)
+        return spec.transform(df)
+
+    # ---- explanations -----------------------------------------------------------------
+    def _contributions(self, X: np.ndarray, coef: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """Per feature: (x - reference) * beta summed over that feature's design columns."""
+        spec = self._require_fitted()
+        terms = (X - reference) * coef
+        owners = np.asarray(spec.term_features)
+        feats = list(self._features)
+        out = np.zeros((X.shape[0], len(feats)))
+        for j, f in enumerate(feats):
+            out[:, j] = terms[:, owners == f].sum(axis=1)
+        return out
+
+    # ---- JSON -------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:  # pragma: no cover - implemented by subclasses
+        raise NotImplementedError
+
+    def _set_state(self, state: dict[str, Any]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted test as plain JSON data (no pickle): config, design and parameters."""
+        spec = self._require_fitted()
+        return {"anker_model": type(self).__name__, "format_version": FORMAT_VERSION,
+                "config": self._config(), "design": spec.to_dict(), "n_fit": self.n_fit_,
+                "protected_features_used": self.protected_features_used,
+                "state": self._state()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        """Rebuild a fitted test from :meth:`to_dict` output; predictions are identical."""
+        if not isinstance(data, dict) or data.get("anker_model") != cls.__name__:
+            found = data.get("anker_model") if isinstance(data, dict) else type(data).__name__
+            raise AnkerModelFileError(f"not a {cls.__name__} (found {found!r})")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise AnkerModelFileError(f"{cls.__name__}: unsupported format_version "
+                                      f"{data.get('format_version')!r} (this anker reads "
+                                      f"{FORMAT_VERSION})")
+        try:
+            config = dict(data["config"])
+            obj = cls(**config)
+            obj.spec_ = DesignSpec.from_dict(data["design"])
+            obj.n_fit_ = data.get("n_fit")
+            obj._set_state(data["state"])
+        except AnkerModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnkerModelFileError(f"{cls.__name__}: damaged model data ({exc})") from None
+        if list(obj.spec_.features) != obj.features:
+            raise AnkerModelFileError(f"{cls.__name__}: design features do not match config")
+        return obj
+
+    def __repr__(self) -> str:
+        state = f"fitted on {self.n_fit_:,} rows" if self.is_fitted else "not fitted"
+        protected = ", allow_protected=True" if self.allow_protected else ""
+        return f"{type(self).__name__}({len(self._features)} features{protected}; {state})"
+
+
+def array_from_json(values: Any, *, shape: tuple[int, ...] | None = None,
+                    what: str = "values") -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if shape is not None and arr.shape != shape:
+        raise ValueError(f"{what} has shape {arr.shape}, expected {shape}")
+    return arr
+
+
+def to_json_array(arr: np.ndarray) -> list:
+    """NaN-safe list for JSON (NaN -> None)."""
+    arr = np.asarray(arr, dtype=float)
+    return np.where(np.isfinite(arr), arr, None).tolist()

@@ -1,0 +1,234 @@
+"""Toets blijfrisico in de uitkering: how long a client is likely to stay on benefit."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from anker.assessments._base import (
+    Assessment,
+    array_from_json,
+    coefficient_table,
+    to_json_array,
+    top_contributions,
+)
+from anker.cox import CoxFit, fit_cox
+from anker.weibull import WeibullFit, fit_weibull
+
+MODELS = ("cox", "weibull")
+
+
+class BenefitDurationTest(Assessment):
+    """Survival model of the benefit spell: exits are events, exhaustion and data end censor.
+
+    Cox proportional hazards (Efron ties, as R's ``coxph`` and lifelines) by
+    default; ``model="weibull"`` fits a Weibull PH/AFT model that can
+    extrapolate beyond the follow-up of the data (e.g. P(exhausting) a long
+    entitlement). Durations are calendar days.
+
+    Parameters
+    ----------
+    features : list of str, optional
+        Feature columns; by default the schema's inflow features.
+    duration_col, event_col : str
+        Spell length (calendar days) and exit flag (1 exit, 0 censored).
+    entitlement_col : str or None
+        Maximum duration per client (calendar days), for P(exhausting).
+    model : {"cox", "weibull"}
+    ties : {"efron", "breslow"}
+        Tie handling of the Cox model.
+    allow_protected : bool
+        Opt in to protected attributes as features; recorded with the model.
+
+    Examples
+    --------
+    >>> import anker
+    >>> df = anker.simulate_population(n_per_cohort=2_000, seed=1).data
+    >>> bd = anker.BenefitDurationTest().fit(df)
+    >>> bd.predict_survival(df.head(2), times=[91, 182, 365]).shape
+    (2, 3)
+    >>> other = df.rename(columns={"duration_days": "spell", "exited": "censor1"})
+    >>> bd2 = anker.BenefitDurationTest(duration_col="spell", event_col="censor1",
+    ...                                 features=["age", "work_history_years"]).fit(other)
+    >>> list(bd2.summary.index)
+    ['age', 'work_history_years']
+    """
+
+    name: ClassVar[str] = "benefit_duration"
+    ratio_name: ClassVar[str] = "hazard_ratio"
+
+    def __init__(self, *, features=None, duration_col: str = "duration_days",
+                 event_col: str = "exited", entitlement_col: str | None = "entitlement_days",
+                 model: str = "cox", ties: str = "efron", allow_protected: bool = False,
+                 protected=None) -> None:
+        extra = {} if protected is None else {"protected": protected}
+        super().__init__(features=features, allow_protected=allow_protected, **extra)
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+        if ties not in ("efron", "breslow"):
+            raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+        self.duration_col = duration_col
+        self.event_col = event_col
+        self.entitlement_col = entitlement_col
+        self.model = model
+        self.ties = ties
+        self.fit_: CoxFit | WeibullFit | None = None
+        self._x_mean: np.ndarray | None = None
+
+    def _config(self) -> dict[str, Any]:
+        return {**super()._config(), "duration_col": self.duration_col,
+                "event_col": self.event_col, "entitlement_col": self.entitlement_col,
+                "model": self.model, "ties": self.ties}
+
+    def fit(self, df: pd.DataFrame):
+        """Fit on records with the features, ``duration_col`` and ``event_col``; returns self."""
+        X = self._learn(df, [self.duration_col, self.event_col])
+        durations = pd.to_numeric(df[self.duration_col]).to_numpy(dtype=float)
+        events = pd.to_numeric(df[self.event_col]).to_numpy(dtype=float)
+        if (durations < 0).any():
+            raise ValueError(f"{self.duration_col}: negative durations")
+        if not np.isin(events, (0, 1)).all():
+            raise ValueError(f"{self.event_col}: values other than 0/1")
+        if events.sum() == 0:
+            raise ValueError(f"{self.event_col}: no exits (events) in the data; a survival "
+                             "model needs at least one")
+        if self.model == "cox":
+            self.fit_ = fit_cox(X, durations, events, ties=self.ties)
+        else:
+            if (durations <= 0).any():
+                raise ValueError(f"{self.duration_col}: a Weibull model needs durations > 0; "
+                                 f"{int((durations <= 0).sum())} row(s) have 0")
+            self.fit_ = fit_weibull(X, durations, events)
+        self._x_mean = X.mean(axis=0)
+        self.max_follow_up_ = float(durations.max())
+        return self
+
+    # ---- predictions -------------------------------------------------------------------
+    def risk_score(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
+        """Linear predictor (log relative exit rate); higher means leaving benefit sooner."""
+        self._require_fitted()
+        X = self._design(df) if X is None else X
+        return pd.Series(self.fit_.linear_predictor(X), index=df.index, name="exit_risk_score")
+
+    def predict_cumulative_hazard(self, df: pd.DataFrame, times, *,
+                                  X: np.ndarray | None = None) -> pd.DataFrame:
+        """H(t | x) of leaving benefit, one column per time (calendar days)."""
+        self._require_fitted()
+        times = _times(times)
+        X = self._design(df) if X is None else X
+        return pd.DataFrame(self.fit_.cumulative_hazard(X, times), index=df.index, columns=times)
+
+    def predict_survival(self, df: pd.DataFrame, times, *,
+                         X: np.ndarray | None = None) -> pd.DataFrame:
+        """P(still on benefit at t) per row, one column per time in calendar days.
+
+        A Cox model's curve is flat beyond the last exit in the fitting data;
+        use ``model="weibull"`` to extrapolate.
+        """
+        return np.exp(-self.predict_cumulative_hazard(df, times, X=X))
+
+    def predict_median(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
+        """Median duration on benefit in calendar days; inf where the curve never reaches 0.5."""
+        self._require_fitted()
+        X = self._design(df) if X is None else X
+        if self.model == "weibull":
+            med = self.fit_.quantile(X, 0.5)
+        else:
+            # S(t|x) <= 0.5  <=>  H0(t) >= log 2 / exp(lp): one search on the monotone baseline
+            need = np.log(2) / np.exp(self.fit_.linear_predictor(X))
+            idx = np.searchsorted(self.fit_.baseline_cumhaz, need, side="left")
+            times = np.append(self.fit_.baseline_times, np.inf)
+            med = times[idx]
+        return pd.Series(med, index=df.index, name="median_duration_days")
+
+    def predict_exhaustion(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
+        """P(still on benefit when the entitlement ends) = S(entitlement | x).
+
+        For a Cox model, entitlements beyond the last exit time of the fitting
+        data use the survival at that time (an upper bound); a Weibull model
+        extrapolates.
+        """
+        self._require_fitted()
+        if self.entitlement_col is None:
+            raise ValueError("entitlement_col is None: P(exhausting) needs each client's "
+                             "entitlement in calendar days")
+        if self.entitlement_col not in df.columns:
+            raise ValueError(f"P(exhausting) needs column {self.entitlement_col!r}")
+        X = self._design(df) if X is None else X
+        ent = pd.to_numeric(df[self.entitlement_col]).to_numpy(dtype=float)
+        if self.model == "weibull":
+            H = np.exp(self.fit_.linear_predictor(X)) * np.power(ent, self.fit_.shape)
+        else:
+            idx = np.searchsorted(self.fit_.baseline_times, ent, side="right") - 1
+            h0 = np.where(idx >= 0, self.fit_.baseline_cumhaz[np.maximum(idx, 0)], 0.0)
+            H = np.exp(self.fit_.linear_predictor(X)) * h0
+        return pd.Series(np.exp(-H), index=df.index, name="p_exhaust")
+
+    # ---- tables --------------------------------------------------------------------------
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Coefficient table: log hazard ratios with SE, z, p, 95 % CI and hazard ratios."""
+        spec = self._require_fitted()
+        p = len(spec.term_names)
+        table = coefficient_table(spec.term_names, self.fit_.coef, self.fit_.cov[:p, :p],
+                                  ratio=self.ratio_name)
+        if self.model == "weibull":
+            table["time_ratio"] = np.exp(-table["coef"] / self.fit_.shape)
+        table.attrs.update({"model": f"{type(self).__name__} ({self.model})",
+                            "n": self.n_fit_, "events": self.fit_.n_events,
+                            "loglik": self.fit_.loglik,
+                            "protected_features_used": self.protected_features_used})
+        return table
+
+    def explain(self, df: pd.DataFrame, *, top: int = 3, X: np.ndarray | None = None) -> pd.DataFrame:
+        """Largest contributions to the log exit rate, relative to an average client."""
+        self._require_fitted()
+        X = self._design(df) if X is None else X
+        contrib = self._contributions(X, self.fit_.coef, self._x_mean)
+        return top_contributions(contrib, self.features, df.index, top=top)
+
+    # ---- JSON ------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        f = self.fit_
+        state = {"coef": to_json_array(f.coef), "cov": to_json_array(f.cov),
+                 "center": to_json_array(f.center), "x_mean": to_json_array(self._x_mean),
+                 "n": f.n, "n_events": f.n_events, "loglik": f.loglik, "n_iter": f.n_iter,
+                 "max_follow_up": self.max_follow_up_}
+        if isinstance(f, CoxFit):
+            state.update(baseline_times=to_json_array(f.baseline_times),
+                         baseline_cumhaz=to_json_array(f.baseline_cumhaz), ties=f.ties)
+        else:
+            state.update(alpha=f.alpha, log_shape=f.log_shape)
+        return state
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        p = len(self.spec_.term_names)
+        common = dict(coef=array_from_json(state["coef"], shape=(p,), what="coef"),
+                      center=array_from_json(state["center"], shape=(p,), what="center"),
+                      n=float(state["n"]), n_events=float(state["n_events"]),
+                      loglik=float(state["loglik"]), n_iter=int(state["n_iter"]))
+        if self.model == "cox":
+            times = array_from_json(state["baseline_times"], what="baseline_times")
+            cumhaz = array_from_json(state["baseline_cumhaz"], shape=times.shape,
+                                     what="baseline_cumhaz")
+            if np.any(np.diff(times) <= 0) or np.any(np.diff(cumhaz) < 0):
+                raise ValueError("baseline hazard is not increasing in time")
+            self.fit_ = CoxFit(cov=array_from_json(state["cov"], shape=(p, p), what="cov"),
+                               baseline_times=times, baseline_cumhaz=cumhaz,
+                               ties=str(state["ties"]), **common)
+        else:
+            self.fit_ = WeibullFit(cov=array_from_json(state["cov"], shape=(p + 2, p + 2),
+                                                       what="cov"),
+                                   alpha=float(state["alpha"]),
+                                   log_shape=float(state["log_shape"]), **common)
+        self._x_mean = array_from_json(state["x_mean"], shape=(p,), what="x_mean")
+        self.max_follow_up_ = float(state["max_follow_up"])
+
+
+def _times(times) -> list:
+    arr = np.atleast_1d(np.asarray(times, dtype=float))
+    if arr.ndim != 1 or arr.size == 0 or not np.isfinite(arr).all() or (arr < 0).any():
+        raise ValueError(f"times must be non-negative finite numbers (calendar days), got {times!r}")
+    return [int(t) if float(t).is_integer() else float(t) for t in arr]

@@ -1,0 +1,248 @@
+"""Reïntegratietoets (RT): the expected gain of a reintegration trajectory for a client."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from anker.assessments._base import (
+    Assessment,
+    array_from_json,
+    coefficient_table,
+    to_json_array,
+    top_contributions,
+)
+from anker.logistic import LogisticFit, fit_logistic
+
+# IWI 2005: EUR 15 million / (76,500 clients x 3.7 benefit days)
+DAILY_BENEFIT_IWI_2005 = 15e6 / (76_500 * 3.7)
+
+
+class OutsideSupportWarning(UserWarning):
+    """Clients whose propensity lies outside the common support of the fitting data."""
+
+
+class ReintegrationTest(Assessment):
+    """Conditional effect of a trajectory on work within 12 months, from observational data.
+
+    The outcome model is a logistic regression of ``outcome_col`` on the
+    features, the trajectory flag and trajectory x feature interactions (the
+    same as two separate outcome models, fitted jointly so that their
+    covariance is known). A propensity model of the trajectory on the same
+    features gives the common support: clients whose propensity lies outside
+    the range seen in both the treated and the untreated (or outside
+    ``[trim, 1 - trim]``) get no gain (NaN) unless ``extrapolate=True``, and
+    their number is reported, never silently filled in.
+
+    The gain is the change in P(work within 12 months) a trajectory brings
+    (treated minus untreated), identified under no unmeasured confounding.
+    The advice is ``"trajectory"`` where ``gain x benefit_days_per_work_exit x
+    daily_benefit`` exceeds ``trajectory_cost``.
+
+    Parameters
+    ----------
+    features : list of str, optional
+        Confounders and effect modifiers; by default the schema's inflow features.
+    treatment_col, outcome_col : str
+        0/1 trajectory flag and 0/1 outcome.
+    trim : float
+        Propensities below ``trim`` or above ``1 - trim`` are outside support.
+    trajectory_cost : float
+        Cost of one trajectory in EUR.
+    benefit_days_per_work_exit : float
+        Benefit days saved when a client leaves for work thanks to the trajectory
+        (default 261: one year of benefit days).
+    daily_benefit : float
+        EUR per benefit day (default: the IWI 2005 implied EUR 52.99).
+    l2 : float
+        Ridge penalty of the outcome and propensity models (0: maximum likelihood).
+
+    Examples
+    --------
+    >>> import anker
+    >>> df = anker.simulate_population(n_per_cohort=3_000, seed=1).data
+    >>> rt = anker.ReintegrationTest().fit(df)
+    >>> gain = rt.predict_gain(df)
+    >>> bool(gain.notna().mean() > 0.9)
+    True
+    """
+
+    name: ClassVar[str] = "reintegration"
+    ratio_name: ClassVar[str] = "odds_ratio"
+
+    def __init__(self, *, features=None, treatment_col: str = "trajectory",
+                 outcome_col: str = "work_within_12m", trim: float = 0.01,
+                 trajectory_cost: float = 1_000.0, benefit_days_per_work_exit: float = 261.0,
+                 daily_benefit: float = DAILY_BENEFIT_IWI_2005, l2: float = 0.0,
+                 allow_protected: bool = False, protected=None) -> None:
+        extra = {} if protected is None else {"protected": protected}
+        super().__init__(features=features, allow_protected=allow_protected, **extra)
+        if not 0 <= trim < 0.5:
+            raise ValueError(f"trim must lie in [0, 0.5), got {trim!r}")
+        for name, value in (("trajectory_cost", trajectory_cost),
+                            ("benefit_days_per_work_exit", benefit_days_per_work_exit),
+                            ("daily_benefit", daily_benefit)):
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"l2 must be >= 0, got {l2!r}")
+        self.treatment_col = treatment_col
+        self.outcome_col = outcome_col
+        self.trim = float(trim)
+        self.trajectory_cost = float(trajectory_cost)
+        self.benefit_days_per_work_exit = float(benefit_days_per_work_exit)
+        self.daily_benefit = float(daily_benefit)
+        self.l2 = float(l2)
+        self.outcome_fit_: LogisticFit | None = None
+        self.propensity_fit_: LogisticFit | None = None
+        self.support_: tuple[float, float] | None = None
+        self.overlap_: dict[str, float] | None = None
+        self._x_mean: np.ndarray | None = None
+
+    def _config(self) -> dict[str, Any]:
+        return {**super()._config(), "treatment_col": self.treatment_col,
+                "outcome_col": self.outcome_col, "trim": self.trim,
+                "trajectory_cost": self.trajectory_cost,
+                "benefit_days_per_work_exit": self.benefit_days_per_work_exit,
+                "daily_benefit": self.daily_benefit, "l2": self.l2}
+
+    @staticmethod
+    def _outcome_design(X: np.ndarray, treated: np.ndarray) -> np.ndarray:
+        return np.column_stack([X, treated, X * treated[:, None]])
+
+    def fit(self, df: pd.DataFrame):
+        """Fit the outcome and propensity models and the common support; returns self."""
+        X = self._learn(df, [self.treatment_col, self.outcome_col])
+        t = pd.to_numeric(df[self.treatment_col]).to_numpy(dtype=float)
+        y = pd.to_numeric(df[self.outcome_col]).to_numpy(dtype=float)
+        n_treated = int(t.sum())
+        if n_treated == 0 or n_treated == len(t):
+            raise ValueError(f"{self.treatment_col}: all rows are {int(t[0])}; the effect of a "
+                             "trajectory needs clients with and without one")
+        if y.min() == y.max():
+            raise ValueError(f"{self.outcome_col}: the outcome is {int(y[0])} for every row")
+        self.propensity_fit_ = fit_logistic(X, t, l2=self.l2)
+        self.outcome_fit_ = fit_logistic(self._outcome_design(X, t), y, l2=self.l2)
+        self._x_mean = X.mean(axis=0)
+        ps = self.propensity_fit_.predict_proba(X)
+        low = max(ps[t == 1].min(), ps[t == 0].min(), self.trim)
+        high = min(ps[t == 1].max(), ps[t == 0].max(), 1 - self.trim)
+        self.support_ = (float(low), float(high))
+        outside = (ps < low) | (ps > high)
+        self.overlap_ = {"n": float(len(t)), "n_treated": float(n_treated),
+                         "share_outside_support": float(outside.mean()),
+                         "propensity_min_treated": float(ps[t == 1].min()),
+                         "propensity_max_treated": float(ps[t == 1].max()),
+                         "propensity_min_untreated": float(ps[t == 0].min()),
+                         "propensity_max_untreated": float(ps[t == 0].max())}
+        return self
+
+    def predict_propensity(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
+        """P(trajectory | features) per row."""
+        self._require_fitted()
+        X = self._design(df) if X is None else X
+        return pd.Series(self.propensity_fit_.predict_proba(X), index=df.index,
+                         name="propensity_trajectory")
+
+    def predict_outcome(self, df: pd.DataFrame, *, treated: bool,
+                        X: np.ndarray | None = None) -> pd.Series:
+        """P(work within 12 months) with (``treated=True``) or without a trajectory."""
+        self._require_fitted()
+        X = self._design(df) if X is None else X
+        t = np.full(X.shape[0], float(treated))
+        p = expit(self.outcome_fit_.linear_predictor(self._outcome_design(X, t)))
+        return pd.Series(p, index=df.index, name=f"p_{self.outcome_col}_{int(treated)}")
+
+    def predict_gain(self, df: pd.DataFrame, *, extrapolate: bool = False,
+                     X: np.ndarray | None = None) -> pd.Series:
+        """Change in P(work within 12 months) from a trajectory, per row.
+
+        Rows outside the common support get NaN (with a warning that counts
+        them) unless ``extrapolate=True``.
+        """
+        self._require_fitted()
+        X = self._design(df) if X is None else X
+        gain = (self.predict_outcome(df, treated=True, X=X).to_numpy()
+                - self.predict_outcome(df, treated=False, X=X).to_numpy())
+        outside = self.outside_support(df, X=X).to_numpy()
+        if outside.any() and not extrapolate:
+            warnings.warn(f"{int(outside.sum())} of {len(outside)} client(s) lie outside the "
+                          "common support of the trajectory data; their gain is NaN "
+                          "(pass extrapolate=True to compute it anyway)",
+                          OutsideSupportWarning, stacklevel=2)
+            gain = np.where(outside, np.nan, gain)
+        return pd.Series(gain, index=df.index, name="trajectory_gain")
+
+    def outside_support(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
+        """True where the client's propensity lies outside the common support."""
+        ps = self.predict_propensity(df, X=X)
+        low, high = self.support_
+        return ((ps < low) | (ps > high)).rename("outside_support")
+
+    def advise(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.DataFrame:
+        """Gain, its value in EUR and the advice (``trajectory`` / ``no trajectory`` /
+        ``no advice: outside support``) per row."""
+        gain = self.predict_gain(df, X=X)
+        value = gain * self.benefit_days_per_work_exit * self.daily_benefit
+        advice = np.where(gain.isna(), "no advice: outside support",
+                          np.where(value > self.trajectory_cost, "trajectory", "no trajectory"))
+        return pd.DataFrame({"trajectory_gain": gain, "trajectory_gain_eur": value,
+                             "trajectory_advice": advice}, index=df.index)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Outcome-model coefficients (log odds, odds ratios); trajectory terms are the effect."""
+        spec = self._require_fitted()
+        names = (("intercept",) + spec.term_names + (self.treatment_col,)
+                 + tuple(f"{self.treatment_col}:{t}" for t in spec.term_names))
+        table = coefficient_table(names, self.outcome_fit_.coef, self.outcome_fit_.cov,
+                                  ratio=self.ratio_name)
+        table.attrs.update({"model": type(self).__name__, "outcome": self.outcome_col,
+                            "n": self.n_fit_, "overlap": dict(self.overlap_),
+                            "protected_features_used": self.protected_features_used})
+        return table
+
+    @property
+    def propensity_summary(self) -> pd.DataFrame:
+        spec = self._require_fitted()
+        return coefficient_table(("intercept",) + spec.term_names, self.propensity_fit_.coef,
+                                 self.propensity_fit_.cov, ratio=self.ratio_name)
+
+    def explain(self, df: pd.DataFrame, *, top: int = 3, X: np.ndarray | None = None) -> pd.DataFrame:
+        """Largest contributions of each feature to the trajectory effect (log odds scale)."""
+        spec = self._require_fitted()
+        X = self._design(df) if X is None else X
+        p = len(spec.term_names)
+        interaction = self.outcome_fit_.coef[p + 2:]
+        contrib = self._contributions(X, interaction, self._x_mean)
+        return top_contributions(contrib, self.features, df.index, top=top)
+
+    def _state(self) -> dict[str, Any]:
+        return {"outcome_coef": to_json_array(self.outcome_fit_.coef),
+                "outcome_cov": to_json_array(self.outcome_fit_.cov),
+                "propensity_coef": to_json_array(self.propensity_fit_.coef),
+                "propensity_cov": to_json_array(self.propensity_fit_.cov),
+                "support": list(self.support_), "overlap": dict(self.overlap_),
+                "x_mean": to_json_array(self._x_mean),
+                "n": self.outcome_fit_.n}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        p = len(self.spec_.term_names)
+        k_out, k_ps = 2 * p + 2, p + 1
+        n = float(state["n"])
+        self.outcome_fit_ = LogisticFit(
+            coef=array_from_json(state["outcome_coef"], shape=(k_out,), what="outcome_coef"),
+            cov=array_from_json(state["outcome_cov"], shape=(k_out, k_out), what="outcome_cov"),
+            intercept=True, n=n, loglik=float("nan"), n_iter=0)
+        self.propensity_fit_ = LogisticFit(
+            coef=array_from_json(state["propensity_coef"], shape=(k_ps,), what="propensity_coef"),
+            cov=array_from_json(state["propensity_cov"], shape=(k_ps, k_ps), what="propensity_cov"),
+            intercept=True, n=n, loglik=float("nan"), n_iter=0)
+        low, high = (float(v) for v in state["support"])
+        self.support_ = (low, high)
+        self.overlap_ = {str(k): float(v) for k, v in state["overlap"].items()}
+        self._x_mean = array_from_json(state["x_mean"], shape=(p,), what="x_mean")
