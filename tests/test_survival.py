@@ -23,6 +23,8 @@ from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import restricted_mean_survival_time
 
 from anker.survival import (
+    _group_cells,
+    _rmst_from_cells,
     bootstrap_km_rmst,
     bootstrap_refit,
     kaplan_meier,
@@ -409,6 +411,12 @@ def test_properties_against_lifelines(rows, fraction):
     assert 0 <= estimate <= horizon + 1e-12 and se >= 0
     fitter = _lifelines_km(durations, events, weights)
     assert estimate == pytest.approx(restricted_mean_survival_time(fitter, t=horizon), abs=1e-6)
+    # the bootstrap's cell counts reproduce the estimate on the original data
+    event_times, cells, n_cells = _group_cells(durations, events, horizon)
+    counts = np.bincount(cells, minlength=n_cells)[None, :]
+    assert _rmst_from_cells(event_times, counts, durations.size, horizon)[0] == pytest.approx(
+        rmst(durations, events, horizon).estimate, rel=1e-12
+    )
     influence = rmst_influence(durations, events, horizon)
     assert influence.sum() == pytest.approx(0, abs=1e-8 * max(1.0, np.abs(influence).max()))
     assert np.sum(influence**2) / durations.size**2 == pytest.approx(

@@ -57,7 +57,7 @@ __all__ = [
 Seed = int | np.random.Generator | np.random.SeedSequence | None
 
 # elements per chunk of replicates (x 8 bytes): bounds the memory of every bootstrap door
-_CHUNK_ELEMENTS = 1 << 21
+_CHUNK_ELEMENTS = 1 << 20
 
 
 # --------------------------------------------------------------------------- input checks
@@ -526,7 +526,7 @@ def multiplier_bootstrap(
     n_boot : number of replicates.
     seed : int or numpy Generator.
     strata : optional (n,) labels; each stratum keeps its size in every resample.
-    chunk : replicates per chunk; default keeps a chunk near 16 MB.
+    chunk : replicates per chunk; by default a chunk holds about a million values.
 
     Returns
     -------
@@ -585,20 +585,36 @@ class KMBootstrap:
     difference_replicates: np.ndarray
 
 
-def _rmst_from_cells(
-    cell_times: np.ndarray, event_draws: np.ndarray, censor_draws: np.ndarray, n: int, horizon: float
-) -> np.ndarray:
-    """RMST per row of (rows, m) event / censoring counts at ``cell_times`` (all <= horizon).
+def _group_cells(
+    durations: np.ndarray, events: np.ndarray, horizon: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Event times <= horizon, each person's cell and the number of cells.
 
-    People beyond the horizon only enter through the at-risk count. A
-    resample whose curve stops early is extended flat to the horizon.
+    Kaplan-Meier up to the horizon needs only, per event time t_j, the events
+    at t_j and who leaves the risk set in [t_j, t_j+1). So the cells are:
+    0 = censored before the first event time; 1 + 2j = event at t_j;
+    2 + 2j = censored in [t_j, t_j+1), or still there after the last event
+    time up to the horizon (j = m - 1).
     """
-    leaving = event_draws + censor_draws
-    at_risk = n - np.cumsum(leaving, axis=1) + leaving
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hazard = np.where(at_risk > 0, event_draws / at_risk, 0.0)
-    survival = np.cumprod(1.0 - hazard, axis=1)
-    return _rectangles(cell_times, survival, horizon)[0].sum(axis=1)
+    counted = (events == 1) & (durations <= horizon)
+    event_times = np.unique(durations[counted])
+    cell = 2 * np.searchsorted(event_times, durations, side="right")
+    cell[counted] = 1 + 2 * np.searchsorted(event_times, durations[counted])
+    return event_times, cell, 2 * event_times.size + 1
+
+
+def _rmst_from_cells(event_times: np.ndarray, counts: np.ndarray, n: int, horizon: float) -> np.ndarray:
+    """RMST per row of (rows, cells) counts laid out as in `_group_cells`.
+
+    A resample whose curve stops early is extended flat to the horizon.
+    """
+    at_risk = n - np.cumsum(counts, axis=1)[:, 0:-1:2]
+    # nobody at risk means nobody can have the event either: 0 / 1 = 0
+    survival = counts[:, 1::2] / np.maximum(at_risk, 1)
+    np.subtract(1.0, survival, out=survival)
+    np.cumprod(survival, axis=1, out=survival)
+    widths = np.diff(np.concatenate(([0.0], event_times, [horizon])))
+    return widths[0] + survival @ widths[1:]
 
 
 def _km_group_bootstrap(
@@ -606,28 +622,23 @@ def _km_group_bootstrap(
     rng: np.random.Generator, bar: Any,
 ) -> np.ndarray:
     n = durations.size
-    within = durations <= horizon
-    cell_times, time_index = np.unique(durations[within], return_inverse=True)
-    m = cell_times.size
-    # cells: event at t_j (j), censored at t_j (m + j), beyond the horizon (2m)
-    person_cell = np.full(n, 2 * m)
-    person_cell[within] = time_index + m * (events[within] == 0)
-    cell_counts = np.bincount(person_cell, minlength=2 * m + 1)
+    event_times, person_cell, n_cells = _group_cells(durations, events, horizon)
+    cell_counts = np.bincount(person_cell, minlength=n_cells)
     present = np.flatnonzero(cell_counts)
-    # a multinomial draw costs O(cells), an index draw O(n): take the cheaper one
-    use_multinomial = present.size * 4 < n
-    chunk = max(1, _CHUNK_ELEMENTS // max(m, n if not use_multinomial else 1))
+    # a multinomial draw costs O(cells) binomials, a resample O(n) cheap draws
+    use_multinomial = present.size * 16 < n
+    chunk = max(1, _CHUNK_ELEMENTS // (n_cells if use_multinomial else max(n, n_cells)))
     out = np.empty(n_boot)
     for begin in range(0, n_boot, chunk):
         rows = min(chunk, n_boot - begin)
-        counts = np.zeros((rows, 2 * m + 1))
         if use_multinomial:
+            counts = np.zeros((rows, n_cells))
             counts[:, present] = rng.multinomial(n, cell_counts[present] / n, size=rows)
         else:
             drawn = person_cell[_draw_indices(rng, (np.arange(n), [(0, n)]), rows)]
-            flat = (drawn + (2 * m + 1) * np.arange(rows)[:, None]).ravel()
-            counts[:] = np.bincount(flat, minlength=rows * (2 * m + 1)).reshape(rows, -1)
-        out[begin : begin + rows] = _rmst_from_cells(cell_times, counts[:, :m], counts[:, m : 2 * m], n, horizon)
+            flat = (drawn + n_cells * np.arange(rows)[:, None]).ravel()
+            counts = np.bincount(flat, minlength=rows * n_cells).reshape(rows, n_cells)
+        out[begin : begin + rows] = _rmst_from_cells(event_times, counts, n, horizon)
         bar.update(rows)
     return out
 
@@ -648,7 +659,10 @@ def bootstrap_km_rmst(
     keeps its size). Because Kaplan-Meier depends on the data only through
     the counts per (time, event) cell, that is one multinomial draw over the
     group's cells, so the cost per replicate grows with the number of
-    distinct days up to the horizon, not with the number of people.
+    distinct days up to the horizon, not with the number of people. With
+    (nearly) as many distinct times as people, e.g. durations in fractions
+    of a day, the people are resampled instead and counted into the cells:
+    the same distribution, at O(n) per replicate.
 
     Parameters
     ----------
