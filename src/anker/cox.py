@@ -43,7 +43,7 @@ class CoxFit:
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         """Centred linear predictor ``(x - center) @ coef``."""
-        return (np.asarray(X, dtype=float) - self.center) @ self.coef
+        return np.asarray(X, dtype=float) @ self.coef - self.center @ self.coef
 
     def cumulative_hazard(self, X: np.ndarray, times) -> np.ndarray:
         """H(t | x) for each row of ``X`` (rows) and each time (columns)."""

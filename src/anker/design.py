@@ -148,15 +148,17 @@ class DesignSpec:
         require_columns(df, self.features, role="design matrix")
         _reject_missing(df, self.features)
         n = len(df)
-        X = np.zeros((n, len(self.term_names)), dtype=float)
+        # column-major: every feature fills whole columns
+        X = np.zeros((n, len(self.term_names)), dtype=float, order="F")
         j = 0
         unseen: dict[str, dict[str, int]] = {}
         for f in self.features:
             if f in self.levels:
                 levels = self.levels[f]
-                codes = pd.Categorical(df[f].astype(str), categories=levels).codes
-                rows = np.flatnonzero(codes > 0)
-                X[rows, j + codes[rows] - 1] = 1.0
+                values = df[f] if pd.api.types.is_object_dtype(df[f]) else df[f].astype(str)
+                codes = pd.Categorical(values, categories=levels).codes
+                for level in range(1, len(levels)):
+                    X[:, j + level - 1] = codes == level
                 if (codes < 0).any():
                     bad = df[f].astype(str)[codes < 0].value_counts()
                     unseen[f] = {str(k): int(v) for k, v in bad.items()}
@@ -196,9 +198,9 @@ class DesignSpec:
 
 
 def _reject_missing(df: pd.DataFrame, features: Sequence[str]) -> None:
-    missing = df[list(features)].isna().sum()
-    missing = missing[missing > 0]
-    if len(missing):
+    flagged = [c for c in features if df[c].hasnans]
+    if flagged:
+        missing = df[flagged].isna().sum()
         detail = ", ".join(f"{c}: {n} row(s)" for c, n in missing.items())
         raise AnkerDataError(f"missing values in feature column(s) ({detail}); anker does not "
                              "impute: drop or fill these rows first", columns=list(missing.index))

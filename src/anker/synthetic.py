@@ -356,7 +356,7 @@ def simulate_population(n_per_cohort: int = 20_000, seed: int = 0, *,
         mask = np.char.startswith(coaches.astype(str), prefix)
         if mask.any():
             effects[mask] -= effects[mask].mean()
-    coach_effects = dict(zip(coaches.tolist(), effects.tolist()))
+    coach_effects = dict(zip(coaches.tolist(), effects.tolist(), strict=True))
     coach_lp = effects[np.searchsorted(coaches, cols["coach_id"])]
 
     # trajectory: selection on observables

@@ -42,7 +42,7 @@ class WeibullFit:
         return np.sqrt(np.diag(self.cov))[: self.coef.size]
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
-        return (np.asarray(X, dtype=float) - self.center) @ self.coef + self.alpha
+        return np.asarray(X, dtype=float) @ self.coef - self.center @ self.coef + self.alpha
 
     def cumulative_hazard(self, X: np.ndarray, times) -> np.ndarray:
         times = np.atleast_1d(np.asarray(times, dtype=float))

@@ -58,16 +58,16 @@ def top_contributions(contributions: np.ndarray, feature_names: Sequence[str], i
     """The ``top`` largest absolute contributions per row, as a tidy wide frame."""
     n, k = contributions.shape
     top = int(min(max(top, 1), k))
-    part = np.argpartition(-np.abs(contributions), top - 1, axis=1)[:, :top]
-    picked = np.take_along_axis(contributions, part, axis=1)
-    order = np.argsort(-np.abs(picked), axis=1)
-    part = np.take_along_axis(part, order, axis=1)
-    picked = np.take_along_axis(picked, order, axis=1)
+    size = np.abs(contributions)
+    rows = np.arange(n)
     names = np.asarray(feature_names, dtype=object)
     out = {}
+    # top is small (a few factors): repeated argmax beats a full sort per row
     for j in range(top):
-        out[f"factor_{j + 1}"] = names[part[:, j]]
-        out[f"contribution_{j + 1}"] = picked[:, j]
+        best = size.argmax(axis=1)
+        out[f"factor_{j + 1}"] = pd.Categorical.from_codes(best, categories=list(names))
+        out[f"contribution_{j + 1}"] = contributions[rows, best]
+        size[rows, best] = -1.0
     return pd.DataFrame(out, index=index)
 
 
@@ -149,13 +149,10 @@ class Assessment:
     def _contributions(self, X: np.ndarray, coef: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """Per feature: (x - reference) * beta summed over that feature's design columns."""
         spec = self._require_fitted()
-        terms = (X - reference) * coef
         owners = np.asarray(spec.term_features)
-        feats = list(self._features)
-        out = np.zeros((X.shape[0], len(feats)))
-        for j, f in enumerate(feats):
-            out[:, j] = terms[:, owners == f].sum(axis=1)
-        return out
+        # (term x feature) map weighted by the coefficients: one matrix product
+        weights = (owners[:, None] == np.asarray(self._features)[None, :]) * coef[:, None]
+        return X @ weights - reference @ weights
 
     # ---- JSON -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:  # pragma: no cover - implemented by subclasses

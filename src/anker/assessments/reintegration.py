@@ -22,6 +22,9 @@ from anker.logistic import LogisticFit, fit_logistic
 DAILY_BENEFIT_IWI_2005 = 15e6 / (76_500 * 3.7)
 
 
+ADVICE = ("trajectory", "no trajectory", "no advice: outside support")
+
+
 class OutsideSupportWarning(UserWarning):
     """Clients whose propensity lies outside the common support of the fitting data."""
 
@@ -153,9 +156,13 @@ class ReintegrationTest(Assessment):
         """P(work within 12 months) with (``treated=True``) or without a trajectory."""
         self._require_fitted()
         X = self._design(df) if X is None else X
-        t = np.full(X.shape[0], float(treated))
-        p = expit(self.outcome_fit_.linear_predictor(self._outcome_design(X, t)))
-        return pd.Series(p, index=df.index, name=f"p_{self.outcome_col}_{int(treated)}")
+        coef = self.outcome_fit_.coef
+        k = X.shape[1]
+        # same as the outcome design [X, t, X*t] with t fixed, without building it
+        lp = coef[0] + X @ coef[1:k + 1]
+        if treated:
+            lp += coef[k + 1] + X @ coef[k + 2:]
+        return pd.Series(expit(lp), index=df.index, name=f"p_{self.outcome_col}_{int(treated)}")
 
     def predict_gain(self, df: pd.DataFrame, *, extrapolate: bool = False,
                      X: np.ndarray | None = None) -> pd.Series:
@@ -188,8 +195,8 @@ class ReintegrationTest(Assessment):
         ``no advice: outside support``) per row."""
         gain = self.predict_gain(df, X=X)
         value = gain * self.benefit_days_per_work_exit * self.daily_benefit
-        advice = np.where(gain.isna(), "no advice: outside support",
-                          np.where(value > self.trajectory_cost, "trajectory", "no trajectory"))
+        codes = np.where(gain.isna(), 2, np.where(value > self.trajectory_cost, 0, 1))
+        advice = pd.Categorical.from_codes(codes, categories=list(ADVICE))
         return pd.DataFrame({"trajectory_gain": gain, "trajectory_gain_eur": value,
                              "trajectory_advice": advice}, index=df.index)
 

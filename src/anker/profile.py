@@ -1,0 +1,242 @@
+"""AnkerModel: the four tests together, one profile (and one advice) per client.
+
+The profile supports a professional, it does not decide: the coach accepts
+or overrides the advice and :class:`anker.DecisionLog` records which.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anker import __version__
+from anker.assessments import (
+    BenefitDurationTest,
+    ComplianceTest,
+    LabourMarketTest,
+    ReintegrationTest,
+    wwb_check,
+)
+from anker.assessments._base import Assessment
+from anker.errors import AnkerModelFileError
+
+SCHEMA_VERSION = 1
+SURVIVAL_TIMES = {"p_on_benefit_3m": 91, "p_on_benefit_6m": 182, "p_on_benefit_12m": 365}
+_TESTS = {"compliance": ComplianceTest, "labour_market": LabourMarketTest,
+          "reintegration": ReintegrationTest, "benefit_duration": BenefitDurationTest}
+
+
+class AnkerModel:
+    """All four ANKER tests, fitted together, giving one profile per client.
+
+    Parameters
+    ----------
+    compliance, labour_market, reintegration, benefit_duration : test, optional
+        Configured (unfitted) tests; by default each with its defaults.
+    wwb_threshold : float
+        P(exhausting the entitlement) above which early hand-over to the
+        municipality (WWB) is advised.
+    top_factors : int
+        Number of factors named per client.
+
+    Examples
+    --------
+    >>> import anker, tempfile, os
+    >>> df = anker.simulate_population(n_per_cohort=2_000, seed=1).data
+    >>> model = anker.AnkerModel().fit(df)
+    >>> prof = model.profile(df.head(3))
+    >>> prof.index.equals(df.head(3).index)
+    True
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.json")
+    >>> model.save(path)
+    >>> anker.AnkerModel.load(path).profile(df.head(3)).equals(prof)
+    True
+    """
+
+    def __init__(self, *, compliance: ComplianceTest | None = None,
+                 labour_market: LabourMarketTest | None = None,
+                 reintegration: ReintegrationTest | None = None,
+                 benefit_duration: BenefitDurationTest | None = None,
+                 wwb_threshold: float = 0.5, top_factors: int = 3) -> None:
+        given = {"compliance": compliance, "labour_market": labour_market,
+                 "reintegration": reintegration, "benefit_duration": benefit_duration}
+        self.tests: dict[str, Assessment] = {}
+        for name, cls in _TESTS.items():
+            test = given[name] if given[name] is not None else cls()
+            if not isinstance(test, cls):
+                raise TypeError(f"{name} must be a {cls.__name__}, got {type(test).__name__}")
+            self.tests[name] = test
+        if not 0 < float(wwb_threshold) < 1:
+            raise ValueError(f"wwb_threshold must lie strictly between 0 and 1, got {wwb_threshold!r}")
+        if int(top_factors) < 1:
+            raise ValueError(f"top_factors must be at least 1, got {top_factors!r}")
+        self.wwb_threshold = float(wwb_threshold)
+        self.top_factors = int(top_factors)
+
+    # convenient names
+    compliance = property(lambda self: self.tests["compliance"])
+    labour_market = property(lambda self: self.tests["labour_market"])
+    reintegration = property(lambda self: self.tests["reintegration"])
+    benefit_duration = property(lambda self: self.tests["benefit_duration"])
+
+    @property
+    def is_fitted(self) -> bool:
+        return all(t.is_fitted for t in self.tests.values())
+
+    def fit(self, df: pd.DataFrame) -> AnkerModel:
+        """Fit all four tests on the same records; returns self."""
+        for test in self.tests.values():
+            test.fit(df)
+        return self
+
+    def _designs(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """One design matrix per distinct spec: the tests usually share one."""
+        cache: dict[str, np.ndarray] = {}
+        out = {}
+        for name, test in self.tests.items():
+            spec = test._require_fitted()
+            key = json.dumps(spec.to_dict(), sort_keys=True)
+            if key not in cache:
+                cache[key] = test._design(df)
+            out[name] = cache[key]
+        return out
+
+    def profile(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Per client: the four scores, bands, route, trajectory advice, WWB flag,
+        a one-line advice and the top factors. One row per input row, same index.
+
+        Needs only the feature columns (and the entitlement for P(exhausting));
+        outcome columns are not used.
+        """
+        if not self.is_fitted:
+            raise ValueError("AnkerModel is not fitted yet: call fit(df) or AnkerModel.load(path)")
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        X = self._designs(df)
+        nt, amt = self.compliance, self.labour_market
+        rt, bd = self.reintegration, self.benefit_duration
+        risk = nt.predict_proba(df, X=X["compliance"]).rename("compliance_risk")
+        band = nt.band(df, proba=risk)
+        p_work = amt.predict_proba(df, X=X["labour_market"]).rename("p_work_6m")
+        route = amt.route(df, proba=p_work)
+        traj = rt.advise(df, X=X["reintegration"])
+        surv = bd.predict_survival(df, list(SURVIVAL_TIMES.values()), X=X["benefit_duration"])
+        surv.columns = list(SURVIVAL_TIMES)
+        median = bd.predict_median(df, X=X["benefit_duration"])
+        p_exhaust = bd.predict_exhaustion(df, X=X["benefit_duration"])
+        wwb = wwb_check(p_exhaust, threshold=self.wwb_threshold)
+        out = pd.concat([risk, band, band.map(_MONITORING_TEXT).rename("monitoring"),
+                         p_work, route, traj, surv, median, p_exhaust, wwb], axis=1)
+        out["advice"] = _advice_text(route, traj["trajectory_advice"], band, wwb)
+        factors = amt.explain(df, top=self.top_factors, X=X["labour_market"])
+        out["top_factors"] = _factor_text(factors, self.top_factors)
+        return out
+
+    # ---- persistence -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        if not self.is_fitted:
+            raise ValueError("AnkerModel is not fitted yet: nothing to save")
+        return {"anker_model": "AnkerModel", "schema_version": SCHEMA_VERSION,
+                "anker_version": __version__,
+                "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "config": {"wwb_threshold": self.wwb_threshold, "top_factors": self.top_factors},
+                "protected_features_used": {n: t.protected_features_used
+                                            for n, t in self.tests.items()},
+                "tests": {name: test.to_dict() for name, test in self.tests.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnkerModel:
+        if not isinstance(data, dict) or data.get("anker_model") != "AnkerModel":
+            raise AnkerModelFileError("not an anker model file (no 'anker_model': 'AnkerModel')")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise AnkerModelFileError(f"model file schema_version {version!r} is not supported "
+                                      f"(this anker {__version__} reads {SCHEMA_VERSION})")
+        try:
+            tests = {name: _TESTS[name].from_dict(data["tests"][name]) for name in _TESTS}
+            config = data["config"]
+            model = cls(**tests, wwb_threshold=config["wwb_threshold"],
+                        top_factors=config["top_factors"])
+        except AnkerModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnkerModelFileError(f"damaged model file: {type(exc).__name__}: {exc}") from None
+        return model
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted model as one readable JSON file (no pickle)."""
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        Path(path).write_text(text + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> AnkerModel:
+        """Read a model written by :meth:`save`; a damaged or foreign file raises
+        :class:`anker.AnkerModelFileError` naming the file."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise AnkerModelFileError(f"{path}: not a readable JSON model file ({exc})") from None
+        try:
+            return cls.from_dict(data)
+        except AnkerModelFileError as exc:
+            raise AnkerModelFileError(f"{path}: {exc}") from None
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.is_fitted else "not fitted"
+        return f"AnkerModel({', '.join(self.tests)}; {state})"
+
+
+_MONITORING_TEXT = {"low": "standard monitoring", "medium": "extra monitoring",
+                    "high": "intensive monitoring"}
+_ROUTE_TEXT = {"A": "Route A (job-ready)", "B": "Route B (coach support)"}
+_TRAJECTORY_TEXT = {"trajectory": "trajectory advised", "no trajectory": "no trajectory",
+                    "no advice: outside support": "no trajectory advice (unlike past clients)"}
+
+
+def _advice_text(route: pd.Series, trajectory: pd.Series, band: pd.Series,
+                 wwb: pd.Series) -> pd.Series:
+    """One line per client: there are only 36 combinations, so build each once."""
+    routes, trajectories, bands = list(_ROUTE_TEXT), list(_TRAJECTORY_TEXT), list(_MONITORING_TEXT)
+    texts = np.array([f"{_ROUTE_TEXT[r]}; {_TRAJECTORY_TEXT[t]}; {_MONITORING_TEXT[b]}"
+                      + ("; prepare early hand-over to the municipality (WWB)" if w else "")
+                      for r in routes for t in trajectories for b in bands for w in (False, True)],
+                     dtype=object)
+    r = (route.to_numpy() == "B").astype(int)
+    t = pd.Categorical(trajectory, categories=trajectories).codes
+    b = pd.Categorical(band, categories=bands).codes
+    code = ((r * len(trajectories) + t) * len(bands) + b) * 2 + wwb.to_numpy().astype(int)
+    return pd.Series(texts[code], index=route.index, name="advice")
+
+
+def _factor_text(factors: pd.DataFrame, top: int) -> pd.Series:
+    """'age -, health_limitation -, tightness +': sign of the effect on P(work).
+
+    Built once per distinct combination of factors and signs, then mapped back.
+    """
+    names = pd.unique(np.concatenate([factors[f"factor_{j}"].to_numpy()
+                                      for j in range(1, top + 1)]))
+    base = 2 * len(names)
+    code = np.zeros(len(factors), dtype=np.int64)
+    for j in range(1, top + 1):
+        idx = pd.Categorical(factors[f"factor_{j}"], categories=names).codes.astype(np.int64)
+        positive = factors[f"contribution_{j}"].to_numpy() >= 0
+        code = code * base + 2 * idx + positive
+    uniques, inverse = np.unique(code, return_inverse=True)
+    texts = []
+    for u in uniques:
+        parts = []
+        for _ in range(top):
+            u, digit = divmod(int(u), base)
+            parts.append(f"{names[digit // 2]} {'+' if digit % 2 else '-'}")
+        texts.append(", ".join(reversed(parts)))
+    return pd.Series(np.asarray(texts, dtype=object)[inverse], index=factors.index,
+                     name="top_factors")
