@@ -108,7 +108,7 @@ def test_coaching_effect_equals_brute_force(population):
     coaching = df["cohort"].to_numpy() == "coaching_2007"
     rows = truth.rows[coaching]
     brute = np.mean([min(a, 365) - min(b, 365) for a, b in
-                     zip(rows["duration_casemanagement"], rows["duration_coaching"])])
+                     zip(rows["duration_casemanagement"], rows["duration_coaching"], strict=True)])
     assert truth.coaching_effect_days == pytest.approx(brute, abs=1e-12)
     assert truth.coaching_effect_benefit_days == pytest.approx(brute * BENEFIT_DAYS_PER_CALENDAR_DAY)
     # default: about 5 benefit days, just above the 3.7-day break-even
