@@ -1,0 +1,90 @@
+"""The one design-matrix builder: levels, reference, unseen levels, missing values, JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import anker
+from anker.design import DesignSpec, UnseenLevelWarning, design_matrix
+
+
+@pytest.fixture
+def frame():
+    return pd.DataFrame({"age": [30, 40, 50, 60], "education": ["low", "high", "medium", "low"],
+                         "sector": ["b", "a", "a", "c"]})
+
+
+def test_reference_levels_and_names(frame):
+    X, spec = design_matrix(frame, ["age", "education", "sector"])
+    # education: schema's preferred reference "low", natural order; sector: most frequent "a"
+    assert spec.term_names == ("age", "education[medium]", "education[high]", "sector[b]", "sector[c]")
+    np.testing.assert_array_equal(X, [[30, 0, 0, 1, 0], [40, 0, 1, 0, 0],
+                                      [50, 1, 0, 0, 0], [60, 0, 0, 0, 1]])
+    assert spec.term_features == ("age", "education", "education", "sector", "sector")
+
+
+def test_unseen_level_warned_and_mapped_to_reference(frame):
+    spec = DesignSpec.learn(frame, ["education"])
+    new = pd.DataFrame({"education": ["phd", "phd", "high"]})
+    with pytest.warns(UnseenLevelWarning, match=r"education: \{'phd': 2\}"):
+        X = spec.transform(new)
+    np.testing.assert_array_equal(X, [[0, 0], [0, 0], [0, 1]])
+
+
+def test_missing_values_rejected_with_column_and_count(frame):
+    bad = frame.astype({"age": float})
+    bad.loc[1, "age"] = np.nan
+    with pytest.raises(anker.AnkerDataError, match=r"age: 1 row") as info:
+        design_matrix(bad, ["age", "education"])
+    assert info.value.columns == ["age"]
+
+
+def test_missing_column_named(frame):
+    with pytest.raises(anker.AnkerDataError, match="shoe_size"):
+        design_matrix(frame, ["age", "shoe_size"])
+
+
+def test_duplicate_feature_rejected(frame):
+    with pytest.raises(ValueError, match="more than once"):
+        design_matrix(frame, ["age", "age"])
+
+
+def test_numeric_column_that_became_text(frame):
+    spec = DesignSpec.learn(frame, ["age"])
+    with pytest.raises(anker.AnkerDataError, match="must be numeric"):
+        spec.transform(frame.assign(age=["x", "y", "z", "w"]))
+
+
+def test_json_round_trip(frame):
+    spec = DesignSpec.learn(frame, ["age", "education", "sector"])
+    again = DesignSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+    np.testing.assert_array_equal(again.transform(frame), spec.transform(frame))
+
+
+def test_damaged_spec():
+    with pytest.raises(ValueError):
+        DesignSpec.from_dict({"features": ["a"], "levels": {"b": ["x"]}})
+    with pytest.raises(ValueError):
+        DesignSpec.from_dict({"nonsense": 1})
+
+
+@settings(max_examples=40, deadline=None)
+@given(levels=st.lists(st.sampled_from(list("pqrstu")), min_size=2, max_size=40),
+       values=st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=40))
+def test_rows_and_dummies_consistent(levels, values):
+    n = min(len(levels), len(values))
+    df = pd.DataFrame({"x": values[:n], "g": levels[:n]})
+    X, spec = design_matrix(df, ["x", "g"])
+    assert X.shape == (n, 1 + df["g"].nunique() - 1)
+    dummies = X[:, 1:]
+    # each row has at most one level flag; reference rows have none
+    assert set(dummies.sum(axis=1)) <= {0.0, 1.0}
+    reference = spec.levels["g"][0]
+    assert (dummies.sum(axis=1) == 0).sum() == (df["g"] == reference).sum()

@@ -1,0 +1,78 @@
+"""fit_logistic against statsmodels (Logit and GLM) on public and simulated data."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from anker.logistic import SeparationWarning, fit_logistic
+
+
+def test_matches_statsmodels_on_spector():
+    # statsmodels' bundled Spector & Mazzeo (1980) data
+    data = sm.datasets.spector.load_pandas()
+    X, y = data.exog.to_numpy(float), data.endog.to_numpy(float)
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0)
+    ours = fit_logistic(X, y)
+    np.testing.assert_allclose(ours.coef, ref.params, atol=1e-6)
+    np.testing.assert_allclose(ours.se, ref.bse, atol=1e-6)
+    assert ours.loglik == pytest.approx(ref.llf, abs=1e-8)
+
+
+def test_weights_and_offset_match_glm():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 3))
+    off = rng.normal(scale=0.3, size=3000)
+    w = rng.integers(1, 4, 3000).astype(float)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(0.2 + X @ [0.5, -0.3, 0.1] + off)))).astype(float)
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial(), offset=off,
+                 freq_weights=w).fit()
+    ours = fit_logistic(X, y, weights=w, offset=off)
+    np.testing.assert_allclose(ours.coef, ref.params, atol=1e-7)
+    np.testing.assert_allclose(ours.se, ref.bse, atol=1e-7)
+
+
+def test_no_intercept_and_fractional_outcome():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 2))
+    p = 1 / (1 + np.exp(-(X @ [1.0, -0.5])))
+    ours = fit_logistic(X, p, intercept=False)
+    # fractional y equal to the true probabilities: the MLE is the truth itself
+    np.testing.assert_allclose(ours.coef, [1.0, -0.5], atol=1e-8)
+
+
+def test_ridge_shrinks():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(500, 2))
+    y = (rng.random(500) < 1 / (1 + np.exp(-(X @ [1.0, -1.0])))).astype(float)
+    plain, ridge = fit_logistic(X, y), fit_logistic(X, y, l2=50.0)
+    assert np.all(np.abs(ridge.coef[1:]) < np.abs(plain.coef[1:]))
+
+
+def test_separation_warns():
+    x = np.arange(20.0)[:, None]
+    y = (x[:, 0] > 9).astype(float)
+    with pytest.warns(SeparationWarning):
+        fit_logistic(x, y)
+
+
+def test_constant_column_not_estimable():
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.normal(size=300), np.zeros(300)])
+    y = (rng.random(300) < 0.4).astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_logistic(X, y)
+    assert any("do not vary" in str(w.message) for w in caught)
+    assert fit.coef[2] == 0 and np.isnan(fit.se[2]) and np.isfinite(fit.se[:2]).all()
+
+
+@pytest.mark.parametrize("bad", [dict(y=np.array([0, 1, 2.0])), dict(y=np.array([0, np.nan, 1])),
+                                 dict(weights=np.array([1, -1, 1.0]))])
+def test_bad_input(bad):
+    args = dict(X=np.arange(3.0)[:, None], y=np.array([0, 1, 0.0])) | bad
+    with pytest.raises(ValueError):
+        fit_logistic(**args)
