@@ -268,13 +268,17 @@ def test_km_bootstrap_agrees_with_refit_and_greenwood():
 
 @pytest.mark.parametrize("continuous", [False, True])
 def test_km_bootstrap_se_equals_greenwood_on_large_data(continuous):
-    # whole days take the multinomial-over-cells path, continuous times the resampling path
+    # few distinct times take the multinomial-over-cells path, continuous times the resampling path
     n = 3000
     d0, e0 = _simulate(n, seed=5)
     d1, e1 = _simulate(n, seed=6, scale=250)
     durations = np.concatenate([d0, d1])
     if continuous:
         durations = durations - np.random.default_rng(7).uniform(0, 1, 2 * n)
+    else:
+        durations = np.ceil(durations / 7) * 7  # whole weeks: few cells per person
+    n_cells = _group_cells(durations[:n], np.concatenate([e0, e1])[:n], 365)[2]
+    assert (16 * n_cells < n) is not continuous  # the path this case is meant to take
     groups = np.repeat([0, 1], n)
     boot = bootstrap_km_rmst(durations, np.concatenate([e0, e1]), groups, 365, n_boot=1000, seed=8)
     np.testing.assert_allclose(boot.rmst_replicates.std(axis=0, ddof=1), boot.se, rtol=0.10)
@@ -380,6 +384,10 @@ def test_bad_weights_and_horizon():
         bootstrap_km_rmst([10, 50, 10, 30], [1, 0, 1, 0], ["a", "a", "b", "b"], 40, n_boot=5, seed=0)
     with pytest.raises(ValueError, match="exactly two distinct values, found 3"):
         bootstrap_km_rmst([1, 2, 3], [1, 1, 1], ["a", "b", "c"], 1, n_boot=5, seed=0)
+    with pytest.raises(ValueError, match="groups contains 1 missing"):
+        logrank_test([1, 2, 3], [1, 1, 1], np.array(["a", None, "b"], dtype=object))
+    with pytest.raises(ValueError, match="groups contains 1 missing"):
+        bootstrap_km_rmst([1, 2, 3], [1, 1, 1], [0.0, np.nan, 1.0], 1, n_boot=5, seed=0)
     with pytest.raises(ValueError, match="at least two distinct"):
         logrank_test([1, 2], [1, 1], ["a", "a"])
     with pytest.raises(ValueError, match="n_boot"):

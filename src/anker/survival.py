@@ -23,7 +23,9 @@ within strata (cohorts) when given, ``n_boot`` times, from
   resample's estimate moves by sum_i (W_i - 1) IF_i / n, where W_i counts
   how often person i was drawn; one weighted sum per replicate.
 
-`percentile_ci` turns replicates into an interval.
+`percentile_ci` turns replicates into an interval. The same seed gives the
+same replicates, however they are chunked; a progress line shows on a
+terminal only (`anker._progress`).
 """
 
 from __future__ import annotations
@@ -116,6 +118,23 @@ def _check_horizon(horizon: Any, durations: np.ndarray, where: str = "") -> floa
             f"(largest duration {last:g} days); choose a horizon of at most {last:g}"
         )
     return value
+
+
+def _check_groups(groups: Any, n: int) -> np.ndarray:
+    groups = np.asarray(groups)
+    if groups.shape != (n,):
+        raise ValueError(f"groups has shape {groups.shape}, durations has shape {(n,)}")
+    if groups.dtype.kind in "fc":
+        missing = np.isnan(groups)
+    elif groups.dtype.kind == "O":
+        import pandas as pd  # only object arrays can hide None / NaN among labels
+
+        missing = pd.isna(groups)
+    else:
+        missing = np.zeros(n, dtype=bool)
+    if missing.any():
+        raise ValueError(f"groups contains {int(missing.sum())} missing value(s)")
+    return groups
 
 
 # --------------------------------------------------------------------------- Kaplan-Meier
@@ -391,9 +410,7 @@ def logrank_test(durations: Any, events: Any, groups: Any) -> LogrankResult:
     (1, 5.052)
     """
     durations, events, _ = _check_data(durations, events)
-    groups = np.asarray(groups)
-    if groups.shape != durations.shape:
-        raise ValueError(f"groups has shape {groups.shape}, durations has shape {durations.shape}")
+    groups = _check_groups(groups, durations.size)
     labels, group_index = np.unique(groups, return_inverse=True)
     if labels.size < 2:
         raise ValueError(f"groups must hold at least two distinct values, found {labels.size}")
@@ -691,9 +708,7 @@ def bootstrap_km_rmst(
     """
     durations, events, _ = _check_data(durations, events)
     n_boot = _check_boot(n_boot)
-    groups = np.asarray(groups)
-    if groups.shape != durations.shape:
-        raise ValueError(f"groups has shape {groups.shape}, durations has shape {durations.shape}")
+    groups = _check_groups(groups, durations.size)
     labels = np.unique(groups)
     if labels.size != 2:
         raise ValueError(f"groups must hold exactly two distinct values, found {labels.size}: {labels[:5].tolist()}")
