@@ -430,3 +430,23 @@ def test_properties_against_lifelines(rows, fraction):
     assert np.sum(influence**2) / durations.size**2 == pytest.approx(
         rmst(durations, events, horizon).se ** 2, rel=1e-9, abs=1e-12
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 100)), max_size=12),
+    st.lists(st.integers(-1, 2), max_size=12),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+def test_bad_input_gives_value_error_only(durations, events, horizon):
+    # any input either works or raises ValueError: never a crash deep inside numpy
+    for call in (
+        lambda: kaplan_meier(durations, events),
+        lambda: rmst(durations, events, horizon),
+        lambda: rmst_influence(durations, events, horizon),
+        lambda: logrank_test(durations, events, [i % 2 for i in range(len(durations))]),
+    ):
+        try:
+            call()
+        except ValueError:
+            pass
