@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -280,19 +280,11 @@ def _area_beyond(rectangles: np.ndarray) -> np.ndarray:
     return np.cumsum(rectangles[..., :0:-1], axis=-1)[..., ::-1]
 
 
-class RMST(tuple):
+class RMST(NamedTuple):
     """``(estimate, se)`` of a restricted mean survival time, calendar days."""
 
-    __slots__ = ()
-
-    def __new__(cls, estimate: float, se: float) -> RMST:
-        return super().__new__(cls, (float(estimate), float(se)))
-
-    estimate = property(lambda self: self[0], doc="RMST up to the horizon, calendar days")
-    se = property(lambda self: self[1], doc="Greenwood-type SE of the estimate, calendar days")
-
-    def __repr__(self) -> str:
-        return f"RMST(estimate={self[0]!r}, se={self[1]!r})"
+    estimate: float
+    se: float
 
 
 def rmst(durations: Any, events: Any, horizon: float, *, weights: Any = None) -> RMST:
@@ -331,7 +323,7 @@ def rmst(durations: Any, events: Any, horizon: float, *, weights: Any = None) ->
     rectangles, k = _rectangles(km.times, km.survival, horizon)
     terms = _greenwood_terms(km.n_at_risk[:k], km.n_events[:k])
     variance = float(np.sum(_area_beyond(rectangles) ** 2 * terms))
-    return RMST(rectangles.sum(), np.sqrt(variance))
+    return RMST(float(rectangles.sum()), float(np.sqrt(variance)))
 
 
 def rmst_influence(durations: Any, events: Any, horizon: float, *, weights: Any = None) -> np.ndarray:
