@@ -14,7 +14,7 @@ from typing import Any
 _FUNCTIONS = {
     # survival_curves.py: Kaplan-Meier and adjusted curves, outcome per coach
     "survival_curves": "survival_curves",
-    "funnel": "survival_curves",
+    "funnel": "coach",
     # costbenefit.py: break-even figures
     "tornado": "costbenefit",
     "break_even_curve": "costbenefit",
