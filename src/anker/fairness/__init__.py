@@ -1,0 +1,18 @@
+"""Fairness audit of the ANKER tests per group, and a proxy check for protected attributes.
+
+:func:`audit_fairness` compares, per group of a (usually protected) column,
+how well a fitted test works and how often its advice falls on people: base
+rate, mean score, AUC, calibration-in-the-large, and the false positive and
+false negative rates of its flag (the compliance test's high band, the
+labour-market test's route B), each as a ratio to a reference group. Ratios
+outside 0.8-1.25 (the four-fifths rule and its inverse) are flagged.
+
+:func:`proxy_check` shows which features carry information about a protected
+attribute: leaving the attribute out of a model does not make the model blind
+to it when education or work history stand in for it.
+"""
+
+from anker.fairness.audit import MISSING_LABEL, RATIO_METRICS, audit_fairness
+from anker.fairness.proxy import proxy_check
+
+__all__ = ["MISSING_LABEL", "RATIO_METRICS", "audit_fairness", "proxy_check"]

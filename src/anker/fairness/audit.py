@@ -1,0 +1,264 @@
+"""The fairness audit: per group of a column, how a fitted test performs and whom it flags."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from anker.errors import AnkerDataError
+from anker.fairness._metrics import _bootstrap, _cell_codes, _group_row, _person_table
+from anker.schema import require_columns
+
+MISSING_LABEL = "(missing)"
+RATIO_METRICS = ("flag_rate", "fpr", "fnr", "base_rate", "mean_score")
+_GROUP_METRICS = ("base_rate", "mean_score", "auc", "calibration_in_the_large", "flag_rate",
+                  "fpr", "fnr")
+
+
+def _check_options(band: tuple[float, float], flag_on: Sequence[str], missing: str, level: float,
+                   n_boot: int, ci: bool, time: float, survival_threshold: float) -> None:
+    low, high = (float(b) for b in band)
+    if not 0 < low < 1 < high:
+        raise ValueError(f"band must satisfy 0 < low < 1 < high, got {band!r}")
+    if isinstance(flag_on, str) or not set(flag_on) <= set(RATIO_METRICS):
+        raise ValueError(f"flag_on must be a list drawn from {RATIO_METRICS}, got {flag_on!r}")
+    if missing not in ("group", "drop"):
+        raise ValueError(f"missing must be 'group' or 'drop', got {missing!r}")
+    if not 0 < float(level) < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    if ci and (not isinstance(n_boot, int | np.integer) or n_boot < 2):
+        raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+    if not np.isfinite(time) or time <= 0:
+        raise ValueError(f"time must be a positive number of calendar days, got {time!r}")
+    if not 0 < float(survival_threshold) < 1:
+        raise ValueError(f"survival_threshold must lie in (0, 1), got {survival_threshold!r}")
+
+
+def _group_labels(df: pd.DataFrame, group_col: str, missing: str) -> tuple[np.ndarray, int]:
+    """Group label per row (``MISSING_LABEL`` or None where missing) and the missing count."""
+    labels = df[group_col].astype(object)
+    is_missing = labels.isna().to_numpy()
+    if missing == "group" and (labels[~is_missing] == MISSING_LABEL).any():
+        raise AnkerDataError(f"{group_col}: holds the label {MISSING_LABEL!r} already; "
+                             "use missing='drop' or rename it", columns=[group_col])
+    if n_missing := int(is_missing.sum()):
+        if missing == "drop":
+            warnings.warn(f"{group_col}: {n_missing} of {len(labels)} row(s) have no group "
+                          "label and are left out of the audit", UserWarning, stacklevel=3)
+    return labels.where(~is_missing, MISSING_LABEL if missing == "group" else None).to_numpy(), \
+        n_missing
+
+
+def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: Any = None,
+                   ci: bool = False, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                   band: tuple[float, float] = (0.8, 1.25),
+                   flag_on: Sequence[str] = RATIO_METRICS, missing: str = "group",
+                   time: float = 182.0, survival_threshold: float = 0.5) -> pd.DataFrame:
+    """Per group: size, base rate, mean score, AUC, calibration and the flag's error rates.
+
+    The flag is the advice that falls on people: the high band of a
+    :class:`~anker.ComplianceTest`, route B of a :class:`~anker.LabourMarketTest`.
+    ``fpr`` is the share flagged among those without the outcome the flag is
+    meant to catch (``test.flag_target``: a sanction, no work within 6
+    months), ``fnr`` the share not flagged among those with it. Each of
+    ``flag_rate``, ``fpr``, ``fnr``, ``base_rate`` and ``mean_score`` is also
+    given as ``<metric>_ratio`` to the reference group; a group is ``flagged``
+    when a ratio named in ``flag_on`` lies outside ``band``, and ``flags``
+    names those metrics. A ``base_rate`` ratio outside the band describes the
+    groups, not the model; a ``mean_score`` ratio that follows it is
+    calibration, not bias: read them with ``fpr`` and ``fnr``.
+
+    ``group_col`` need not be a model feature (the normal case for a
+    protected attribute); whether it is, and which protected attributes the
+    model uses, is recorded in ``attrs``.
+
+    For a :class:`~anker.BenefitDurationTest` the outcome is being still on
+    benefit at ``time`` calendar days: ``base_rate`` is the Kaplan-Meier
+    estimate, ``mean_score`` the mean predicted survival, ``auc`` Harrell's C
+    of ``risk_score``, and the flag is a predicted survival of at least
+    ``survival_threshold``; spells censored before ``time`` (status unknown)
+    count in ``n`` and ``flag_rate`` but not in ``fpr`` and ``fnr``.
+
+    Parameters
+    ----------
+    test : fitted ComplianceTest, LabourMarketTest or BenefitDurationTest
+        Or any object with ``predict_proba(df)``, ``outcome_col``, ``flag(df)``
+        and ``flag_target(df)``. Other objects raise ``TypeError``.
+    df : DataFrame
+        Records with the test's features, its observed outcome and ``group_col``.
+    group_col : str
+        Column with the groups, e.g. ``"migration_background"``.
+    reference : label, optional
+        The group ratios are taken to; by default the largest group.
+    ci : bool
+        Add ``<metric>_ci_low`` / ``_ci_high``: Wilson intervals for the rates,
+        DeLong for the AUC, Greenwood (log-log) for a Kaplan-Meier base rate,
+        and a bootstrap within each group (``n_boot`` resamples of its people,
+        from ``seed``) for the mean score, calibration and every ratio. Then
+        ``flags_confident`` names the ratios whose whole interval lies outside
+        ``band``: useful for small groups, whose point ratios are noisy.
+    level : float
+        Confidence level of the intervals.
+    band : (float, float)
+        The acceptable ratio range (default 0.8-1.25).
+    flag_on : list of str
+        The ratios that set ``flagged``; by default all five.
+    missing : {"group", "drop"}
+        Rows without a group label form the group ``"(missing)"`` (default),
+        or are left out with a warning that counts them.
+    time, survival_threshold : float
+        Survival tests only: the horizon in calendar days and the flag's cut-off.
+
+    Returns
+    -------
+    DataFrame
+        One row per group (index named ``group_col``): ``n``, ``share``,
+        ``base_rate``, ``mean_score``, ``auc`` (NaN when a group has one class),
+        ``calibration_in_the_large`` (observed rate minus mean predicted
+        probability, probability points), ``flag_rate``, ``fpr``, ``fnr``,
+        ``n_flagged``, ``n_target``, the five ratios, ``flagged``, ``flags``,
+        optional intervals, and ``notes`` on undefined values. ``attrs`` holds
+        the model, its protected features, the reference, the band and what
+        each metric means.
+
+    Examples
+    --------
+    >>> import anker
+    >>> df = anker.simulate_population(n_per_cohort=2_000, seed=1).data
+    >>> nt = anker.ComplianceTest().fit(df)
+    >>> audit = anker.audit_fairness(nt, df, group_col="sex")
+    >>> sorted(audit.index), audit.attrs["reference"]
+    (['female', 'male'], 'male')
+    >>> float(audit.loc["male", "fpr_ratio"])
+    1.0
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(group_col, str):
+        raise TypeError(f"group_col must be a column name, got {group_col!r}")
+    require_columns(df, [group_col], role="fairness audit")
+    _check_options(band, flag_on, missing, level, n_boot, ci, time, survival_threshold)
+    low, high = (float(b) for b in band)
+    kind, table, meaning = _person_table(test, df, time=float(time),
+                                         survival_threshold=float(survival_threshold))
+    labels, n_missing = _group_labels(df, group_col, missing)
+
+    keep = pd.notna(labels)
+    excluded = {}
+    no_score = (table["score"].isna() | table["flag"].isna()).to_numpy() & keep
+    no_outcome = ((table["duration"].isna() | table["event"].isna()) if kind == "survival"
+                  else (table["y"].isna() | table["target"].isna())).to_numpy() & keep & ~no_score
+    for reason, bad in (("no prediction", no_score), ("no observed outcome", no_outcome)):
+        if bad.any():
+            excluded[reason] = int(bad.sum())
+            warnings.warn(f"{int(bad.sum())} of {len(df)} row(s) have {reason} and are left out "
+                          "of the fairness audit", UserWarning, stacklevel=2)
+    keep &= ~no_score & ~no_outcome
+    if not keep.any():
+        raise AnkerDataError("no rows left to audit (every row lacks a group label, a "
+                             "prediction or an observed outcome)")
+    table, labels = table[keep].reset_index(drop=True), labels[keep]
+    codes, uniques = pd.factorize(labels)
+    sizes = np.bincount(codes, minlength=len(uniques))
+    order = sorted(range(len(uniques)), key=lambda i: (uniques[i] == MISSING_LABEL, -sizes[i],
+                                                       str(uniques[i])))
+    groups = [uniques[i] for i in order]
+    if reference is None:
+        reference = next((g for g in groups if g != MISSING_LABEL), groups[0])
+    elif reference not in groups:
+        raise ValueError(f"reference: {reference!r} is not a group of {group_col}; "
+                         f"the groups are {groups}")
+
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    rows, notes, parts = {}, {}, {}
+    for i in order:
+        parts[uniques[i]] = table[codes == i]
+        rows[uniques[i]], notes[uniques[i]] = _group_row(parts[uniques[i]], kind, meaning, ci=ci,
+                                                         z=z, level=level, time=float(time))
+    audit = pd.DataFrame.from_dict(rows, orient="index")
+    audit.index = pd.Index(groups, name=group_col)
+    audit.insert(1, "share", audit["n"] / audit["n"].sum())
+
+    ref = audit.loc[reference]
+    for metric in RATIO_METRICS:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = audit[metric] / ref[metric]
+        if not ref[metric] > 0:
+            for g in groups:
+                notes[g].append(f"reference {metric} is {ref[metric]:.3g}: {metric}_ratio undefined")
+        audit[f"{metric}_ratio"] = ratio.where(np.isfinite(ratio))
+    if ci:
+        _add_bootstrap(audit, parts, kind, reference, n_boot, np.random.default_rng(seed),
+                       level, z)
+    outside = {g: [m for m in flag_on if not low <= audit.loc[g, f"{m}_ratio"] <= high
+                   and np.isfinite(audit.loc[g, f"{m}_ratio"])] for g in groups}
+    audit["flagged"] = [bool(outside[g]) for g in groups]
+    audit["flags"] = [", ".join(f"{m} ({audit.loc[g, f'{m}_ratio']:.2f})" for m in outside[g])
+                      for g in groups]
+    if ci:
+        audit["flags_confident"] = [", ".join(
+            m for m in flag_on if audit.loc[g, f"{m}_ratio_ci_low"] > high
+            or audit.loc[g, f"{m}_ratio_ci_high"] < low) for g in groups]
+    audit["notes"] = ["; ".join(notes[g]) for g in groups]
+    audit = audit[_column_order(audit.columns, kind, ci)]
+    features = list(getattr(test, "features", []) or [])
+    audit.attrs.update({
+        "model": type(test).__name__, "test": getattr(test, "name", type(test).__name__),
+        "kind": kind, **meaning, "group_col": group_col, "reference": reference,
+        "band": (low, high), "flag_on": list(flag_on),
+        "protected_features_used": list(getattr(test, "protected_features_used", []) or []),
+        "group_col_is_feature": group_col in features,
+        "missing": missing, "n_missing_group": n_missing, "n_excluded": excluded,
+        "ci": bool(ci), "level": float(level), "n_boot": int(n_boot) if ci else None,
+        "seed": seed if ci else None})
+    if kind == "survival":
+        audit.attrs.update(time=float(time), survival_threshold=float(survival_threshold))
+    return audit
+
+
+def _column_order(columns: pd.Index, kind: str, ci: bool) -> list[str]:
+    ratios = [f"{m}_ratio" for m in RATIO_METRICS]
+    order = (["n", "share", *_GROUP_METRICS, "n_flagged", "n_target"]
+             + (["n_status_unknown"] if kind == "survival" else []) + ratios
+             + ["flagged", "flags"])
+    if ci:
+        order += ["flags_confident"] + [f"{m}_{end}" for m in (*_GROUP_METRICS, *ratios)
+                                        for end in ("ci_low", "ci_high")]
+    missing = set(order) - set(columns)
+    assert not missing, missing  # a bug here, not a user error
+    return [*order, "notes"]
+
+
+def _add_bootstrap(audit: pd.DataFrame, parts: dict, kind: str, reference: Any, n_boot: int,
+                   rng: np.random.Generator, level: float, z: float) -> None:
+    """Within-group bootstrap intervals for the mean score, calibration and the ratios."""
+    reps = {g: _bootstrap(_cell_codes(part, kind), part["score"].to_numpy(), kind, n_boot, rng)
+            for g, part in parts.items()}
+    alpha = (1 - level) / 2
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        values = values[np.isfinite(values)]
+        if len(values) < n_boot / 2:  # the reference's rate was often 0: no honest interval
+            return np.nan, np.nan
+        low, high = np.quantile(values, [alpha, 1 - alpha])
+        return float(low), float(high)
+
+    own = ["mean_score"] + (["calibration_in_the_large"] if kind == "classifier" else [])
+    for g in parts:
+        for metric in own:
+            audit.loc[g, [f"{metric}_ci_low", f"{metric}_ci_high"]] = interval(reps[g][metric])
+        for metric in RATIO_METRICS:
+            if metric == "base_rate" and kind == "survival":  # Greenwood, on the log scale
+                half = 0.0 if g == reference else z * np.sqrt(
+                    audit.loc[g, "_var_log_base"] + audit.loc[reference, "_var_log_base"])
+                r = audit.loc[g, "base_rate_ratio"]
+                bounds = (r * np.exp(-half), r * np.exp(half))
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    bounds = interval(reps[g][metric] / reps[reference][metric])
+            audit.loc[g, [f"{metric}_ratio_ci_low", f"{metric}_ratio_ci_high"]] = bounds
