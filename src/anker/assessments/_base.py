@@ -150,9 +150,13 @@ class Assessment:
         """Per feature: (x - reference) * beta summed over that feature's design columns."""
         spec = self._require_fitted()
         owners = np.asarray(spec.term_features)
-        # (term x feature) map weighted by the coefficients: one matrix product
-        weights = (owners[:, None] == np.asarray(self._features)[None, :]) * coef[:, None]
-        return X @ weights - reference @ weights
+        out = np.empty((X.shape[0], len(self._features)))
+        # a feature owns a few adjacent columns: a narrow product per feature costs
+        # n x p flops in all, against n x p x features for one wide matrix product
+        for j, f in enumerate(self._features):
+            cols = np.flatnonzero(owners == f)
+            out[:, j] = X[:, cols] @ coef[cols] - reference[cols] @ coef[cols]
+        return out
 
     # ---- JSON -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:  # pragma: no cover - implemented by subclasses
