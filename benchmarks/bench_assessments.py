@@ -29,7 +29,6 @@ import pandas as pd
 
 import anker
 
-TITLE = "The four ANKER tests: fit on 500,000 spells, profile 1,000,000 clients"
 # lifelines is timed on a subsample first; above this predicted time the full
 # fit is not run and its time is extrapolated linearly from the subsample
 LIFELINES_BUDGET_S = 180.0
@@ -111,15 +110,16 @@ def run(n_fit: int = 500_000, n_profile: int = 1_000_000, quick: bool = False,
     seconds, model = _timed(anker.AnkerModel().fit, df, notes=notes, what="AnkerModel.fit")
     fit_peak = _traced_peak(anker.AnkerModel().fit, df)
     rows.append(_row(f"`AnkerModel().fit`, {len(df):,} rows", seconds, None, None,
-                     f"all four tests; peak traced memory {fit_peak / 1e6:,.0f} MB "
-                     "(tracemalloc, separate run)", peak_mb=fit_peak / 1e6))
+                     "all four tests; peak MB: tracemalloc peak in a separate run",
+                     peak_mb=fit_peak / 1e6))
     notes.append(f"Peers: {_versions()}. Our fits include the design matrix and the schema "
                  "checks of the input; the statsmodels times include patsy's design; lifelines "
                  "gets the numeric design frame ready-made (built outside its timing, which "
                  "favours the peer).")
 
     rows += _profile_rows(model, df, n_profile, notes)
-    return {"title": TITLE, "rows": rows, "notes": notes}
+    title = f"The four ANKER tests: fit on {len(df):,} spells, profile {n_profile:,} clients"
+    return {"title": title, "rows": rows, "notes": notes}
 
 
 # ---- pieces ------------------------------------------------------------------------------
@@ -153,8 +153,8 @@ def _profile_rows(model: anker.AnkerModel, df: pd.DataFrame, n_profile: int,
              "first call after fit"),
         _row(f"`AnkerModel.profile`, {len(new):,} clients, median of {PROFILE_REPEATS}", median,
              None, None, f"runs {', '.join(f'{s:.2f}' for s in warm)} s; bar: about 1 s "
-             f"({speed_ok}); peak traced memory {peak / 1e6:,.0f} MB (tracemalloc, separate run, "
-             f"beyond the input frame; bar: under 2 GB, {mem_ok})", peak_mb=peak / 1e6),
+             f"({speed_ok}); peak MB: tracemalloc peak in a separate run, beyond the input "
+             f"frame (bar: under 2 GB, {mem_ok})", peak_mb=peak / 1e6),
     ]
 
 
