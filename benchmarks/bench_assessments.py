@@ -38,6 +38,8 @@ PROFILE_REPEATS = 3
 AGREEMENT_TOL = 1e-4
 QUICK_N_FIT = 50_000
 QUICK_N_PROFILE = 100_000
+# sizes for tests/test_benchmarks_smoke.py: runs everything, measures nothing
+SMOKE = {"n_fit": 2_000, "n_profile": 3_000}
 _PATSY_LEVEL = re.compile(r"^C\((\w+), Treatment\(reference=.*\)\)\[T\.(.*)\]$")
 
 
