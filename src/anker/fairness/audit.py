@@ -121,8 +121,9 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
         ``base_rate``, ``mean_score``, ``auc`` (NaN when a group has one class),
         ``calibration_in_the_large`` (observed rate minus mean predicted
         probability, probability points), ``flag_rate``, ``fpr``, ``fnr``,
-        ``n_flagged``, ``n_target``, the five ratios, ``flagged``, ``flags``,
-        optional intervals, and ``notes`` on undefined values. ``attrs`` holds
+        ``n_flagged``, ``n_target`` (survival: and ``n_status_unknown``), the
+        five ratios, ``flagged``, ``flags`` (e.g. ``"fpr (1.43)"``), optional
+        intervals, and ``notes`` on undefined values. ``attrs`` holds
         the model, its protected features, the reference, the band and what
         each metric means.
 
