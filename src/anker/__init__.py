@@ -41,7 +41,8 @@ _PUBLIC = {
     "audit_fairness": "fairness",
     "DecisionLog": "decisions",
 }
-_SUBMODULES = {"plots", "diagnostics", "survival", "design", "report", "schema", "synthetic"}
+_SUBMODULES = {"plots", "diagnostics", "survival", "design", "report", "schema", "synthetic",
+               "fairness", "decisions", "costbenefit", "outcome"}
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
 
