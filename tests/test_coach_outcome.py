@@ -382,3 +382,32 @@ def test_funnel_draws_shrunken_ratios_and_refuses_unknown_ones(outcome_with_outl
     assert outcome_with_outliers.plot().axes
     with pytest.raises(ValueError, match="ratio"):
         anker.plots.funnel(outcome_with_outliers, ratio="raw_rate")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_any_input_gives_a_table_that_adds_up_or_a_clear_error(fitted, data):
+    df, bd = fitted
+    n = data.draw(st.integers(1, 40))
+    rows = df.sample(n, random_state=data.draw(st.integers(0, 10_000))).copy()
+    rows["coach_id"] = data.draw(st.lists(st.sampled_from(["A", "B", "C", None, ""]),
+                                          min_size=n, max_size=n))
+    durations, events = [0, 1, 30, 365, 400], [0, 1]
+    if data.draw(st.booleans()):  # half the cases may hold bad values
+        durations, events = durations + [-1, np.nan], events + [2]
+    rows["duration_days"] = data.draw(st.lists(st.sampled_from(durations),
+                                               min_size=n, max_size=n))
+    rows["exited"] = data.draw(st.lists(st.sampled_from(events), min_size=n, max_size=n))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = anker.outcome_by_coach(rows, case_mix=bd, min_clients=2)
+    except ValueError as exc:  # AnkerDataError is a ValueError
+        assert str(exc)
+        return
+    labelled = rows["coach_id"].notna() & (rows["coach_id"] != "")
+    assert res.n_missing_group == int((~labelled).sum())
+    assert res.table["n_clients"].sum() == int(labelled.sum())
+    exits = (rows["exited"] == 1) & (rows["duration_days"] <= 365) & labelled
+    assert res.table["observed"].sum() == int(exits.sum())
+    assert (res.table["expected"] >= 0).all()

@@ -183,8 +183,11 @@ class CoachOutcome:
     ``too_small`` (fewer than ``min_clients`` clients: reported, never
     flagged, not used to estimate the overall ratio or the variance) and
     ``flag`` (outside the 99.8 % limits and not too small).
-    ``null_dispersion`` is phi: 1 for exits, sum p(1 - p) / sum p for a
-    binary outcome (see the module notes).
+    ``between_variance`` is the moment estimate of the variance of the true
+    ratios between groups (0: no spread beyond chance), ``dispersion`` the
+    Pearson statistic over its degrees of freedom (about 1 without group
+    effects), ``null_dispersion`` phi: 1 for exits, sum p(1 - p) / sum p for
+    a binary outcome (see the module notes).
     """
 
     table: pd.DataFrame
