@@ -166,7 +166,11 @@ def _git_commit() -> str:
                                cwd=HERE, text=True, capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + (" (with uncommitted changes in tracked files)" if dirty.strip() else "")
+    changed = [line[3:] for line in dirty.splitlines() if line.strip()]
+    if not changed:
+        return head
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return f"{head}, with uncommitted changes in {shown}"
 
 
 def _load() -> str:
