@@ -35,6 +35,7 @@ from anker.report_models import advice_section, data_section, tests_section
 from anker.report_outcome import (
     break_even_section,
     coach_section,
+    coach_title,
     comparison_section,
     decisions_section,
     fairness_section,
@@ -288,8 +289,8 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
     sections.append(("break-even", "5. Break-even", break_even_section(break_even, cost_benefit)))
     sections.append(("fairness", "6. Fairness audit", fairness_section(fairness)))
     if coach_outcome is not None:
-        sections.append(("coaches", f"7. Outcome per {coach_outcome.group_col}",
-                         coach_section(coach_outcome)))
+        sections.append(("coaches", coach_title(coach_outcome),
+                         coach_section(coach_outcome, truth=truth)))
     if decisions is not None:
         sections.append(("decisions", "8. Decisions and overrides", decisions_section(decisions)))
 

@@ -121,23 +121,31 @@ def num(value: Any, digits: int = 2, *, sign: bool = False) -> str:
     return f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
 
 
-def ratio(value: Any, *, like: Any = None) -> str:
+def ratio(value: Any, *, ci: tuple[Any, Any] | None = None) -> str:
     """An odds or hazard ratio: two decimals, more where that would hide the effect.
 
     A ratio per unit of a finely measured feature (per euro of daily wage) sits
     next to 1; a ratio per unit of a share (an unemployment rate of 0-1) can be
-    tiny. Both get digits enough to show them. ``like``: choose the format by
-    this value instead (the estimate, so that its CI bounds match it).
+    tiny. Both get digits enough to show them. Pass the estimate's ``ci`` to
+    format the estimate and its bounds alike (see :func:`ratio_interval`).
     """
     if is_missing(value):
         return "–"
     value = float(value)
-    rule = value if like is None or is_missing(like) else float(like)
-    if rule != 0 and (rule < 0.01 or rule >= 1000):
+    values = [value] + ([float(b) for b in ci if not is_missing(b)] if ci else [])
+    if any(v != 0 and (v < 0.01 or v >= 1000) for v in values):
         return f"{value:.2e}"
-    if abs(rule - 1) < 0.02:
+    if all(abs(v - 1) < 0.02 for v in values):
         return f"{value:.4f}"
     return f"{value:.2f}"
+
+
+def ratio_interval(low: Any, high: Any) -> str:
+    """The CI of a ratio, formatted as :func:`ratio` formats its estimate with ``ci``.
+
+    The estimate lies between the bounds, so the bounds alone fix the format.
+    """
+    return interval(low, high, fmt=lambda x: ratio(x, ci=(low, high)))
 
 
 def pvalue(p: Any) -> str:

@@ -25,6 +25,7 @@ from anker.report_html import (
     pct,
     pvalue,
     ratio,
+    ratio_interval,
     section,
     table,
 )
@@ -140,23 +141,27 @@ def _coefficients(test, name: str) -> str:
         modifiers = terms[terms.index.str.startswith(f"{treatment}:")]
         order = modifiers["z"].abs().sort_values(ascending=False).index[:TOP_TERMS - 1]
         top = terms.loc[[treatment, *order]] if treatment in terms.index else modifiers.loc[order]
-        what = (f"the trajectory effect and {len(order)} of its {len(modifiers)} modifiers by |z| "
-                "(log odds of work within 12 months)")
+        what = (f"the trajectory effect and {len(order)} of its {len(modifiers)} modifiers "
+                "(x feature) by |z|, log odds of work within 12 months")
     else:
         top = terms.reindex(terms["z"].abs().sort_values(ascending=False).index).head(TOP_TERMS)
         what = f"{len(top)} of {len(terms)} terms by |z|"
+    bounds = list(zip(top[ratio_col], top[f"{ratio_col}_ci_low"], top[f"{ratio_col}_ci_high"],
+                      strict=True))
     shown = pd.DataFrame({
         "coef": top["coef"].to_numpy(),
-        ratio_col.replace("_", " "): top[ratio_col].to_numpy(),
-        "95 % CI": [interval(lo, hi, fmt=lambda x, r=r: ratio(x, like=r)) for lo, hi, r in
-                    zip(top[f"{ratio_col}_ci_low"], top[f"{ratio_col}_ci_high"], top[ratio_col],
-                        strict=True)],
+        ratio_col.replace("_", " "): [ratio(r, ci=(lo, hi)) for r, lo, hi in bounds],
+        "95 % CI": [ratio_interval(lo, hi) for _, lo, hi in bounds],
         "p": top["p"].to_numpy()}, index=top.index)
+    if name == "reintegration" and treatment:
+        # "trajectory:age" reads as the trajectory effect's change per year of age
+        shown.index = [f"x {t.split(':', 1)[1]}" if t.startswith(f"{treatment}:") else t
+                       for t in shown.index]
     unit = ("odds ratios" if ratio_col == "odds_ratio"
             else "hazard ratios of leaving benefit (> 1: leaves sooner)")
     return table(shown, formats={"p": pvalue, "coef": lambda v: f"{v:+.3g}",
-                                 ratio_col.replace("_", " "): ratio, "95 % CI": str},
-                 index_label="term",
+                                 ratio_col.replace("_", " "): str, "95 % CI": str},
+                 index_label="term", right=[ratio_col.replace("_", " "), "95 % CI"],
                  caption=f"{esc(_TEST_TITLES[name].split(':')[0])}: {what}; coef on the log "
                          f"scale, {unit} per unit of the feature")
 
@@ -284,12 +289,19 @@ def tests_section(model, data: pd.DataFrame, *, truth=None) -> str:
             "n": lambda v: num(v, 0), "observed rate": lambda v: num(v, 3),
             "Brier": lambda v: num(v, 4), "calibration intercept": lambda v: num(v, 3, sign=True),
             "calibration slope": lambda v: num(v, 2), "Hosmer-Lemeshow p": pvalue},
+            right=["AUC / C (95 % CI)"],
             caption="Discrimination and calibration. AUC for the logistic tests, Harrell's C for "
                     "the benefit-duration test (0.5: no better than chance). Calibration intercept "
                     "and slope from a logistic recalibration (ideal 0 and 1); for the "
                     "benefit-duration test the intercept column holds Kaplan-Meier minus mean "
                     f"predicted P(on benefit at {SURVIVAL_CHECK_DAYS} days) and the last column "
                     "the chi-squared test over tenths of predicted survival."))
+        body.append(para(
+            "On the records a logistic test was fitted on, calibration intercept 0 and slope 1 "
+            "hold by construction (maximum likelihood with an intercept); they say something "
+            "only on other records. To check the tests on new inflow, fit them on earlier "
+            "records (<code>anker fit</code>) and report on the new ones with "
+            "<code>anker report new.csv --model model.json</code>.", cls="note"))
         body.append(_reliability_figure(checks))
     body.extend(para(esc(n), cls="note") for n in notes)
     overlap = getattr(model.reintegration, "overlap_", None)

@@ -41,51 +41,107 @@ def _frame(value: Any) -> pd.DataFrame | None:
 def comparison_section(cmp, *, truth=None) -> str:
     method = str(getattr(cmp, "method", "?"))
     horizon = float(getattr(cmp, "horizon", np.nan))
-    reference = getattr(cmp, "reference", None)
-    other = getattr(cmp, "other", None)
-    who = (f"<b>{esc(other)}</b> minus <b>{esc(reference)}</b>" if reference and other
-           else "the other cohort minus the reference cohort")
+    summary = getattr(cmp, "summary", None)
+    estimand = getattr(summary, "estimand", None)
     body = [para(
-        f"Restricted mean time on benefit (RMST) up to {horizon:g} calendar days: {who}. "
-        "A negative difference means a shorter time on benefit. The adjusted estimators "
-        "(g-computation, IPTW, AIPW) estimate the effect for the later cohort's clients, as "
-        "if they had had the earlier regime; they correct for the client mix and the labour "
-        "market at inflow (the business cycle), which the naive difference does not. "
-        f"Benefit days = calendar days x 261/365. The chosen method is <b>{esc(method)}</b>.")]
+        ("<b>Estimand:</b> the " + esc(estimand) if estimand else
+         f"Restricted mean time on benefit (RMST) up to {horizon:g} calendar days, the later "
+         "cohort minus the reference; a negative difference means a shorter time on benefit.")
+        + " The adjusted estimators (g-computation, IPTW, AIPW) correct for the client mix and "
+        "the labour market at inflow (the business cycle), which the naive difference does not. "
+        f"Benefit days = calendar days x 261/365. Reported method: <b>{esc(method)}</b>.")]
 
     estimates = _frame(getattr(cmp, "estimates", None))
     if estimates is not None:
-        shown = pd.DataFrame({
-            "RMST difference (calendar days)": estimates["estimate"].to_numpy(),
-            "95 % CI (calendar days)": [interval(lo, hi) for lo, hi in
-                                        zip(estimates["ci_low"], estimates["ci_high"], strict=True)],
-            "benefit days saved": -estimates["estimate"].to_numpy() * BENEFIT_DAYS_PER_CALENDAR_DAY,
-            "95 % CI (benefit days)": [
-                interval(-hi * BENEFIT_DAYS_PER_CALENDAR_DAY, -lo * BENEFIT_DAYS_PER_CALENDAR_DAY)
-                for lo, hi in zip(estimates["ci_low"], estimates["ci_high"], strict=True)]},
-            index=[_METHOD_TEXT.get(str(m), str(m)) for m in estimates.index])
-        row_class = {_METHOD_TEXT.get(method, method): "chosen"}
-        if truth is not None and getattr(truth, "coaching_effect_days", None) is not None:
-            # the truth is stated as days saved (> 0: shorter), the table as a difference
-            saved = float(truth.coaching_effect_days)
-            shown.loc["truth (synthetic data)"] = [
-                -saved, "", float(getattr(truth, "coaching_effect_benefit_days",
-                                          saved * BENEFIT_DAYS_PER_CALENDAR_DAY)), ""]
-            row_class["truth (synthetic data)"] = "truth"
-        body.append(table(shown, index_label="method", row_class=row_class,
-                          formats={"RMST difference (calendar days)": lambda v: num(v, 2),
-                                   "benefit days saved": lambda v: num(v, 2),
-                                   "95 % CI (calendar days)": str, "95 % CI (benefit days)": str},
-                          caption="Naive and adjusted RMST differences with 95 % CIs (the "
-                                  "chosen method in bold)"
-                                  + ("; last row: the true effect the synthetic data were "
-                                     "made with" if truth is not None else "")))
+        body.append(_estimates_table(estimates, method, truth))
+    info = getattr(summary, "info", None)
+    if isinstance(info, pd.Series) and not info.empty:
+        body.append(table(info.astype(str).map(esc).to_frame("value"), index_label="",
+                          formats={"value": str}, header=False,
+                          caption="Sizes, tests and diagnostics of the comparison"))
+    else:
+        body.append(_plain_tests(cmp, horizon))
+    notes = tuple(getattr(summary, "notes", ()) or getattr(cmp, "notes", ()) or ())
+    body.extend(para("<b>Caveat:</b> " + esc(n), cls="warn") for n in notes)
+    checks = []
+    ph = _frame(getattr(cmp, "ph_test", None))
+    if ph is not None and "p" in ph.columns:
+        shown = ph[(ph.index == ph.index[0]) | (ph.index == "GLOBAL") | (ph["p"] < 0.05)]
+        checks.append(table(shown, formats={"p": pvalue, "df": lambda v: num(v, 0)},
+                            default=lambda v: num(v, 2), index_label="term", caption=(
+                                f"Proportional hazards (Schoenfeld), {len(ph) - 1} terms: the "
+                                "cohort, any with p &lt; 0.05, global")))
+    balance = _frame(getattr(cmp, "balance", None))
+    if balance is not None and {"smd_before", "smd_after"} <= set(balance.columns):
+        worst = np.maximum(balance["smd_before"].abs(), balance["smd_after"].abs())
+        top = balance.reindex(worst.sort_values(ascending=False).index).head(8)
+        cols = [c for c in ("mean_reference", "mean_other", "smd_before", "mean_reference_weighted",
+                            "smd_after") if c in top.columns]
+        flags = pd.DataFrame(False, index=top.index, columns=cols)
+        flags["smd_after"] = (top["smd_after"].abs() > 0.1).to_numpy()
+        checks.append(table(top[cols], default=lambda v: num(v, 3), index_label="term",
+                            flags=flags,
+                            headers={"mean_reference": "mean, reference",
+                                     "mean_other": "mean, other", "smd_before": "SMD before",
+                                     "smd_after": "SMD after",
+                                     "mean_reference_weighted": "mean, reference weighted"},
+                            caption=f"Covariate balance, the 8 of {len(balance)} terms least alike"))
+    if checks:
+        body.append(para(
+            "Two checks a referee asks for. <b>Proportional hazards</b>: scaled Schoenfeld "
+            "residuals against time; a small p means a hazard ratio changes over the spell "
+            "(the RMST difference does not assume it is constant). <b>Balance</b>: standardised "
+            "mean differences (SMD) of the covariates between the cohorts before and after the "
+            "ATT weighting; |SMD| above 0.1 after weighting is highlighted: there the weighting "
+            "leaves the cohorts unlike, and IPTW leans on too few reference spells."))
+        body.extend(checks)
+    if callable(getattr(cmp, "plot", None)):
+        body.append(figure(cmp.plot(), (
+            "<b>Time on benefit per cohort.</b> Share of clients still on benefit (y, 0-1) "
+            "against calendar days since inflow (x): Kaplan-Meier per cohort and, where drawn, "
+            "the adjusted curve of the later cohort under the earlier regime; the area between "
+            f"the curves up to the horizon ({horizon:g} days) is the RMST difference in "
+            "calendar days.")))
+    return section("comparison", "4. Cohort comparison", "\n".join(body))
+
+
+def _estimates_table(estimates: pd.DataFrame, method: str, truth) -> str:
+    calendar = estimates["estimate"].to_numpy()
+    low, high = estimates["ci_low"].to_numpy(), estimates["ci_high"].to_numpy()
+    to_benefit = BENEFIT_DAYS_PER_CALENDAR_DAY
+    labels = [_METHOD_TEXT.get(str(m), str(m)) for m in estimates.index]
+    shown = pd.DataFrame({
+        "RMST difference (calendar days)": calendar,
+        "95 % CI (calendar days)": [interval(lo, hi) for lo, hi in zip(low, high, strict=True)],
+        "benefit days saved": -calendar * to_benefit,
+        "95 % CI (benefit days)": [interval(-hi * to_benefit, -lo * to_benefit)
+                                   for lo, hi in zip(low, high, strict=True)]}, index=labels)
+    row_class = {_METHOD_TEXT.get(method, method): "chosen"}
+    if truth is not None and getattr(truth, "coaching_effect_days", None) is not None:
+        # the truth is stated as days saved (> 0: shorter), the table as a difference
+        saved = float(truth.coaching_effect_days)
+        shown.loc["truth (synthetic data)"] = [
+            -saved, "", float(getattr(truth, "coaching_effect_benefit_days", saved * to_benefit)), ""]
+        row_class["truth (synthetic data)"] = "truth"
+    return table(shown, index_label="method", row_class=row_class,
+                 formats={"RMST difference (calendar days)": lambda v: num(v, 2),
+                          "benefit days saved": lambda v: num(v, 2),
+                          "95 % CI (calendar days)": str, "95 % CI (benefit days)": str},
+                 right=["95 % CI (calendar days)", "95 % CI (benefit days)"],
+                 caption="Naive and adjusted RMST differences with 95 % CIs (the reported "
+                         "method in bold)" + ("; last row: the true effect the synthetic data "
+                                              "were made with" if truth is not None else ""))
+
+
+def _plain_tests(cmp, horizon: float) -> str:
+    """Without a summary: the per-cohort RMST, the log-rank test and the hazard ratio."""
+    parts = []
     rmst = _frame(getattr(cmp, "rmst", None))
     if rmst is not None:
         counts = {c: (lambda v: num(v, 0)) for c in ("n", "events") if c in rmst.columns}
-        body.append(table(rmst, index_label="cohort", default=lambda v: num(v, 2), formats=counts,
-                          caption=f"Kaplan-Meier RMST per cohort up to {horizon:g} days "
-                                  "(unadjusted), calendar days"))
+        parts.append(table(rmst, index_label="cohort", default=lambda v: num(v, 2), formats=counts,
+                           caption=f"Kaplan-Meier RMST per cohort up to {horizon:g} days "
+                                   "(unadjusted), calendar days"))
     tests = []
     if (p := getattr(cmp, "logrank_p", None)) is not None:
         tests.append(f"log-rank test (unadjusted): p {pvalue(p)}")
@@ -94,27 +150,8 @@ def comparison_section(cmp, *, truth=None) -> str:
         tests.append(f"Cox hazard ratio of leaving benefit, adjusted for the covariates: "
                      f"{num(hr, 3)} (95 % CI {interval(*hr_ci, 3)}; > 1: leaves sooner)")
     if tests:
-        body.append(para("; ".join(tests) + "."))
-    for attr, caption in (("ph_test", "Proportional hazards check (scaled Schoenfeld residuals "
-                                      "against time): a small p means the hazard ratio changes "
-                                      "over the spell, and the RMST difference is the safer summary"),
-                          ("balance", "Covariate balance (standardised mean differences) before "
-                                      "and after weighting; |SMD| below 0.1 is usually read as "
-                                      "balanced"),
-                          ("weight_summary", "Propensity weights")):
-        frame = _frame(getattr(cmp, attr, None))
-        if frame is not None:
-            body.append(table(frame, default=lambda v: num(v, 3), caption=caption))
-    summary = _frame(getattr(cmp, "summary", None))
-    if summary is not None and estimates is None:
-        body.append(table(summary, default=lambda v: num(v, 3), caption="Comparison summary"))
-    if callable(getattr(cmp, "plot", None)):
-        body.append(figure(cmp.plot(), (
-            "<b>Time on benefit per cohort.</b> Kaplan-Meier share of clients still on benefit "
-            "(y, 0-1) against calendar days since inflow (x); where drawn, the adjusted curve "
-            "shows the later cohort under the earlier regime, and the shaded area up to the "
-            f"horizon ({horizon:g} days) is the RMST difference in calendar days.")))
-    return section("comparison", "4. Cohort comparison", "\n".join(body))
+        parts.append(para("; ".join(tests) + "."))
+    return "\n".join(parts)
 
 
 # ---- break-even ---------------------------------------------------------------------------
@@ -143,6 +180,7 @@ def break_even_section(be, cb=None) -> str:
                         zip(summary["ci_low"], summary["ci_high"], summary["unit"], strict=True)],
             "unit": summary["unit"]}, index=summary.index)
         body.append(table(shown, index_label="", formats={c: str for c in shown.columns},
+                          right=["estimate", "95 % CI"],
                           caption=f"Measured effect against the break-even ({esc(cb.method)}, "
                                   f"{esc(cb.ci_method)}, {cb.n_boot:,} replicates; net benefit "
                                   f"over {cb.guided_clients:,.0f} guided clients a year)"))
@@ -230,31 +268,29 @@ def _audit_block(audit: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def _fairness_figure(audits: Sequence[pd.DataFrame]) -> str:
+def _fairness_figure(audit: pd.DataFrame) -> str:
+    """One row of bars per audit: a figure of its own keeps matplotlib's layout work small."""
     import matplotlib.pyplot as plt
 
     from anker.plots import fairness_bars
 
-    drawn = [a for a in audits if all(m in a.columns for m in _BAR_METRICS)]
-    if not drawn:
+    if not all(m in audit.columns for m in _BAR_METRICS):
         return ""
-    widest = max(len(a) for a in drawn)
-    fig, axes = plt.subplots(len(drawn), len(_BAR_METRICS), squeeze=False,
-                             figsize=(len(_BAR_METRICS) * (1.6 + 0.6 * widest), 2.5 * len(drawn)))
-    for row, audit in zip(axes, drawn, strict=True):
-        test, group_col = _audit_title(audit)
-        for ax, metric in zip(row, _BAR_METRICS, strict=True):
-            fairness_bars(audit, metric, band=audit.attrs.get("band", FAIR_BAND), ax=ax)
-            ax.set_title(_AUDIT_COLUMNS[metric][0], fontsize=9)
-            ax.set_ylabel("")
-            ax.tick_params(labelsize=8)
-        row[0].set_ylabel(f"{test}\nby {group_col}", fontsize=9, fontweight="bold")
+    test, group_col = _audit_title(audit)
+    low, high = audit.attrs.get("band", FAIR_BAND)
+    width = len(_BAR_METRICS) * (1.5 + 0.55 * len(audit))
+    fig, axes = plt.subplots(1, len(_BAR_METRICS), figsize=(width, 2.6))
+    for ax, metric in zip(axes, _BAR_METRICS, strict=True):
+        fairness_bars(audit, metric, band=(low, high), ax=ax)
+        ax.set_title(_AUDIT_COLUMNS[metric][0], fontsize=9)
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=8)
     fig.tight_layout()
-    low, high = drawn[0].attrs.get("band", FAIR_BAND)
     return figure(fig, (
-        "<b>Ratios to the reference group, per audit.</b> Share flagged, false positive rate "
-        "and false negative rate of each group divided by the reference group's (unitless; "
-        f"1 = equal). The green band is {low:g}-{high:g}; red bars lie outside it."))
+        f"<b>{esc(test)} by {esc(group_col)}: ratios to the reference group.</b> Share "
+        "flagged, false positive rate and false negative rate of each group divided by the "
+        f"reference group's (unitless; 1 = equal). Green band: {low:g}-{high:g}; red bars lie "
+        "outside it."))
 
 
 def fairness_section(audits: Sequence[pd.DataFrame] | None) -> str:
@@ -269,13 +305,20 @@ def fairness_section(audits: Sequence[pd.DataFrame] | None) -> str:
     body = [para(policy + " Base-rate ratios describe the groups, not the model: read them with "
                  "the false positive and false negative rates. Checked in-sample when the model "
                  "was fitted on these records.")]
-    body.extend(_audit_block(a) for a in audits)
-    body.append(_fairness_figure(audits))
+    for audit in audits:
+        body += [_audit_block(audit), _fairness_figure(audit)]
     return section("fairness", "6. Fairness audit", "\n".join(body))
 
 
 # ---- outcome per coach --------------------------------------------------------------------
-def coach_section(result) -> str:
+_GROUP_WORDS = {"coach_id": "coach", "office": "office", "region": "region"}
+
+
+def coach_title(result) -> str:
+    return f"7. Outcome per {_GROUP_WORDS.get(result.group_col, result.group_col)}"
+
+
+def coach_section(result, *, truth=None) -> str:
     t = result.table
     horizon = result.info.get("horizon") if isinstance(result.info, dict) else None
     body = [para(
@@ -297,18 +340,28 @@ def coach_section(result) -> str:
                           "shrunken O/E": show["shrunken_oe"],
                           "outside 99.8 %": show["flag"].map({True: "yes", False: "no"})},
                          index=show.index)
+    true_effects = getattr(truth, "coach_effects", None) or {}
+    known = [g in true_effects for g in shown.index]
+    if any(known):
+        # the generator's coach effect is a log hazard ratio: exp() is comparable to O/E
+        shown.insert(5, "true HR (synthetic)", [np.exp(true_effects[g]) if k else np.nan
+                                                for g, k in zip(shown.index, known, strict=True)])
     flags = pd.DataFrame(False, index=shown.index, columns=shown.columns)
     flags["O/E"] = show["flag"].to_numpy()
     body.append(table(shown, index_label=result.group_col, flags=flags,
                       formats={"clients": lambda v: num(v, 0), "observed (O)": lambda v: num(v, 0),
                                "expected (E)": lambda v: num(v, 1), "95 % CI": str,
                                "outside 99.8 %": str},
-                      caption="The ten groups furthest from the expected outcome (largest |z|)"))
+                      right=["95 % CI"],
+                      caption="The ten groups furthest from the expected outcome (largest |z|)"
+                              + ("; true HR: the coach effect the synthetic data were made with "
+                                 "(hazard ratio of leaving benefit, comparable to O/E)"
+                                 if any(known) else "")))
     body.append(figure(result.plot(), (
         f"<b>Funnel plot per {esc(result.group_col)}.</b> O/E ratio (y, unitless) against the "
         "expected number of exits (x); the funnels are the 95 % and 99.8 % control limits, "
         "which narrow as the caseload grows. Points outside the outer funnel are flagged.")))
-    return section("coaches", f"7. Outcome per {result.group_col}", "\n".join(body))
+    return section("coaches", coach_title(result), "\n".join(body))
 
 
 # ---- decisions ----------------------------------------------------------------------------
