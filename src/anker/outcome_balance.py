@@ -1,0 +1,116 @@
+"""Weight and balance diagnostics of the propensity weighting in the cohort comparison.
+
+The ATT weights give the other (coaching) cohort weight 1 and each reference
+spell the odds e/(1-e) of belonging to the other cohort. Two questions a
+referee asks of them, answered here:
+
+- are the weights tame? (`weight_diagnostics`: effective sample size, largest
+  weight, share of weights above 10x their mean, share of the total weight
+  held by the top 1 %);
+- do they balance the covariates? (`balance_table`: standardised mean
+  differences per design term before and after weighting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size (sum w)^2 / sum w^2.
+
+    Examples
+    --------
+    >>> effective_sample_size(np.ones(10)), round(effective_sample_size([1, 1, 1, 7]), 2)
+    (10.0, 1.92)
+    """
+    weights = np.asarray(weights, dtype=float)
+    return float(weights.sum() ** 2 / np.sum(weights**2))
+
+
+def weight_diagnostics(reference_weights: np.ndarray, propensity: np.ndarray,
+                       A: np.ndarray) -> pd.Series:
+    """Summary of the ATT weights of the reference cohort (the other cohort has weight 1).
+
+    Entries: ``n_reference``, ``effective_sample_size``, ``ess_share`` (of
+    n_reference), ``max_weight`` (relative to the mean weight),
+    ``max_weight_share`` (of the total weight), ``share_above_10x_mean``
+    (of the reference spells), ``top1pct_weight_share`` (share of the total
+    weight held by the largest 1 % of weights), and the propensity range per
+    cohort (``propensity_min_reference`` ... ``propensity_max_other``).
+
+    Examples
+    --------
+    >>> d = weight_diagnostics(np.array([1.0, 1.0, 2.0, 4.0]), np.array([.5, .5, .6, .8, .7]),
+    ...                        np.array([0, 0, 0, 0, 1]))
+    >>> round(float(d["effective_sample_size"]), 3), float(d["max_weight"])
+    (2.909, 2.0)
+    """
+    w = np.asarray(reference_weights, dtype=float)
+    propensity = np.asarray(propensity, dtype=float)
+    A = np.asarray(A)
+    mean = w.mean()
+    k = max(1, int(np.ceil(0.01 * w.size)))
+    top = np.sort(w)[-k:]
+    ess = effective_sample_size(w)
+    return pd.Series({
+        "n_reference": float(w.size),
+        "effective_sample_size": ess,
+        "ess_share": ess / w.size,
+        "max_weight": float(w.max() / mean),
+        "max_weight_share": float(w.max() / w.sum()),
+        "share_above_10x_mean": float(np.mean(w > 10 * mean)),
+        "top1pct_weight_share": float(top.sum() / w.sum()),
+        "propensity_min_reference": float(propensity[A == 0].min()),
+        "propensity_max_reference": float(propensity[A == 0].max()),
+        "propensity_min_other": float(propensity[A == 1].min()),
+        "propensity_max_other": float(propensity[A == 1].max()),
+    }, name="att_weights")
+
+
+def _weighted_moments(X: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    if X.shape[1] == 0:
+        return np.zeros(0), np.zeros(0)
+    mean = np.average(X, axis=0, weights=weights)
+    var = np.average((X - mean) ** 2, axis=0, weights=weights)
+    return mean, var
+
+
+def balance_table(X: np.ndarray, terms: Sequence[str], A: np.ndarray,
+                  reference_weights: np.ndarray | None) -> pd.DataFrame:
+    """Standardised mean differences (other minus reference) per design term.
+
+    SMD = (mean_other - mean_reference) / sqrt((var_other + var_reference) / 2),
+    with the unweighted variances in the denominator both before and after
+    weighting, so the two columns are on one scale. |SMD| < 0.1 is the usual
+    rule of thumb for balance. ``variance_ratio`` is var_other / var_reference
+    (weighted after weighting).
+
+    Examples
+    --------
+    >>> X = np.array([[0.0], [1.0], [1.0], [2.0]])
+    >>> balance_table(X, ["age"], np.array([0, 0, 1, 1]), np.array([1.0, 3.0]))["smd_after"].round(3).tolist()
+    [1.5]
+    """
+    X = np.asarray(X, dtype=float)
+    A = np.asarray(A)
+    other, ref = X[A == 1], X[A == 0]
+    mean1, var1 = _weighted_moments(other, None)
+    mean0, var0 = _weighted_moments(ref, None)
+    scale = np.sqrt((var1 + var0) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = pd.DataFrame({
+            "mean_reference": mean0,
+            "mean_other": mean1,
+            "smd_before": np.where(scale > 0, (mean1 - mean0) / scale, 0.0),
+            "variance_ratio_before": np.where(var0 > 0, var1 / var0, np.nan),
+        }, index=pd.Index(list(terms), name="term"))
+        if reference_weights is not None:
+            mean0w, var0w = _weighted_moments(ref, reference_weights)
+            table["mean_reference_weighted"] = mean0w
+            table["smd_after"] = np.where(scale > 0, (mean1 - mean0w) / scale, 0.0)
+            table["variance_ratio_after"] = np.where(var0w > 0, var1 / var0w, np.nan)
+    return table

@@ -1,0 +1,234 @@
+"""Input checks of `anker.compare_cohorts`: every user mistake as one clear message.
+
+Checked before any model is fitted, so nothing fails deep inside numpy: the
+columns, the cohort column (two cohorts, or a named pair), durations and the
+event flag, the horizon against each cohort's follow-up, exits per cohort,
+covariates that do not vary, and (after the design matrix is built) terms
+that are collinear with each other or with the cohort.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from anker.errors import AnkerDataError
+from anker.schema import require_columns
+
+_PREFERRED_REFERENCE = "casemanagement_2004"
+
+
+@dataclass
+class CheckedInput:
+    """The rows to analyse as arrays, and what was decided about them."""
+
+    data: pd.DataFrame
+    A: np.ndarray
+    durations: np.ndarray
+    events: np.ndarray
+    horizon: float
+    n_boot: int
+    covariates: list[str]
+    reference: Any
+    other: Any
+    comparison: np.ndarray | None = None
+    all_A: np.ndarray | None = None
+    all_durations: np.ndarray | None = None
+    all_events: np.ndarray | None = None
+    cluster: np.ndarray | None = None
+    all_cluster: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def check_design(self, X: np.ndarray, terms: Sequence[str]) -> None:
+        """Raise when design terms are collinear with each other or with the cohort indicator."""
+        M = np.column_stack((np.ones(len(self.A)), self.A, X))
+        scale = M.std(axis=0)
+        scale[:2] = 1.0
+        scale[scale == 0] = 1.0
+        _, R, pivot = linalg.qr(M / scale, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(R))
+        rank = int(np.sum(diag > diag[0] * 1e-9 * max(M.shape)))
+        if rank < M.shape[1]:
+            names = ["intercept", "cohort"] + list(terms)
+            dependent = sorted(names[j] for j in pivot[rank:])
+            raise AnkerDataError(
+                f"covariate terms are collinear with each other or with the cohort: {dependent} "
+                "can be written as a combination of the other columns; leave one of them out",
+                columns=[t.split("[")[0] for t in dependent if t not in ("intercept", "cohort")])
+
+
+def _numeric(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    series = df[column]
+    if pd.api.types.is_bool_dtype(series):
+        series = series.astype(int)
+    if not pd.api.types.is_numeric_dtype(series):
+        raise AnkerDataError(f"column {column!r} ({what}) must be numeric, got dtype {series.dtype}",
+                             columns=[column])
+    values = series.to_numpy(dtype=float)
+    if np.isnan(values).any():
+        raise AnkerDataError(f"column {column!r} ({what}) has {int(np.isnan(values).sum())} missing "
+                             "value(s); anker does not impute: drop or fill these rows first",
+                             columns=[column])
+    if not np.isfinite(values).all():
+        raise AnkerDataError(f"column {column!r} ({what}) has infinite values", columns=[column])
+    return values
+
+
+def _choose_cohorts(df: pd.DataFrame, cohort_col: str, reference: Any,
+                    cohorts: Sequence[Any] | None) -> tuple[pd.DataFrame, Any, Any, list[str]]:
+    notes: list[str] = []
+    values = df[cohort_col]
+    if values.isna().any():
+        raise AnkerDataError(f"cohort column {cohort_col!r} has {int(values.isna().sum())} missing "
+                             "value(s)", columns=[cohort_col])
+    found = list(pd.unique(values))
+    shown = sorted(map(str, found))[:10]
+    if cohorts is not None:
+        if isinstance(cohorts, str) or len(cohorts) != 2 or cohorts[0] == cohorts[1]:
+            raise ValueError(f"cohorts must name two different cohorts (reference, other), got {cohorts!r}")
+        if reference is not None and reference not in cohorts:
+            raise ValueError(f"reference={reference!r} is not one of cohorts={tuple(cohorts)!r}")
+        for label in cohorts:
+            if label not in found:
+                raise AnkerDataError(f"cohort {label!r} has no rows in column {cohort_col!r} "
+                                     f"(found: {shown})", columns=[cohort_col])
+        ref = cohorts[0] if reference is None else reference
+        other = cohorts[1] if ref == cohorts[0] else cohorts[0]
+        keep = values.isin([ref, other]).to_numpy()
+        if not keep.all():
+            dropped = values[~keep].value_counts()
+            message = (f"left out {int((~keep).sum())} row(s) of cohort(s) not named in cohorts=: "
+                       f"{ {str(k): int(v) for k, v in dropped.items()} }")
+            warnings.warn(message, UserWarning, stacklevel=4)
+            notes.append(message)
+        return df.loc[keep], ref, other, notes
+    if len(found) != 2:
+        raise AnkerDataError(
+            f"column {cohort_col!r} must hold exactly two cohorts, found {len(found)}: {shown}; "
+            "name the pair to compare with cohorts=(reference, other)", columns=[cohort_col])
+    if reference is None:
+        if _PREFERRED_REFERENCE not in found:
+            raise ValueError(f"name the reference cohort with reference= (one of {shown})")
+        reference = _PREFERRED_REFERENCE
+    if reference not in found:
+        raise AnkerDataError(f"reference={reference!r} is not a cohort in column {cohort_col!r} "
+                             f"(found: {shown})", columns=[cohort_col])
+    other = found[1] if found[0] == reference else found[0]
+    return df, reference, other, notes
+
+
+def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[Any] | None,
+                 duration_col: str, event_col: str, covariates: Sequence[str], horizon: Any,
+                 method: str, n_boot: Any, level: Any, comparison_col: str | None,
+                 cluster_col: str | None, methods: Sequence[str]) -> CheckedInput:
+    """Validate the arguments of `compare_cohorts` and return the rows to analyse."""
+    if method not in methods:
+        raise ValueError(f"method must be one of {list(methods)}, got {method!r}")
+    if method == "did" and comparison_col is None:
+        raise ValueError("method='did' needs comparison_col: the column marking the comparison group")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0 or n_boot == 1:
+        raise ValueError(f"n_boot must be 0 (no bootstrap) or a whole number >= 2, got {n_boot!r}")
+    try:
+        level = float(level)
+    except (TypeError, ValueError):
+        raise ValueError(f"level must be a number between 0 and 1, got {level!r}") from None
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}")
+    try:
+        horizon = float(horizon)
+    except (TypeError, ValueError):
+        raise ValueError(f"horizon must be a number of calendar days, got {horizon!r}") from None
+    if not math.isfinite(horizon) or horizon <= 0:
+        raise ValueError(f"horizon must be a positive number of calendar days, got {horizon!r}")
+    if isinstance(covariates, str):
+        raise TypeError(f"covariates must be a list of column names, got the string {covariates!r}")
+    covariates = list(covariates)
+    if len(set(covariates)) != len(covariates):
+        raise ValueError(f"covariates listed more than once: "
+                         f"{sorted({c for c in covariates if covariates.count(c) > 1})}")
+    roles = {cohort_col: "cohort_col", duration_col: "duration_col", event_col: "event_col"}
+    clash = [c for c in covariates if c in roles]
+    if clash:
+        raise ValueError(f"covariates must not include the {roles[clash[0]]} column {clash[0]!r}")
+    extra = [c for c in (comparison_col, cluster_col) if c is not None]
+    require_columns(df, [cohort_col, duration_col, event_col, *covariates, *extra],
+                    role="cohort comparison")
+
+    data, reference, other, notes = _choose_cohorts(df, cohort_col, reference, cohorts)
+    durations = _numeric(data, duration_col, "durations, calendar days")
+    if (durations < 0).any():
+        raise AnkerDataError(f"column {duration_col!r} has {int((durations < 0).sum())} negative "
+                             "duration(s)", columns=[duration_col])
+    events = _numeric(data, event_col, "event flag")
+    if not np.isin(events, (0.0, 1.0)).all():
+        bad = np.unique(events[~np.isin(events, (0.0, 1.0))])[:5].tolist()
+        raise AnkerDataError(f"column {event_col!r} must be 0 or 1, found {bad}", columns=[event_col])
+    A = (data[cohort_col] == other).to_numpy(dtype=float)
+    cluster = None
+    if cluster_col is not None:
+        if data[cluster_col].isna().any():
+            raise AnkerDataError(f"cluster column {cluster_col!r} has "
+                                 f"{int(data[cluster_col].isna().sum())} missing value(s)",
+                                 columns=[cluster_col])
+        cluster = pd.factorize(data[cluster_col])[0]
+    all_cluster = cluster
+
+    comparison = None
+    all_A, all_durations, all_events = A, durations, events
+    if comparison_col is not None:
+        comparison = _numeric(data, comparison_col, "comparison group flag")
+        if not np.isin(comparison, (0.0, 1.0)).all():
+            raise AnkerDataError(f"column {comparison_col!r} must be 0 or 1 (1 = comparison group)",
+                                 columns=[comparison_col])
+        for a, label in ((0, reference), (1, other)):
+            for g, name in ((0, "treated group"), (1, "comparison group")):
+                cell = (A == a) & (comparison == g)
+                if not cell.any():
+                    raise AnkerDataError(f"cohort {label!r} has no rows in the {name} "
+                                         f"({comparison_col} == {g})", columns=[comparison_col])
+                _check_cell(durations[cell], events[cell], horizon, f"{label!r} ({name})")
+        treated = comparison == 0
+        data, A, durations, events = data.loc[treated], A[treated], durations[treated], events[treated]
+        cluster = None if cluster is None else cluster[treated]
+
+    for a, label in ((0, reference), (1, other)):
+        member = A == a
+        if member.sum() < 2:
+            raise AnkerDataError(f"cohort {label!r} has {int(member.sum())} spell(s); need at least 2",
+                                 columns=[cohort_col])
+        _check_cell(durations[member], events[member], horizon, repr(label))
+        at_risk = int((durations[member] >= horizon).sum())
+        if at_risk < 10:
+            message = (f"only {at_risk} spell(s) of cohort {label!r} are followed up to the "
+                       f"horizon ({horizon:g} days): the RMST near the horizon rests on few spells")
+            warnings.warn(message, UserWarning, stacklevel=3)
+            notes.append(message)
+
+    constant = [c for c in covariates if data[c].nunique(dropna=False) <= 1]
+    if constant:
+        raise AnkerDataError(f"covariate(s) {constant} do not vary in the compared rows (one value); "
+                             "they cannot be adjusted for: leave them out", columns=constant)
+    return CheckedInput(data=data, A=A, durations=durations, events=events, horizon=horizon,
+                        n_boot=int(n_boot), covariates=covariates, reference=reference,
+                        other=other, comparison=comparison, all_A=all_A,
+                        all_durations=all_durations, all_events=all_events, cluster=cluster,
+                        all_cluster=all_cluster, notes=notes)
+
+
+def _check_cell(durations: np.ndarray, events: np.ndarray, horizon: float, label: str) -> None:
+    longest = float(durations.max())
+    if horizon > longest:
+        raise AnkerDataError(f"horizon={horizon:g} days is beyond the follow-up of cohort {label} "
+                             f"(longest duration {longest:g} days); choose a horizon of at most "
+                             f"{longest:g}")
+    if not ((events == 1) & (durations <= horizon)).any():
+        raise AnkerDataError(f"cohort {label} has no exits (events) up to the horizon "
+                             f"({horizon:g} days): its RMST is the horizon itself and no model "
+                             "can be fitted")
