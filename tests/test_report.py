@@ -15,7 +15,7 @@ import pytest
 
 import anker
 from anker.report import build_report, write_report
-from anker.report_html import eur, interval, num, pvalue, ratio, table
+from anker.report_html import eur, eur_interval, interval, num, pvalue, ratio, table
 from anker.report_job import run_job
 
 
@@ -264,6 +264,9 @@ def test_number_formats():
     assert ratio(8.4e-5) == "8.40e-05" and ratio(1.01, ci=(0.67, 1.52)) == "1.01"
     assert eur(7.46e6) == "EUR 7.5 million" and eur(196.08) == "EUR 196"
     assert interval(-12.9, -3.05) == "-12.90 to -3.05"
+    # one unit for both bounds, so "EUR 398,578 to EUR 25.5 million" cannot happen
+    assert eur_interval(398_578, 25.5e6) == "EUR 0.4 to 25.5 million"
+    assert eur_interval(-250, 900) == "EUR -250 to 900"
 
 
 def test_table_formats_and_flags():

@@ -30,7 +30,17 @@ import pandas as pd
 
 from anker import __version__
 from anker.errors import AnkerDataError
-from anker.report_html import absent, esc, eur, interval, key_figures, page, para, table
+from anker.report_html import (
+    absent,
+    esc,
+    eur,
+    eur_interval,
+    interval,
+    key_figures,
+    page,
+    para,
+    table,
+)
 from anker.report_models import advice_section, data_section, tests_section
 from anker.report_outcome import (
     break_even_section,
@@ -120,7 +130,7 @@ def _key_section(comparison, be, cb, truth) -> str:
                       f"share of {cb.n_boot:,} bootstrap replicates" if cb.n_boot
                       else esc(cb.ci_method)))
         items.append(("Net benefit a year", eur(cb.net_benefit),
-                      f"95 % CI {interval(*cb.net_benefit_ci, fmt=eur)}; "
+                      f"95 % CI {eur_interval(*cb.net_benefit_ci)}; "
                       f"{cb.guided_clients:,.0f} guided clients"))
     estimates = getattr(comparison, "estimates", None)
     if isinstance(estimates, pd.DataFrame) and "naive" in estimates.index:

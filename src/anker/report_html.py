@@ -170,6 +170,15 @@ def eur(amount: Any) -> str:
     return f"EUR {amount:,.0f}"
 
 
+def eur_interval(low: Any, high: Any) -> str:
+    """A CI in euros, both bounds in one unit (millions when either reaches a million)."""
+    if is_missing(low) or is_missing(high):
+        return "–"
+    if max(abs(float(low)), abs(float(high))) >= 1e6:
+        return f"EUR {float(low) / 1e6:,.1f} to {float(high) / 1e6:,.1f} million"
+    return f"EUR {float(low):,.0f} to {float(high):,.0f}"
+
+
 def interval(low: Any, high: Any, digits: int = 2, *, fmt: Callable[[Any], str] | None = None) -> str:
     """A confidence interval as "low to high" (a dash would read as a minus sign)."""
     if is_missing(low) or is_missing(high):

@@ -74,6 +74,7 @@ def data_section(data: pd.DataFrame, *, cohort_col: str | None, validation: str,
     formats["median duration (days)"] = lambda v: num(v, 0)
     body = [para(validation),
             table(overview, formats=formats, index_label=cohort_col or "records",
+                  right=["first inflow", "last inflow"],
                   caption="Records per cohort: spells, inflow dates, how spells ended "
                           "(share of spells) and the observed median spell length in calendar "
                           "days (censored spells counted at their censoring time)."),
@@ -142,7 +143,7 @@ def _coefficients(test, name: str) -> str:
         order = modifiers["z"].abs().sort_values(ascending=False).index[:TOP_TERMS - 1]
         top = terms.loc[[treatment, *order]] if treatment in terms.index else modifiers.loc[order]
         what = (f"the trajectory effect and {len(order)} of its {len(modifiers)} modifiers "
-                "(x feature) by |z|, log odds of work within 12 months")
+                "(× feature) by |z|, log odds of work within 12 months")
     else:
         top = terms.reindex(terms["z"].abs().sort_values(ascending=False).index).head(TOP_TERMS)
         what = f"{len(top)} of {len(terms)} terms by |z|"
@@ -155,7 +156,7 @@ def _coefficients(test, name: str) -> str:
         "p": top["p"].to_numpy()}, index=top.index)
     if name == "reintegration" and treatment:
         # "trajectory:age" reads as the trajectory effect's change per year of age
-        shown.index = [f"x {t.split(':', 1)[1]}" if t.startswith(f"{treatment}:") else t
+        shown.index = [f"× {t.split(':', 1)[1]}" if t.startswith(f"{treatment}:") else t
                        for t in shown.index]
     unit = ("odds ratios" if ratio_col == "odds_ratio"
             else "hazard ratios of leaving benefit (> 1: leaves sooner)")

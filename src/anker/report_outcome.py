@@ -17,6 +17,7 @@ from anker.report_html import (
     absent,
     esc,
     eur,
+    eur_interval,
     figure,
     interval,
     num,
@@ -176,7 +177,8 @@ def break_even_section(be, cb=None) -> str:
         summary = cb.summary
         shown = pd.DataFrame({
             "estimate": [_by_unit(v, u) for v, u in zip(summary["estimate"], summary["unit"], strict=True)],
-            "95 % CI": [interval(lo, hi, fmt=lambda x, u=u: _by_unit(x, u)) for lo, hi, u in
+            "95 % CI": [eur_interval(lo, hi) if u == "EUR" else
+                        interval(lo, hi, fmt=lambda x, u=u: _by_unit(x, u)) for lo, hi, u in
                         zip(summary["ci_low"], summary["ci_high"], summary["unit"], strict=True)],
             "unit": summary["unit"]}, index=summary.index)
         body.append(table(shown, index_label="", formats={c: str for c in shown.columns},
@@ -320,10 +322,11 @@ def coach_title(result) -> str:
 
 def coach_section(result, *, truth=None) -> str:
     t = result.table
+    who = _GROUP_WORDS.get(result.group_col, result.group_col)
     horizon = result.info.get("horizon") if isinstance(result.info, dict) else None
     body = [para(
-        f"Observed against expected outcome per {esc(result.group_col)} ({esc(result.outcome)}), "
-        f"with {esc(result.case_mix)} as the case-mix model, so a coach with a hard caseload is "
+        f"Observed against expected outcome per {esc(who)} ({esc(result.outcome)}), "
+        f"with the {esc(result.case_mix)} as the case-mix model, so a coach with a hard caseload is "
         "not judged as a weak one. O/E above 1: more exits than the case mix predicts. "
         f"{len(t)} groups; {int(t['flag'].sum())} outside the 99.8 % funnel limits; "
         f"{int(t['too_small'].sum())} with fewer than {result.min_clients} clients (reported, "
@@ -358,7 +361,7 @@ def coach_section(result, *, truth=None) -> str:
                                  "(hazard ratio of leaving benefit, comparable to O/E)"
                                  if any(known) else "")))
     body.append(figure(result.plot(), (
-        f"<b>Funnel plot per {esc(result.group_col)}.</b> O/E ratio (y, unitless) against the "
+        f"<b>Funnel plot per {esc(who)}.</b> O/E ratio (y, unitless) against the "
         "expected number of exits (x); the funnels are the 95 % and 99.8 % control limits, "
         "which narrow as the caseload grows. Points outside the outer funnel are flagged.")))
     return section("coaches", coach_title(result), "\n".join(body))
