@@ -138,3 +138,10 @@ def test_demo_uses_the_shipped_file():
     from anker.cli.demo import shipped_data_path
 
     assert shipped_data_path() == SHIPPED_DATA.resolve()
+
+
+@pytest.mark.parametrize("command", ["demo", "report"])
+def test_help(command):
+    result = anker_cli(command, "--help")
+    assert result.returncode == 0 and "--n-boot" in result.stdout
+    assert "--n-per-cohort" not in result.stdout  # a hidden option for tests
