@@ -41,7 +41,7 @@ from anker.report_html import (
     para,
     table,
 )
-from anker.report_models import advice_section, data_section, tests_section
+from anker.report_models import advice_section, data_section, four_tests_section
 from anker.report_outcome import (
     break_even_section,
     coach_section,
@@ -286,7 +286,7 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
         ("data", "1. Data", data_section(data, cohort_col=cohort_col,
                                           validation=_validation_text(data),
                                           source_rows=_source_rows(data, data_path, model_path))),
-        ("tests", "2. The four tests", tests_section(model, data, truth=truth)),
+        ("tests", "2. The four tests", four_tests_section(model, data, truth=truth)),
         ("advice", "3. Advice distribution", advice_section(profiles, data, cohort_col=cohort_col)
          + "".join(para("While profiling: " + esc(n), cls="note") for n in notes)),
     ]

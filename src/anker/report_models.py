@@ -260,7 +260,7 @@ def _forest_figure(model, truth) -> str:
     return figure(fig, caption)
 
 
-def tests_section(model, data: pd.DataFrame, *, truth=None) -> str:
+def four_tests_section(model, data: pd.DataFrame, *, truth=None) -> str:
     notes: list[str] = []
     checks: dict[str, Any] = {}
     for name in ("compliance", "labour_market"):
