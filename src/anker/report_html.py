@@ -83,11 +83,17 @@ footer { margin-top: 3em; padding-top: 10px; border-top: 1px solid var(--line);
 footer table { font-size: 1em; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.92em;
        background: var(--band); padding: 0 3px; border-radius: 3px; word-break: break-all; }
+@page { size: A4; margin: 12mm; }
 @media print {
-  body { font-size: 11pt; }
+  body { font-size: 10pt; }
   main { max-width: none; padding: 0; }
+  /* a page cannot scroll: wide tables shrink instead of being cut off */
+  .scroll { overflow: visible; }
+  table { font-size: 7.5pt; }
+  th, td { padding: 2px 4px; }
+  .grid2 { display: block; }
   nav { display: none; }
-  h2 { break-after: avoid; }
+  h2, h3, caption { break-after: avoid; }
   figure, table, .keybox { break-inside: avoid; }
   tbody tr:nth-child(even) { background: none; }
 }
