@@ -210,7 +210,7 @@ def test_weibull_option_extrapolates(df):
 
 
 def test_reintegration_support_and_advice(df):
-    rt = anker.ReintegrationTest(trajectory_cost=500).fit(df)
+    rt = anker.ReintegrationTest(trajectory_cost=500, advice_confidence=0.5).fit(df)
     assert 0 <= rt.overlap_["share_outside_support"] < 0.05
     outside = rt.outside_support(df)
     with warnings.catch_warnings():
@@ -220,9 +220,52 @@ def test_reintegration_support_and_advice(df):
     value = advice["trajectory_gain"] * rt.benefit_days_per_work_exit * rt.daily_benefit
     np.testing.assert_allclose(advice["trajectory_gain_eur"], value)
     inside = ~outside
+    # advice_confidence=0.5: the point estimate decides
     assert ((advice.loc[inside, "trajectory_advice"] == "trajectory")
             == (value[inside] > 500)).all()
     assert {"trajectory", "trajectory:age"} <= set(rt.summary.index)
+    assert "trajectory:sector[care]" not in rt.summary.index  # not a default effect modifier
+
+
+def test_reintegration_advice_uses_lower_confidence_bound(df):
+    rt = anker.ReintegrationTest(trajectory_cost=100, advice_confidence=0.95).fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        advice = rt.advise(df)
+        interval = rt.predict_gain_interval(df, level=0.90)
+    low_value = interval["ci_low"] * rt.benefit_days_per_work_exit * rt.daily_benefit
+    ok = interval["ci_low"].notna()
+    assert ((advice.loc[ok, "trajectory_advice"] == "trajectory") == (low_value[ok] > 100)).all()
+    point = advice["trajectory_gain_eur"] > 100
+    assert (advice["trajectory_advice"] == "trajectory").sum() <= point.sum()
+
+
+def test_reintegration_gain_se_matches_numerical_delta_method(df):
+    from anker.logistic import LogisticFit
+
+    rt = anker.ReintegrationTest().fit(df)
+    sub = df.head(8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interval = rt.predict_gain_interval(sub, level=0.95)
+        base = rt.predict_gain(sub, extrapolate=True).to_numpy()
+    fit, eps, grad = rt.outcome_fit_, 1e-6, []
+    for j in range(fit.coef.size):
+        shifted = fit.coef.copy()
+        shifted[j] += eps
+        rt.outcome_fit_ = LogisticFit(coef=shifted, cov=fit.cov, intercept=True, n=fit.n,
+                                      loglik=fit.loglik, n_iter=fit.n_iter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            grad.append((rt.predict_gain(sub, extrapolate=True).to_numpy() - base) / eps)
+    rt.outcome_fit_ = fit
+    grad = np.array(grad).T
+    numerical = np.sqrt(np.einsum("ij,jk,ik->i", grad, fit.cov, grad))
+    ok = interval["se"].notna().to_numpy()
+    np.testing.assert_allclose(interval["se"].to_numpy()[ok], numerical[ok], rtol=1e-4)
+    estimate, se = rt.average_gain(sub.iloc[np.flatnonzero(ok)])
+    assert estimate == pytest.approx(base[ok].mean())
+    assert se == pytest.approx(np.sqrt(grad[ok].mean(0) @ fit.cov @ grad[ok].mean(0)), rel=1e-4)
 
 
 def test_reintegration_needs_both_arms(df):

@@ -43,7 +43,8 @@ class LogisticFit:
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None,
-                 offset: np.ndarray | None = None, intercept: bool = True, l2: float = 0.0,
+                 offset: np.ndarray | None = None, intercept: bool = True,
+                 l2: float | np.ndarray = 0.0,
                  max_iter: int = 100, tol: float = 1e-10) -> LogisticFit:
     """Maximum-likelihood (optionally ridge-penalised) logistic regression.
 
@@ -59,9 +60,10 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
         Added to the linear predictor.
     intercept : bool
         Add an intercept (first coefficient).
-    l2 : float
-        Ridge penalty ``l2/2 * ||beta||^2`` on the non-intercept coefficients,
-        on the scale of the columns as given. 0 gives the plain MLE.
+    l2 : float or (p,) array
+        Ridge penalty ``sum(l2/2 * beta^2)`` on the non-intercept coefficients,
+        on the scale of the columns as given; an array gives each column its
+        own penalty. 0 gives the plain MLE.
 
     Returns
     -------
@@ -89,6 +91,10 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
         raise ValueError("weights must be finite, non-negative, one per row")
     off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
+    l2 = np.asarray(l2, dtype=float)
+    if l2.ndim not in (0, 1) or (l2.ndim == 1 and l2.shape != (p,)) or (l2 < 0).any() \
+            or not np.isfinite(l2).all():
+        raise ValueError(f"l2 must be a non-negative number or one per column ({p})")
 
     # scale columns for conditioning: centre only when there is an intercept
     center = np.average(X, axis=0, weights=w) if intercept else np.zeros(p)
@@ -101,7 +107,8 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
                       "fitting data; their coefficients are set to 0 (not estimable)",
                       RuntimeWarning, stacklevel=2)
         fit = fit_logistic(X[:, ~constant], y, weights=weights, offset=offset,
-                           intercept=intercept, l2=l2, max_iter=max_iter, tol=tol)
+                           intercept=intercept, l2=l2 if np.ndim(l2) == 0 else l2[~constant],
+                           max_iter=max_iter, tol=tol)
         keep = np.concatenate([[True] if intercept else [], ~constant]).astype(bool)
         coef = np.zeros(keep.size)
         cov = np.full((keep.size, keep.size), np.nan)
