@@ -57,11 +57,18 @@ class CheckedInput:
         rank = int(np.sum(diag > diag[0] * 1e-9 * max(M.shape)))
         if rank < M.shape[1]:
             names = ["intercept", "cohort"] + list(terms)
-            dependent = sorted(names[j] for j in pivot[rank:])
+            kept = np.sort(pivot[:rank])
+            scaled = M / scale
+            groups = []
+            for j in pivot[rank:]:
+                coef = np.linalg.lstsq(scaled[:, kept], scaled[:, j], rcond=None)[0]
+                partners = [names[k] for k, c in zip(kept, coef, strict=True) if abs(c) > 1e-8]
+                groups.append(f"{names[j]!r} ~ {partners}")
+            involved = {t.split("[")[0] for g in groups for t in names if repr(t) in g}
             raise AnkerDataError(
-                f"covariate terms are collinear with each other or with the cohort: {dependent} "
-                "can be written as a combination of the other columns; leave one of them out",
-                columns=[t.split("[")[0] for t in dependent if t not in ("intercept", "cohort")])
+                "covariate terms are collinear with each other or with the cohort "
+                f"({'; '.join(groups)}): leave one of them out",
+                columns=sorted(involved - {"intercept", "cohort"}))
 
 
 def _numeric(df: pd.DataFrame, column: str, what: str) -> np.ndarray:

@@ -167,7 +167,9 @@ def rmst_functional(infl: CoxInfluence, Z: np.ndarray, coefficients: np.ndarray,
     """
     fit = infl.fit
     Z = np.asarray(Z, dtype=float)
-    coefficients = np.asarray(coefficients, dtype=float).reshape(Z.shape[0], -1)
+    coefficients = np.asarray(coefficients, dtype=float)
+    if coefficients.ndim == 1:
+        coefficients = coefficients[:, None]
     k_out, p, n_times = coefficients.shape[1], Z.shape[1], infl.times.size
     widths = infl.widths
     cumhaz0 = np.concatenate(([0.0], infl.cumhaz))
