@@ -1,0 +1,124 @@
+"""Tests for ``anker compare``.
+
+Expected figures come from `anker.compare_cohorts` called on the same file in
+the test (the command must print what the function computes), and the
+errors are the one-line messages of the command line's contract.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import anker
+from anker.cli import main
+from anker.outcome import OverlapWarning
+
+
+@pytest.fixture(scope="module")
+def spells_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("compare") / "spells.csv"
+    anker.simulate_population(1_000, seed=4).data.to_csv(path, index=False)
+    return path
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "anker.cli", "compare", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_prints_the_summary_of_compare_cohorts(spells_csv, capsys):
+    argv = ["compare", str(spells_csv), "--horizon", "365", "--method", "gcomp",
+            "--covariates", "age,tightness,unemployment_rate", "--n-boot", "100", "--seed", "3"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverlapWarning)
+        cmp = anker.compare_cohorts(pd.read_csv(spells_csv), method="gcomp", n_boot=100, seed=3,
+                                    covariates=["age", "tightness", "unemployment_rate"])
+    assert "Estimand:" in out and "ATT" in out
+    assert f"gcomp: {cmp.rmst_difference:.2f} calendar days" in out
+    assert f"({cmp.rmst_difference_benefit_days:.2f} benefit days)" in out
+    assert f"{cmp.hazard_ratio:.3f}" in out
+    for method in ("naive", "gcomp", "iptw", "aipw"):
+        assert f"\n{method} " in out
+
+
+def test_default_method_aipw_and_cluster_option(spells_csv, capsys):
+    argv = ["compare", str(spells_csv), "--covariates", "age,tightness", "--n-boot", "50",
+            "--cluster-col", "coach_id"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "reported method          aipw:" in out
+
+
+def test_named_pair_of_cohorts(tmp_path, capsys):
+    df = anker.simulate_population(600, seed=6).data
+    df.loc[df.index[:100], "cohort"] = "pilot_2006"
+    path = tmp_path / "three.csv"
+    df.to_csv(path, index=False)
+    assert main(["compare", str(path), "--covariates", "age", "--n-boot", "0",
+                 "--reference", "casemanagement_2004", "--other", "coaching_2007"]) == 0
+    out = capsys.readouterr().out
+    assert "left out 100 row(s)" in out
+    assert "'coaching_2007' minus 'casemanagement_2004'" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--horizon", "-3"], "argument --horizon: must be a positive number"),
+    (["--horizon", "a year"], "argument --horizon: must be a number of calendar days"),
+    (["--horizon", "5000"], "horizon=5000 days is beyond the follow-up of cohort"),
+    (["--method", "matching"], "argument --method: invalid choice: 'matching'"),
+    (["--covariates", "age,wage"], "needs column(s) missing from the data: ['wage']"),
+    (["--cohort-col", "period"], "needs column(s) missing from the data: ['period']"),
+    (["--n-boot", "many"], "argument --n-boot: must be a whole number"),
+    (["--method", "did"], "method='did' needs comparison_col"),
+    (["--other", "coaching_2007"], "--other needs --reference"),
+])
+def test_bad_input_fails_in_one_line(spells_csv, capsys, args, message):
+    try:  # argparse ends usage errors with SystemExit, the dispatcher returns the others
+        code = main(["compare", str(spells_csv), "--n-boot", "0", *args])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("anker compare: error:")
+    assert message in err
+
+
+def test_missing_or_unreadable_file_without_traceback(tmp_path):
+    result = run_cli(str(tmp_path / "nope.csv"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"anker compare: error: [Errno 2] No such file or directory: '{tmp_path / 'nope.csv'}'"]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = run_cli(str(empty))
+    assert result.returncode == 2 and "the file is empty" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_the_options():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for option in ("--horizon", "--method", "--covariates", "--n-boot", "--seed", "--cohort-col",
+                   "--reference", "--cluster-col"):
+        assert option in result.stdout
+
+
+def test_bad_data_in_the_file(tmp_path):
+    df = anker.simulate_population(300, seed=7).data
+    df["exited"] = np.where(df.index % 7 == 0, 2, df["exited"])
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    result = run_cli(str(path), "--n-boot", "0", "--covariates", "age")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "anker compare: error: column 'exited' must be 0 or 1, found [2.0]"]
