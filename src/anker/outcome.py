@@ -29,23 +29,16 @@ from scipy import stats
 
 from anker.design import DesignSpec
 from anker.errors import AnkerDataError
-from anker.logistic import SeparationWarning
 from anker.outcome_balance import balance_table, weight_diagnostics
-from anker.outcome_checks import check_inputs
+from anker.outcome_checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome_cox import proportional_hazards_test
-from anker.outcome_estimators import cox_design, estimate_all, naive, propensity_basis
+from anker.outcome_estimators import cox_design, estimate_all, propensity_basis
+from anker.outcome_inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
 from anker.outcome_report import ComparisonSummary, build_summary
-from anker.survival import (
-    bootstrap_km_rmst,
-    logrank_test,
-    multiplier_bootstrap,
-    percentile_ci,
-    rmst,
-)
+from anker.survival import logrank_test, rmst
 
 __all__ = ["compare_cohorts", "CohortComparison", "DEFAULT_COVARIATES", "METHODS", "OverlapWarning"]
 
-BENEFIT_DAYS_PER_CALENDAR_DAY = 261 / 365
 METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
 # the inflow covariates; never the protected attributes unless a user lists them
 DEFAULT_COVARIATES = (
@@ -55,10 +48,6 @@ DEFAULT_COVARIATES = (
 )
 # below this effective sample size share the weighting estimators are flagged
 _LOW_ESS_SHARE = 0.10
-
-
-class OverlapWarning(UserWarning):
-    """The cohorts overlap poorly in their covariates: propensity weights are extreme."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -151,58 +140,6 @@ class CohortComparison:
 
     def _repr_html_(self) -> str:
         return self.summary._repr_html_()
-
-
-def _interval(estimate: float, se: float, replicates: np.ndarray | None,
-              level: float) -> tuple[float, float]:
-    if replicates is not None and replicates.size >= 2 and np.isfinite(replicates).all():
-        return percentile_ci(replicates, level)
-    z = stats.norm.ppf(0.5 + level / 2)
-    return estimate - z * se, estimate + z * se
-
-
-def _stratified_se(contribution: np.ndarray, strata: np.ndarray | None) -> float:
-    """SE from contributions with stratum sizes fixed: within-stratum centred sum of squares."""
-    if strata is None:
-        return float(np.sqrt(np.sum((contribution - contribution.mean()) ** 2)))
-    total = 0.0
-    for s in np.unique(strata):
-        c = contribution[strata == s]
-        total += float(np.sum((c - c.mean()) ** 2))
-    return float(np.sqrt(total))
-
-
-def _propensity_guard(est_fn, *, method: str, A: np.ndarray, X: np.ndarray, terms,
-                      notes: list[str]):
-    """Run the estimators, turning propensity trouble into a clear error or warning."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = est_fn(weighting=True)
-    separation = any(issubclass(w.category, SeparationWarning) for w in caught)
-    for w in caught:
-        if not issubclass(w.category, SeparationWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    e = result.propensity
-    perfect = separation and (e[A == 1].min() > e[A == 0].max() or e[A == 1].max() < e[A == 0].min())
-    if perfect:
-        apart = [t for j, t in enumerate(terms)
-                 if X[A == 1, j].min() > X[A == 0, j].max() or X[A == 1, j].max() < X[A == 0, j].min()]
-        which = f" (ranges that do not overlap: {apart})" if apart else ""
-        message = ("the propensity model separates the cohorts perfectly: the covariates "
-                   f"predict the cohort without error{which}, so no reference spell resembles "
-                   "the other cohort and the weighting estimators (iptw, aipw) are undefined")
-        if method in ("iptw", "aipw"):
-            raise AnkerDataError(message + "; use method='gcomp' (which extrapolates with the "
-                                 "Cox model) or leave the separating covariates out")
-        warnings.warn(message + "; iptw and aipw are left out", OverlapWarning, stacklevel=3)
-        notes.append(message)
-        return est_fn(weighting=False)
-    if separation:
-        message = ("propensity model: fitted probabilities of (nearly) 0 or 1; some reference "
-                   "spells get extreme weights (see .weights)")
-        warnings.warn(message, OverlapWarning, stacklevel=3)
-        notes.append(message)
-    return result
 
 
 def compare_cohorts(
@@ -315,40 +252,10 @@ def compare_cohorts(
         return estimate_all(durations, events, A, X, horizon, weighting=weighting,
                             propensity_design=basis)
 
-    est = _propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
-    seeds = np.random.SeedSequence(seed if not isinstance(seed, np.random.Generator)
-                                   else int(seed.integers(2**63))).spawn(2)
-    contributions = {m: res.contribution for m, res in est.results.items()}
-    if checked.comparison is not None:
-        did_estimate, contributions["did"] = _did(checked, horizon)
-    inference = _bootstrap(contributions, A=A, cluster=checked.cluster, n_boot=n_boot,
-                           seeds=seeds, durations=durations, events=events, horizon=horizon,
-                           did_strata=None if checked.comparison is None else
-                           checked.all_A * 2 + checked.comparison,
-                           did_cluster=checked.all_cluster)
-    replicates: dict[str, np.ndarray] = {}
-    rows = {}
-    for m, contribution in contributions.items():
-        if m == "did":
-            value, other_rmst, reference_rmst = did_estimate, np.nan, np.nan
-        else:
-            res = est.results[m]
-            value, other_rmst, reference_rmst = res.estimate, res.rmst_other, res.rmst_reference
-        se, perturbation = inference[m]
-        if perturbation is not None:
-            replicates[m] = value + perturbation
-        low, high = _interval(value, se, replicates.get(m), level)
-        rows[m] = {"estimate": value, "se": se, "ci_low": low, "ci_high": high,
-                   "rmst_other": other_rmst, "rmst_reference": reference_rmst}
-    if method not in rows:
+    est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
+    estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level)
+    if method not in estimates.index:
         raise AnkerDataError(f"method={method!r} could not be computed on these data")
-    estimates = pd.DataFrame.from_dict(rows, orient="index")
-    estimates.index.name = "method"
-    for col in ("estimate", "ci_low", "ci_high"):
-        estimates[f"{col}_benefit_days"] = estimates[col] * BENEFIT_DAYS_PER_CALENDAR_DAY
-    estimates = estimates[["estimate", "se", "ci_low", "ci_high", "estimate_benefit_days",
-                           "ci_low_benefit_days", "ci_high_benefit_days", "rmst_other",
-                           "rmst_reference"]]
 
     # ----------------------------------------------------------------- per cohort, tests, Cox
     z = stats.norm.ppf(0.5 + level / 2)
@@ -402,60 +309,3 @@ def compare_cohorts(
         att_weights=att_weights, curves={"km": est.km, **est.curves}, n_boot=n_boot,
         notes=tuple(notes), comparison_col=comparison_col, cluster_col=cluster_col,
     )
-
-
-def _did(checked, horizon: float) -> tuple[float, np.ndarray]:
-    """Difference in differences of Kaplan-Meier RMST and its contributions (all rows)."""
-    A, durations, events = checked.all_A, checked.all_durations, checked.all_events
-    estimate = 0.0
-    contribution = np.zeros(A.size)
-    for group, sign in ((0, 1.0), (1, -1.0)):
-        member = checked.comparison == group
-        res = naive(durations[member], events[member], A[member], horizon)
-        estimate += sign * res.estimate
-        contribution[member] = sign * res.contribution
-    return estimate, contribution
-
-
-def _bootstrap(contributions: dict[str, np.ndarray], *, A: np.ndarray, cluster, n_boot: int,
-               seeds, durations, events, horizon, did_strata, did_cluster) -> dict:
-    """SE and bootstrap perturbations per method: {method: (se, perturbations or None)}.
-
-    Spells are resampled within cohorts, or whole clusters (coaches, offices)
-    when ``cluster`` is given. Without clusters the naive difference is
-    bootstrapped by the Kaplan-Meier cell-count door; everything else by the
-    multiplier door, one draw shared by the adjusted methods.
-    """
-    out = {}
-    rng = np.random.default_rng(seeds[1])
-    for name, rows_A, rows_cluster, strata in (
-            ("main", A, cluster, A), ("did", None, did_cluster, did_strata)):
-        methods = [m for m in contributions if (m == "did") == (name == "did")]
-        if not methods:
-            continue
-        matrix = np.column_stack([contributions[m] for m in methods])
-        if rows_cluster is not None:
-            matrix, strata = _cluster_sums(matrix, rows_cluster, strata)
-        ses = [_stratified_se(matrix[:, j], strata) for j in range(len(methods))]
-        perturbation = None
-        if n_boot:
-            perturbation = multiplier_bootstrap(matrix.shape[0] * matrix, n_boot=n_boot,
-                                                seed=rng, strata=strata)
-        for j, m in enumerate(methods):
-            out[m] = (ses[j], None if perturbation is None else perturbation[:, j])
-    if n_boot and cluster is None and "naive" in out:
-        boot = bootstrap_km_rmst(durations, events, A, horizon, n_boot=n_boot,
-                                 seed=np.random.default_rng(seeds[0]), reference=0.0)
-        out["naive"] = (out["naive"][0], boot.difference_replicates - boot.difference)
-    return out
-
-
-def _cluster_sums(matrix: np.ndarray, cluster: np.ndarray, strata: np.ndarray):
-    """Sum contributions per cluster; strata of the clusters when each lies in one stratum."""
-    labels, index = np.unique(cluster, return_inverse=True)
-    sums = np.stack([np.bincount(index, weights=matrix[:, j], minlength=labels.size)
-                     for j in range(matrix.shape[1])], axis=1)
-    first = np.full(labels.size, -1.0)
-    first[index] = strata
-    nested = np.all(first[index] == strata)
-    return sums, (first if nested else None)

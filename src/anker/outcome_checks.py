@@ -20,9 +20,14 @@ import pandas as pd
 from scipy import linalg
 
 from anker.errors import AnkerDataError
+from anker.logistic import SeparationWarning
 from anker.schema import require_columns
 
 _PREFERRED_REFERENCE = "casemanagement_2004"
+
+
+class OverlapWarning(UserWarning):
+    """The cohorts overlap poorly in their covariates: propensity weights are extreme."""
 
 
 @dataclass
@@ -239,3 +244,41 @@ def _check_cell(durations: np.ndarray, events: np.ndarray, horizon: float, label
         raise AnkerDataError(f"cohort {label} has no exits (events) up to the horizon "
                              f"({horizon:g} days): its RMST is the horizon itself and no model "
                              "can be fitted")
+
+
+def propensity_guard(est_fn, *, method: str, A: np.ndarray, X: np.ndarray, terms,
+                      notes: list[str]):
+    """Run ``est_fn(weighting=True)``, turning propensity trouble into a clear error or warning.
+
+    Perfect separation (the propensity model predicts the cohort without error)
+    is an error when the chosen method weights, otherwise a warning, and the
+    estimators are rerun without the weighting ones; quasi-separation is a warning.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = est_fn(weighting=True)
+    separation = any(issubclass(w.category, SeparationWarning) for w in caught)
+    for w in caught:
+        if not issubclass(w.category, SeparationWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    e = result.propensity
+    perfect = separation and (e[A == 1].min() > e[A == 0].max() or e[A == 1].max() < e[A == 0].min())
+    if perfect:
+        apart = [t for j, t in enumerate(terms)
+                 if X[A == 1, j].min() > X[A == 0, j].max() or X[A == 1, j].max() < X[A == 0, j].min()]
+        which = f" (ranges that do not overlap: {apart})" if apart else ""
+        message = ("the propensity model separates the cohorts perfectly: the covariates "
+                   f"predict the cohort without error{which}, so no reference spell resembles "
+                   "the other cohort and the weighting estimators (iptw, aipw) are undefined")
+        if method in ("iptw", "aipw"):
+            raise AnkerDataError(message + "; use method='gcomp' (which extrapolates with the "
+                                 "Cox model) or leave the separating covariates out")
+        warnings.warn(message + "; iptw and aipw are left out", OverlapWarning, stacklevel=3)
+        notes.append(message)
+        return est_fn(weighting=False)
+    if separation:
+        message = ("propensity model: fitted probabilities of (nearly) 0 or 1; some reference "
+                   "spells get extreme weights (see .weights)")
+        warnings.warn(message, OverlapWarning, stacklevel=3)
+        notes.append(message)
+    return result

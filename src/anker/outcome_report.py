@@ -86,6 +86,8 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
     level = f"{cmp.level:.0%}"
     ci_how = (f"bootstrap percentile, {cmp.n_boot:,} replicates" if cmp.n_boot
               else "normal, influence-function SE")
+    ci_how += (f"; whole clusters of {cmp.cluster_col!r} resampled" if cmp.cluster_col
+               else "; spells treated as independent")
     estimand = (
         f"restricted mean time on benefit up to {cmp.horizon:g} calendar days of the "
         f"{cmp.other!r} cohort minus what the same spells would have had under the "
@@ -113,7 +115,7 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
             f"ESS {w['effective_sample_size']:,.0f} of {int(w['n_reference']):,} "
             f"({w['ess_share']:.1%}), max {w['max_weight']:.1f}x mean, "
             f"{w['share_above_10x_mean']:.2%} above 10x mean")
-        if "smd_after" in cmp.balance:
+        if "smd_after" in cmp.balance and len(cmp.balance):
             info["balance: max |SMD|"] = (f"{cmp.balance['smd_before'].abs().max():.3f} before, "
                                           f"{cmp.balance['smd_after'].abs().max():.3f} after weighting")
     info["CI"] = f"{level}, {ci_how}"
