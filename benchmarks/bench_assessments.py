@@ -120,9 +120,19 @@ def run(n_fit: int = 500_000, n_profile: int = 1_000_000, quick: bool = False,
     seconds, model = _best(repeats, anker.AnkerModel().fit, df, notes=notes,
                            what="AnkerModel.fit")
     fit_peak = _traced_peak(anker.AnkerModel().fit, df)
+    with _one_blas_thread():
+        one_thread, _ = _best(repeats, anker.AnkerModel().fit, df, notes=[])
     rows.append(_row(f"`AnkerModel().fit`, {len(df):,} rows", seconds, None, None,
                      "all four tests; peak MB: tracemalloc peak in a separate run",
                      peak_mb=fit_peak / 1e6))
+    rows.append(_row(f"`AnkerModel().fit`, {len(df):,} rows, BLAS limited to 1 thread",
+                     one_thread, None, None, "same, inside `threadpoolctl.threadpool_limits(1)`: "
+                     "see the note on BLAS threads"))
+    notes.append("BLAS threads: on this shared machine OpenBLAS with 2 threads is erratic "
+                 "(a 500,000 x 35 `X.T @ (w * X)` took 0.1 s on 1 thread and 1-10 s on 2 "
+                 "threads when other processes held a core); the default rows use the default "
+                 "threads, ours and the peers' alike, and the 1-thread rows show what the "
+                 "contention costs.")
     notes.append(f"Fit times are the best of {repeats} run(s), ours and the peers' alike.")
     notes.append(f"Peers: {_versions()}. Our fits include the design matrix and the schema "
                  "checks of the input; the statsmodels times include patsy's design; lifelines "
@@ -157,6 +167,8 @@ def _profile_rows(model: anker.AnkerModel, df: pd.DataFrame, n_profile: int,
     gc.collect()
     peak = _traced_peak(model.profile, new)
     median = statistics.median(warm)
+    with _one_blas_thread():
+        one_thread = [_timed(model.profile, new, notes=[])[0] for _ in range(PROFILE_REPEATS)]
     full = len(new) >= 1_000_000
     mem_ok = ("met" if peak < 2e9 else "NOT met") if full else "applies at 1,000,000"
     speed_ok = ("met" if median <= 1.5 else "NOT met") if full else "applies at 1,000,000"
@@ -167,6 +179,9 @@ def _profile_rows(model: anker.AnkerModel, df: pd.DataFrame, n_profile: int,
              None, None, f"runs {', '.join(f'{s:.2f}' for s in warm)} s; bar: about 1 s "
              f"({speed_ok}); peak MB: tracemalloc peak in a separate run, beyond the input "
              f"frame (bar: under 2 GB, {mem_ok})", peak_mb=peak / 1e6),
+        _row(f"`AnkerModel.profile`, {len(new):,} clients, median of {PROFILE_REPEATS}, BLAS "
+             "limited to 1 thread", statistics.median(one_thread), None, None,
+             f"runs {', '.join(f'{s:.2f}' for s in one_thread)} s"),
     ]
 
 
@@ -275,6 +290,12 @@ def _timed(fn: Callable[..., Any], *args: Any, notes: list[str] | None = None, w
     for message in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
         notes.append(f"Warning from {what}: {message}")
     return seconds, result
+
+
+def _one_blas_thread():
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _best(repeats: int, fn: Callable[..., Any], *args: Any, notes: list[str] | None = None,
