@@ -253,6 +253,15 @@ def test_summary_states_the_estimand_and_both_units(sim_cmp):
     assert cmp.covariates == DEFAULT_COVARIATES
 
 
+def test_protected_attributes_only_when_listed_and_then_on_record(small):
+    default = _compare(small, covariates=None)
+    assert not {"sex", "migration_background"} & set(default.covariates)
+    listed = _compare(small, covariates=["age", "sex"])
+    assert "sex[female]" in listed.terms
+    assert any("protected attribute(s) ['sex']" in note for note in listed.notes)
+    assert "protected attribute" in str(listed)
+
+
 def test_weight_and_balance_diagnostics_by_hand(sim_cmp):
     pop, cmp = sim_cmp
     reference = (pop.data["cohort"] == "casemanagement_2004").to_numpy()

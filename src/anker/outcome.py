@@ -35,6 +35,7 @@ from anker.outcome_cox import proportional_hazards_test
 from anker.outcome_estimators import cox_design, estimate_all, propensity_basis
 from anker.outcome_inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
 from anker.outcome_report import ComparisonSummary, build_summary
+from anker.schema import PROTECTED
 from anker.survival import logrank_test, rmst
 
 __all__ = ["compare_cohorts", "CohortComparison", "DEFAULT_COVARIATES", "METHODS", "OverlapWarning"]
@@ -245,6 +246,10 @@ def compare_cohorts(
     X = spec.transform(data)
     terms = spec.term_names
     checked.check_design(X, terms)
+    protected = [c for c in checked.covariates if c in PROTECTED]
+    if protected:
+        # allowed for a comparison (composition, not profiling), but on the record
+        notes.append(f"adjusted for protected attribute(s) {protected}, as listed in covariates")
 
     basis = propensity_basis(X, knots=propensity_knots)
 
