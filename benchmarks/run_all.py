@@ -166,7 +166,9 @@ def _git_commit() -> str:
                                cwd=HERE, text=True, capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    changed = [line[3:] for line in dirty.splitlines() if line.strip()]
+    # the report being (re)written is not a change to what was measured
+    changed = [line[3:] for line in dirty.splitlines()
+               if line.strip() and line[3:] != "BENCHMARKS.md"]
     if not changed:
         return head
     shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
