@@ -264,7 +264,7 @@ class ReintegrationTest(Assessment):
         self._require_fitted()
         X = self._design(df) if X is None else X
         gain, grad = self._gain_and_gradient(df, X)
-        se = np.sqrt(np.einsum("ij,jk,ik->i", grad, self.outcome_fit_.cov, grad))
+        se = np.sqrt(np.sum((grad @ self.outcome_fit_.cov) * grad, axis=1))
         z = float(stats.norm.ppf(0.5 + level / 2))
         out = pd.DataFrame({"trajectory_gain": gain, "se": se, "ci_low": gain - z * se,
                             "ci_high": gain + z * se}, index=df.index)
@@ -301,17 +301,21 @@ class ReintegrationTest(Assessment):
         the gain, not the point estimate, must pay for the trajectory, so that
         noise in the estimated individual effects does not turn into advice.
         """
+        X = self._design(df) if X is None else X
         gain = self.predict_gain(df, X=X)
         value = gain * self.benefit_days_per_work_exit * self.daily_benefit
-        if self.advice_confidence > 0.5:
+        pays = (value > self.trajectory_cost).to_numpy()
+        if self.advice_confidence > 0.5 and pays.any():
+            # the lower bound is below the point estimate: only rows whose point
+            # estimate pays can pass, so the standard errors are needed for those alone
             level = 2 * self.advice_confidence - 1
+            rows = np.flatnonzero(pays)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", OutsideSupportWarning)
-                low = self.predict_gain_interval(df, level=level, X=X)["ci_low"]
-        else:
-            low = gain
-        low_value = low * self.benefit_days_per_work_exit * self.daily_benefit
-        codes = np.where(gain.isna(), 2, np.where(low_value > self.trajectory_cost, 0, 1))
+                low = self.predict_gain_interval(df.iloc[rows], level=level, X=X[rows])["ci_low"]
+            pays[rows] = (low * self.benefit_days_per_work_exit * self.daily_benefit
+                          > self.trajectory_cost).to_numpy()
+        codes = np.where(gain.isna(), 2, np.where(pays, 0, 1))
         advice = pd.Categorical.from_codes(codes, categories=list(ADVICE))
         return pd.DataFrame({"trajectory_gain": gain, "trajectory_gain_eur": value,
                              "trajectory_advice": advice}, index=df.index)
