@@ -125,6 +125,9 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     # group index of each sorted row's event time; risk set of time j = rows with t >= tau_j
     ev_group = np.searchsorted(event_times, t[e])
     risk_start = np.searchsorted(t, event_times, side="left")
+    block_start = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    risk_block = np.searchsorted(block_start, risk_start)
+    ev_start = np.flatnonzero(np.r_[True, ev_group[1:] != ev_group[:-1]])
     d_count = np.bincount(ev_group, minlength=m).astype(float)
     d_weight = np.bincount(ev_group, weights=ws[e], minlength=m)
     mean_w = d_weight / d_count
@@ -142,14 +145,16 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
         eta = Xs @ beta
         r = ws * np.exp(eta)
         # reverse cumulative sums: risk set sums at each time
-        cr0 = np.cumsum(r[::-1])[::-1]
-        cr1 = np.cumsum((r[:, None] * Xs)[::-1], axis=0)[::-1]
-        r0 = cr0[risk_start]
-        r1 = cr1[risk_start]
+        # risk-set sums at each event time: sum per block of equal times, then a
+        # reverse cumulative sum over the (few) blocks instead of over all rows
+        block_r0 = np.add.reduceat(r, block_start)
+        block_r1 = np.add.reduceat(r[:, None] * Xs, block_start, axis=0)
+        r0 = np.cumsum(block_r0[::-1])[::-1][risk_block]
+        r1 = np.cumsum(block_r1[::-1], axis=0)[::-1][risk_block]
         re = r[e]
         t0 = np.bincount(ev_group, weights=re, minlength=m)
-        t1 = np.stack([np.bincount(ev_group, weights=re * Xe[:, k], minlength=m)
-                       for k in range(p)], axis=1) if p else np.zeros((m, 0))
+        # event rows are sorted by time, so each tied group is one contiguous block
+        t1 = np.add.reduceat(re[:, None] * Xe, ev_start, axis=0) if p else np.zeros((m, 0))
         den = r0[ev_group] - phi * t0[ev_group]
         if (den <= 0).any():
             raise FloatingPointError("risk set sum not positive")
@@ -168,7 +173,9 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
         cum_a = np.concatenate([[0.0], np.cumsum(s_a)])[n_times_lived]
         diag = r * cum_a
         diag[e] -= r[e] * s_b[ev_group]
-        info = (Xs * diag[:, None]).T @ Xs
+        # diag >= 0 (phi < 1 within a tied group), so X' diag X is a symmetric S'S
+        S = Xs * np.sqrt(np.maximum(diag, 0.0))[:, None]
+        info = S.T @ S
         info -= (r1 * s_c[:, None]).T @ r1
         cross = (r1 * s_d[:, None]).T @ t1
         info += cross + cross.T

@@ -42,6 +42,14 @@ class LogisticFit:
         return expit(self.linear_predictor(X, offset))
 
 
+def _weighted_gram(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Z' diag(weights) Z for non-negative weights, as S'S (numpy hands S.T @ S to a
+    symmetric BLAS product: half the work, and far steadier than a general product
+    when the cores are shared)."""
+    S = Z * np.sqrt(weights)[:, None]
+    return S.T @ S
+
+
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None,
                  offset: np.ndarray | None = None, intercept: bool = True,
                  l2: float | np.ndarray = 0.0,
@@ -97,8 +105,13 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
         raise ValueError(f"l2 must be a non-negative number or one per column ({p})")
 
     # scale columns for conditioning: centre only when there is an intercept
-    center = np.average(X, axis=0, weights=w) if intercept else np.zeros(p)
-    scale = np.sqrt(np.average((X - center) ** 2, axis=0, weights=w))
+    unweighted = weights is None
+    if intercept:
+        center = X.mean(axis=0) if unweighted else np.average(X, axis=0, weights=w)
+    else:
+        center = np.zeros(p)
+    scale = X.std(axis=0) if unweighted and intercept else np.sqrt(
+        np.average((X - center) ** 2, axis=0, weights=w))
     constant = scale < 1e-12 if intercept else ~np.any(X[w > 0] != 0, axis=0)
     if constant.any():
         # a column that does not vary (e.g. a level absent from a subset) is not
@@ -137,7 +150,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     for it in range(1, max_iter + 1):
         mu = expit(Z @ beta + off)
         grad = Z.T @ (w * (y - mu)) - penalty * beta
-        info = (Z * (w * mu * (1 - mu))[:, None]).T @ Z + np.diag(penalty)
+        info = _weighted_gram(Z, w * mu * (1 - mu)) + np.diag(penalty)
         try:
             step = np.linalg.solve(info, grad)
         except np.linalg.LinAlgError:
@@ -158,7 +171,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
                       stacklevel=2)
 
     mu = expit(Z @ beta + off)
-    info = (Z * (w * mu * (1 - mu))[:, None]).T @ Z + np.diag(penalty)
+    info = _weighted_gram(Z, w * mu * (1 - mu)) + np.diag(penalty)
     if np.max(np.abs(beta[int(intercept):])) > 25 or np.mean((mu < 1e-8) | (mu > 1 - 1e-8)) > 0:
         warnings.warn("fitted probabilities of 0 or 1: the outcome is (nearly) perfectly "
                       "separated by some features; estimates and standard errors are unreliable",
