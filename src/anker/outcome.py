@@ -132,7 +132,7 @@ class CohortComparison:
 
     def plot(self, **kwargs: Any):
         """Kaplan-Meier curves per cohort and the adjusted counterfactual curve; see `anker.plots.survival_curves`."""
-        from anker.plots.survival_curves import survival_curves
+        from anker.plots.cohort_curves import survival_curves
 
         return survival_curves(self, **kwargs)
 

@@ -12,8 +12,10 @@ from typing import Any
 
 # function name -> submodule of anker.plots that defines it
 _FUNCTIONS = {
-    # survival_curves.py: Kaplan-Meier and adjusted curves, outcome per coach
-    "survival_curves": "survival_curves",
+    # cohort_curves.py: Kaplan-Meier and adjusted curves of a cohort comparison
+    # (a module named after its function would shadow it once imported)
+    "survival_curves": "cohort_curves",
+    # coach.py: outcome per coach
     "funnel": "coach",
     # costbenefit.py: break-even figures
     "tornado": "costbenefit",

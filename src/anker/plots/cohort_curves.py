@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -108,14 +106,3 @@ def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
     ax.legend(fontsize=7.5, loc="upper right", frameon=False)
     fig.tight_layout()
     return fig
-
-
-class _CallableModule(types.ModuleType):
-    """This module shares its name with its function: once imported, Python binds
-    ``anker.plots.survival_curves`` to the module, so the module answers calls too."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Figure:
-        return survival_curves(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
