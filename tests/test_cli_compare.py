@@ -76,7 +76,7 @@ def test_named_pair_of_cohorts(tmp_path, capsys):
     (["--method", "matching"], "argument --method: invalid choice: 'matching'"),
     (["--covariates", "age,wage"], "needs column(s) missing from the data: ['wage']"),
     (["--cohort-col", "period"], "needs column(s) missing from the data: ['period']"),
-    (["--n-boot", "many"], "argument --n-boot: must be a whole number"),
+    (["--n-boot", "many"], "argument --n-boot: expected a whole number"),
     (["--method", "did"], "method='did' needs comparison_col"),
     (["--other", "coaching_2007"], "--other needs --reference"),
 ])

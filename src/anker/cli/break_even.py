@@ -8,7 +8,8 @@ be changed. Derivation: docs/break_even.md.
 from __future__ import annotations
 
 import argparse
-import math
+
+from anker.cli._args import positive_number
 
 NAME = "break-even"
 HELP = ("Break-even of reintegration coaching: benefit days each guided client must "
@@ -18,32 +19,22 @@ HELP = ("Break-even of reintegration coaching: benefit days each guided client m
 _IWI_DAILY_BENEFIT = 15e6 / (450 * 170 * 3.7)
 
 
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
-
-
 def _count(value: float) -> str:
     """A count with thousands separators, decimals only when it has them."""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--extra-cost", type=_positive_number, default=15e6, metavar="EUR",
+    parser.add_argument("--extra-cost", type=positive_number, default=15e6, metavar="EUR",
                         help="structural extra execution cost of coaching, euros a year (default 15e6)")
-    parser.add_argument("--coaches", type=_positive_number, default=450.0, metavar="N",
+    parser.add_argument("--coaches", type=positive_number, default=450.0, metavar="N",
                         help="number of coaches (default 450)")
-    parser.add_argument("--caseload", type=_positive_number, default=170.0, metavar="N",
+    parser.add_argument("--caseload", type=positive_number, default=170.0, metavar="N",
                         help="clients per coach per year (default 170)")
-    parser.add_argument("--daily-benefit", type=_positive_number, default=_IWI_DAILY_BENEFIT,
+    parser.add_argument("--daily-benefit", type=positive_number, default=_IWI_DAILY_BENEFIT,
                         metavar="EUR", help="WW benefit per benefit day (working day), euros "
                         "(default 52.99, implied by the report's 3.7 days)")
-    parser.add_argument("--inflow", type=_positive_number, default=120_000.0, metavar="N",
+    parser.add_argument("--inflow", type=positive_number, default=120_000.0, metavar="N",
                         help="claimants handed over for coaching a year (default 120000)")
     parser.add_argument("--sensitivity", action="store_true",
                         help="also print the break-even days with each input 20 %% lower and higher")

@@ -9,8 +9,9 @@ check.
 from __future__ import annotations
 
 import argparse
-import math
 import warnings
+
+from anker.cli._args import calendar_days, whole_number
 
 NAME = "compare"
 HELP = ("Compare two cohorts (e.g. casemanagement 2004 vs coaching 2007) on restricted mean "
@@ -19,29 +20,9 @@ HELP = ("Compare two cohorts (e.g. casemanagement 2004 vs coaching 2007) on rest
 _METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
 
 
-def _horizon(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of calendar days, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of calendar days, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="DATA.csv", help="one row per benefit spell (CSV)")
-    parser.add_argument("--horizon", type=_horizon, default=365.0, metavar="DAYS",
+    parser.add_argument("--horizon", type=calendar_days, default=365.0, metavar="DAYS",
                         help="RMST horizon in calendar days (default 365)")
     parser.add_argument("--method", choices=_METHODS, default="aipw",
                         help="estimator reported as the RMST difference (default aipw); "
@@ -49,9 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--covariates", default=None, metavar="A,B,C",
                         help="comma-separated covariate columns (default: the inflow "
                              "covariates; protected attributes only when listed)")
-    parser.add_argument("--n-boot", type=_count, default=1000, metavar="N",
+    parser.add_argument("--n-boot", type=whole_number(0), default=1000, metavar="N",
                         help="bootstrap replicates (default 1000; 0: normal intervals)")
-    parser.add_argument("--seed", type=_count, default=0, metavar="S",
+    parser.add_argument("--seed", type=whole_number(0), default=0, metavar="S",
                         help="seed of the bootstrap (default 0)")
     parser.add_argument("--cohort-col", default="cohort", metavar="COL",
                         help="column naming the cohort (default cohort)")

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from anker.cli._args import whole_number
 from anker.cli.report import add_common, command_line
 
 NAME = "demo"
@@ -36,22 +37,12 @@ def shipped_data_path() -> Path:
     return Path(anker.__file__).resolve().parents[2] / "data" / "synthetic" / SHIPPED_NAME
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 100:
-        raise argparse.ArgumentTypeError(f"must be at least 100, got {value}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="out", help="folder for the results (default out; "
                                                       "created if needed)")
     add_common(parser, n_boot=1000)
     # for tests and quick looks: simulate a smaller data set with the shipped seed instead
-    parser.add_argument("--n-per-cohort", type=_positive, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--n-per-cohort", type=whole_number(100), default=None, help=argparse.SUPPRESS)
 
 
 def _out_folder(path: str) -> Path:

@@ -6,39 +6,21 @@ import argparse
 import shlex
 from pathlib import Path
 
+from anker.cli._args import calendar_days, whole_number
+
 NAME = "report"
 HELP = ("fit (or load) the four tests, compare the cohorts, test the 3.7-day break-even, "
         "audit fairness and write one self-contained HTML report")
 METHODS = ("naive", "gcomp", "iptw", "aipw")
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _days(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of days, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of days, got {text!r}")
-    return value
-
-
 def add_common(parser: argparse.ArgumentParser, *, n_boot: int) -> None:
     """Options shared with ``anker demo``."""
-    parser.add_argument("--n-boot", type=_count, default=n_boot, metavar="N",
+    parser.add_argument("--n-boot", type=whole_number(0), default=n_boot, metavar="N",
                         help=f"bootstrap replicates of the cohort comparison (default {n_boot}; "
                              "0: normal intervals)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
-    parser.add_argument("--horizon", type=_days, default=365.0, metavar="DAYS",
+    parser.add_argument("--horizon", type=calendar_days, default=365.0, metavar="DAYS",
                         help="RMST horizon in calendar days (default 365)")
     parser.add_argument("--method", choices=METHODS, default="aipw",
                         help="estimator reported as the coaching effect (default aipw)")

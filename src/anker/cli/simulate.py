@@ -5,35 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from anker.cli._args import positive_number, whole_number
+
 NAME = "simulate"
 HELP = "write synthetic casemanagement (2004) and coaching (2007) cohorts to CSV"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n-per-cohort", type=_positive_int, default=20_000,
+    parser.add_argument("--n-per-cohort", type=whole_number(1), default=20_000,
                         help="spells per cohort (default 20000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--coaching-hazard-ratio", type=_positive_float, default=None,
+    parser.add_argument("--coaching-hazard-ratio", type=positive_number, default=None,
                         help="multiplier of the exit hazard under coaching (default: the "
                         "generator's, about 5 benefit days of effect)")
     parser.add_argument("--out", required=True, help="CSV file to write (.csv or .csv.gz)")
