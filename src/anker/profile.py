@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from anker import __version__
 from anker.assessments import (
@@ -118,6 +119,12 @@ class AnkerModel:
             raise ValueError("AnkerModel is not fitted yet: call fit(df) or AnkerModel.load(path)")
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        # prediction is matrix-vector work bound by memory: a second BLAS thread
+        # adds no speed and, on a shared machine, waits for a busy core
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._profile(df)
+
+    def _profile(self, df: pd.DataFrame) -> pd.DataFrame:
         X = self._designs(df)
         nt, amt = self.compliance, self.labour_market
         rt, bd = self.reintegration, self.benefit_duration
