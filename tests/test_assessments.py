@@ -283,3 +283,19 @@ def test_wwb_check():
     assert flags.tolist() == [False, True, True] and flags.index.tolist() == [3, 4, 5]
     with pytest.raises(ValueError):
         anker.wwb_check(pd.Series([0.2, np.nan]))
+
+
+def test_benefit_duration_on_public_data_with_own_column_names():
+    # lifelines' bundled Rossi et al. (1980) data: other names for duration and event
+    from lifelines.datasets import load_rossi
+
+    rossi = load_rossi()
+    features = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
+    bd = anker.BenefitDurationTest(duration_col="week", event_col="arrest", features=features,
+                                   entitlement_col=None).fit(rossi)
+    ref = CoxPHFitter().fit(rossi, "week", "arrest")
+    np.testing.assert_allclose(bd.summary["coef"], ref.params_[features], atol=1e-6)
+    np.testing.assert_allclose(bd.summary["se"], ref.standard_errors_[features], atol=1e-6)
+    np.testing.assert_allclose(bd.summary["p"], ref.summary.loc[features, "p"], atol=1e-6)
+    with pytest.raises(ValueError, match="entitlement"):
+        bd.predict_exhaustion(rossi)
