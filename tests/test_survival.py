@@ -22,9 +22,8 @@ from lifelines.statistics import logrank_test as lifelines_logrank
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import restricted_mean_survival_time
 
+from anker.bootstrap import _group_cells, _rmst_from_cells
 from anker.survival import (
-    _group_cells,
-    _rmst_from_cells,
     bootstrap_km_rmst,
     bootstrap_refit,
     kaplan_meier,
