@@ -13,7 +13,7 @@ the assumptions each rests on are in `anker.outcome_estimators`; the
 bootstrap is fast because KM depends on the data only through counts per
 (cohort, day, event) cell (one multinomial draw per replicate) and the
 adjusted estimators are asymptotically linear (one weighted sum of
-influence values per replicate, see `anker.survival.multiplier_bootstrap`).
+influence values per replicate, see `anker.bootstrap.multiplier_bootstrap`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ that the fitter itself does not give:
 - per-person *influence* of the fit, so that any smooth functional of the
   model (an averaged RMST, a model-completed outcome) gets per-person
   contributions and can be bootstrapped by one weighted sum per replicate
-  (`anker.survival.multiplier_bootstrap`);
+  (`anker.bootstrap.multiplier_bootstrap`);
 - restricted-mean *functionals* of the fitted curves with their gradients
   with respect to the coefficients and the baseline hazard jumps:
   RMST(horizon | z) and the expected remaining restricted time of someone

@@ -9,7 +9,7 @@ the other (coaching) cohort, minus what it would have been for the same
 people under the reference regime. Besides its point estimate each
 estimator returns per-person *contributions* c_i (estimate - truth ~= sum c_i),
 including the estimation of the propensity and outcome models, so that
-`anker.survival.multiplier_bootstrap` can bootstrap it with one weighted sum
+`anker.bootstrap.multiplier_bootstrap` can bootstrap it with one weighted sum
 per replicate (IF_i = n c_i).
 
 Arrays: ``A`` 0/1 (1 = other cohort), ``durations`` calendar days,

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from anker.bootstrap import bootstrap_km_rmst, multiplier_bootstrap, percentile_ci
 from anker.outcome_estimators import naive
-from anker.survival import bootstrap_km_rmst, multiplier_bootstrap, percentile_ci
 
 BENEFIT_DAYS_PER_CALENDAR_DAY = 261 / 365
 COLUMNS = ["estimate", "se", "ci_low", "ci_high", "estimate_benefit_days", "ci_low_benefit_days",
