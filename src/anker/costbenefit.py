@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-BENEFIT_DAYS_PER_YEAR = 261
-CALENDAR_DAYS_PER_YEAR = 365
-BENEFIT_DAYS_PER_CALENDAR_DAY = BENEFIT_DAYS_PER_YEAR / CALENDAR_DAYS_PER_YEAR
+from anker.schema import (  # noqa: F401  (part of this module's namespace)
+    BENEFIT_DAYS_PER_CALENDAR_DAY,
+    BENEFIT_DAYS_PER_YEAR,
+    CALENDAR_DAYS_PER_YEAR,
+)
 
 #: parameters varied by `BreakEven.sensitivity`, in table order
 SENSITIVITY_PARAMETERS = ("caseload", "coaches", "extra_cost", "daily_benefit")

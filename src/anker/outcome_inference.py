@@ -20,8 +20,8 @@ from scipy import stats
 
 from anker.bootstrap import bootstrap_km_rmst, multiplier_bootstrap, percentile_ci
 from anker.outcome_estimators import naive
+from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY
 
-BENEFIT_DAYS_PER_CALENDAR_DAY = 261 / 365
 COLUMNS = ["estimate", "se", "ci_low", "ci_high", "estimate_benefit_days", "ci_low_benefit_days",
            "ci_high_benefit_days", "rmst_other", "rmst_reference"]
 

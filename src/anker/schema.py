@@ -18,6 +18,10 @@ import pandas as pd
 from anker.errors import AnkerDataError
 
 EXIT_REASONS = ("work", "exhausted", "other", "censored")
+# Durations in data are calendar days; a benefit day (uitkeringsdag) is a working day.
+BENEFIT_DAYS_PER_YEAR = 261
+CALENDAR_DAYS_PER_YEAR = 365
+BENEFIT_DAYS_PER_CALENDAR_DAY = BENEFIT_DAYS_PER_YEAR / CALENDAR_DAYS_PER_YEAR
 PROTECTED = ("sex", "migration_background")
 # known at inflow, not protected: the default features of every model
 INFLOW_FEATURES = ("age", "education", "occupation_group", "sector", "work_history_years",

@@ -32,12 +32,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from anker.schema import SCHEMA
+from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY, SCHEMA
 
 COHORTS = ("casemanagement_2004", "coaching_2007")
 COHORT_YEARS = (2004, 2007)
 HORIZON_DAYS = 365
-BENEFIT_DAYS_PER_CALENDAR_DAY = 261 / 365
 DAILY_WAGE_CAP_2006 = 170.33  # EUR, maximum daily wage for WW in 2006
 DAYS_PER_MONTH = 365.25 / 12
 FOLLOW_UP_YEARS = 3  # data cut-off: 1 January, three years after the cohort's first inflow day
