@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anker._newton import maximise
+
 
 @dataclass(frozen=True)
 class CoxFit:
@@ -182,30 +184,8 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
         info -= (t1 * s_e[:, None]).T @ t1
         return loglik, grad, info + penalty
 
-    beta = np.zeros(p)
-    loglik, grad, info = newton(beta)
-    it = 0
-    for it in range(1, max_iter + 1):
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
-        for _ in range(40):
-            try:
-                new = newton(beta + step)
-                if new[0] >= loglik - 1e-10 * abs(loglik):
-                    break
-            except FloatingPointError:
-                pass
-            step /= 2
-        beta = beta + step
-        improvement = new[0] - loglik
-        loglik, grad, info = new
-        if np.max(np.abs(step)) < tol or abs(improvement) < tol * (abs(loglik) + 1):
-            break
-    else:
-        warnings.warn(f"Cox fit did not converge in {max_iter} iterations", RuntimeWarning,
-                      stacklevel=2)
+    result = maximise(newton, np.zeros(p), max_iter=max_iter, tol=tol, what="Cox")
+    beta, loglik, info, it = result.x, result.loglik, result.info, result.n_iter
     if p and np.max(np.abs(beta * X.std(axis=0))) > 20:
         warnings.warn("very large hazard ratios: a covariate (nearly) separates exits from "
                       "censoring; estimates are unreliable", RuntimeWarning, stacklevel=2)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, log_expit
 
+from anker._newton import maximise
+
 
 class SeparationWarning(UserWarning):
     """Fitted probabilities of 0 or 1: (quasi-)complete separation in the data."""
@@ -141,37 +143,18 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
         ybar = np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6)
         beta[0] = np.log(ybar / (1 - ybar))
 
-    def objective(b: np.ndarray) -> float:
+    def evaluate(b: np.ndarray):
         eta = Z @ b + off
-        return float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta)))
-                     - 0.5 * np.sum(penalty * b**2))
+        loglik = float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta)))
+                       - 0.5 * np.sum(penalty * b**2))
+        mu = expit(eta)
+        grad = Z.T @ (w * (y - mu)) - penalty * b
+        return loglik, grad, _weighted_gram(Z, w * mu * (1 - mu)) + np.diag(penalty)
 
-    current = objective(beta)
-    for it in range(1, max_iter + 1):
-        mu = expit(Z @ beta + off)
-        grad = Z.T @ (w * (y - mu)) - penalty * beta
-        info = _weighted_gram(Z, w * mu * (1 - mu)) + np.diag(penalty)
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
-        # step halving keeps Newton monotone when the start is far away
-        for _ in range(30):
-            candidate = objective(beta + step)
-            if candidate >= current - 1e-12 * abs(current):
-                break
-            step /= 2
-        beta = beta + step
-        improvement = candidate - current
-        current = candidate
-        if np.max(np.abs(step)) < tol or abs(improvement) < tol * (abs(current) + 1):
-            break
-    else:
-        warnings.warn(f"logistic fit did not converge in {max_iter} iterations", RuntimeWarning,
-                      stacklevel=2)
-
+    result = maximise(evaluate, beta, max_iter=max_iter, tol=tol, what="logistic")
+    beta, current, it = result.x, result.loglik, result.n_iter
     mu = expit(Z @ beta + off)
-    info = _weighted_gram(Z, w * mu * (1 - mu)) + np.diag(penalty)
+    info = result.info
     if np.max(np.abs(beta[int(intercept):])) > 25 or np.mean((mu < 1e-8) | (mu > 1 - 1e-8)) > 0:
         warnings.warn("fitted probabilities of 0 or 1: the outcome is (nearly) perfectly "
                       "separated by some features; estimates and standard errors are unreliable",

@@ -13,10 +13,11 @@ Fitted by Newton-Raphson with the analytic Hessian.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from anker._newton import maximise
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class WeibullFit:
     def quantile(self, X: np.ndarray, q: float = 0.5) -> np.ndarray:
         """Time by which a share ``q`` has left: the median for q = 0.5."""
         return np.power(-np.log1p(-q) / np.exp(self.linear_predictor(X)), 1 / self.shape)
+
+
+def _as_information(value):
+    loglik, grad, hess = value
+    return loglik, grad, -hess
 
 
 def fit_weibull(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
@@ -111,28 +117,10 @@ def fit_weibull(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     # start: exponential model with the crude rate
     theta = np.zeros(p + 2)
     theta[-2] = np.log(e.sum() / t.sum())
-    loglik, grad, hess = evaluate(theta)
-    it = 0
-    for it in range(1, max_iter + 1):
-        try:
-            step = np.linalg.solve(-hess, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(-hess, grad, rcond=None)[0]
-        for _ in range(40):
-            with np.errstate(over="ignore", invalid="ignore"):
-                new = evaluate(theta + step)
-            if np.isfinite(new[0]) and new[0] >= loglik - 1e-10 * abs(loglik):
-                break
-            step /= 2
-        theta = theta + step
-        improvement = new[0] - loglik
-        loglik, grad, hess = new
-        if np.max(np.abs(step)) < tol or abs(improvement) < tol * (abs(loglik) + 1):
-            break
-    else:
-        warnings.warn(f"Weibull fit did not converge in {max_iter} iterations", RuntimeWarning,
-                      stacklevel=2)
-    cov = np.linalg.pinv(-hess)
+    result = maximise(lambda th: _as_information(evaluate(th)), theta, max_iter=max_iter,
+                      tol=tol, what="Weibull")
+    theta, loglik, it = result.x, result.loglik, result.n_iter
+    cov = np.linalg.pinv(result.info)
     return WeibullFit(coef=theta[:p], alpha=float(theta[p]), log_shape=float(theta[-1]),
                       cov=cov, center=center, n=float(n), n_events=float(e.sum()),
                       loglik=loglik, n_iter=it)
