@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from anker.plots._axes import figure_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -54,7 +56,7 @@ def funnel(result: CoachOutcome, *, ratio: str = "oe_ratio", max_labels: int = 1
         raise ValueError(f"ratio must be one of {sorted(_RATIOS)}, got {ratio!r}")
     table = result.table
     drawable = table[np.isfinite(table[ratio]) & (table["expected"] > 0)]
-    fig, ax = _axes(ax, (6.4, 4.2))
+    fig, ax = figure_axes(ax, (6.4, 4.2))
 
     if len(drawable):
         low_e, high_e = 0.8 * drawable["expected"].min(), 1.25 * drawable["expected"].max()
@@ -96,12 +98,3 @@ def funnel(result: CoachOutcome, *, ratio: str = "oe_ratio", max_labels: int = 1
     ax.legend(fontsize=7, loc="best", framealpha=0.8)
     fig.tight_layout()
     return fig
-
-
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        return ax.figure, ax
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=figsize)
-    return fig, ax

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from anker.plots._axes import figure_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -64,12 +66,7 @@ def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
     ...                             n_boot=0)
     >>> fig = anker.plots.survival_curves(cmp)
     """
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7.0, 4.2))
-    else:
-        fig = ax.figure
+    fig, ax = figure_axes(ax, (7.0, 4.2))
     horizon = float(cmp.horizon)
     until = horizon * 1.25 if until is None else float(until)
     km = cmp.curves["km"]

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from anker.plots._axes import figure_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -18,15 +20,6 @@ _LABELS = {
     "extra_cost": "extra cost",
     "daily_benefit": "daily benefit",
 }
-
-
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        return ax.figure, ax
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=figsize)
-    return fig, ax
 
 
 def tornado(
@@ -58,7 +51,7 @@ def tornado(
     low_change, high_change = sorted(changes)
     table = be.tornado_table(changes=(low_change, high_change))[::-1]  # barh draws bottom-up
     grid = be.sensitivity(changes=(low_change, high_change)).set_index(["parameter", "change"])["days"]
-    fig, ax = _axes(ax, (6.0, 3.2))
+    fig, ax = figure_axes(ax, (6.0, 3.2))
     positions = np.arange(len(table))
     for change, color in ((low_change, "#4c72b0"), (high_change, "#dd8452")):
         days = np.array([grid[(name, change)] for name in table.index])
@@ -122,7 +115,7 @@ def break_even_curve(
     days = np.linspace(low_end, high_end, 200)
     net_million = (days * be.daily_benefit * clients - be.extra_cost) / 1e6
 
-    fig, ax = _axes(ax, (6.0, 3.6))
+    fig, ax = figure_axes(ax, (6.0, 3.6))
     ax.plot(days, net_million, color="#4c72b0", label="net benefit")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.axvline(threshold, color="black", linestyle="--", linewidth=1,

@@ -12,20 +12,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from anker.plots._axes import figure_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 _OK, _FLAG, _TRUTH = "#4c72b0", "#c44e52", "#dd8452"
-
-
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        return ax.figure, ax
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=figsize)
-    return fig, ax
 
 
 def _require(frame: object, columns: list[str], name: str) -> pd.DataFrame:
@@ -73,7 +66,7 @@ def reliability_diagram(table_or_y: object, p: object = None, *, bins: int = 10,
 
         table = reliability_table(table_or_y, p, bins=bins, strategy=strategy)
     drawn = table[table["n"] > 0]
-    fig, ax = _axes(ax, (4.8, 4.6))
+    fig, ax = figure_axes(ax, (4.8, 4.6))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
     ax.errorbar(drawn["mean_predicted"], drawn["observed_rate"],
                 yerr=[drawn["observed_rate"] - drawn["ci_low"], drawn["ci_high"] - drawn["observed_rate"]],
@@ -137,7 +130,7 @@ def score_distributions(scores: pd.Series, groups: pd.Series, *, bins: int = 40,
     levels = (list(groups.cat.categories) if isinstance(groups.dtype, pd.CategoricalDtype)
               else sorted(groups.unique(), key=str))
     edges = np.histogram_bin_edges(scores, bins=bins)
-    fig, ax = _axes(ax, (6.0, 3.6))
+    fig, ax = figure_axes(ax, (6.0, 3.6))
     for level in levels:
         values = scores[groups == level]
         if values.empty:
@@ -188,7 +181,7 @@ def coefficient_forest(summary: pd.DataFrame, *, truth: dict[str, float] | None 
         raise ValueError("summary has no terms to draw")
     rows = summary[::-1]  # first term on top
     positions = np.arange(len(rows))
-    fig, ax = _axes(ax, (6.0, 0.9 + 0.32 * len(rows)))
+    fig, ax = figure_axes(ax, (6.0, 0.9 + 0.32 * len(rows)))
     ax.errorbar(rows[estimate], positions,
                 xerr=[rows[estimate] - rows["ci_low"], rows["ci_high"] - rows[estimate]],
                 fmt="o", color=_OK, capsize=3, markersize=4, label="estimate (CI)")
@@ -247,7 +240,7 @@ def fairness_bars(audit: pd.DataFrame, metric: str = "fpr_ratio", *,
     values = pd.to_numeric(audit[metric], errors="coerce").to_numpy(dtype=float)
     outside = (values < low) | (values > high)
     positions = np.arange(len(values))
-    fig, ax = _axes(ax, (1.6 + 0.7 * len(values), 3.6))
+    fig, ax = figure_axes(ax, (1.6 + 0.7 * len(values), 3.6))
     ax.axhspan(low, high, color="#55a868", alpha=0.15)
     ax.axhline(1.0, color="grey", linewidth=1)
     ax.bar(positions, np.nan_to_num(values), color=np.where(outside, _FLAG, _OK), width=0.6)
