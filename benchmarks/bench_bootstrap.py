@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 import anker
-from anker.design import DesignSpec
+from anker.models.design import DesignSpec
 from anker.outcome import DEFAULT_COVARIATES, compare_cohorts
-from anker.outcome_estimators import propensity_basis
+from anker.outcome.estimators import propensity_basis
 from anker.survival import bootstrap_km_rmst, rmst_curve_area
 
 HORIZON = 365.0

@@ -50,9 +50,9 @@ from scipy import stats
 import anker
 from anker import diagnostics
 from anker.assessments import OutsideSupportWarning
-from anker.cox import fit_cox
-from anker.design import design_matrix
-from anker.logistic import fit_logistic
+from anker.models.cox import fit_cox
+from anker.models.design import design_matrix
+from anker.models.logistic import fit_logistic
 from anker.schema import INFLOW_FEATURES
 
 SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)

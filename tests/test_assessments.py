@@ -14,7 +14,7 @@ from lifelines import CoxPHFitter
 
 import anker
 from anker.assessments import NotFittedError, ProtectedAttributeError
-from anker.design import UnseenLevelWarning
+from anker.models.design import UnseenLevelWarning
 
 ALL = [anker.ComplianceTest, anker.LabourMarketTest, anker.ReintegrationTest,
        anker.BenefitDurationTest]
@@ -241,7 +241,7 @@ def test_reintegration_advice_uses_lower_confidence_bound(df):
 
 
 def test_reintegration_gain_se_matches_numerical_delta_method(df):
-    from anker.logistic import LogisticFit
+    from anker.models.logistic import LogisticFit
 
     rt = anker.ReintegrationTest().fit(df)
     sub = df.head(8)

@@ -1,4 +1,4 @@
-"""Tests for anker.coach_outcome (outcome per coach) and anker.plots.coach (funnel plot)."""
+"""Tests for anker.outcome.coach (outcome per coach) and anker.plots.coach (funnel plot)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from scipy import stats  # noqa: E402
 from statsmodels.stats.rates import confint_poisson  # noqa: E402
 
 import anker  # noqa: E402
-from anker.coach_outcome import (  # noqa: E402
+from anker.outcome.coach import (  # noqa: E402
     CoachOutcome,
     funnel_limits,
     gamma_poisson_shrinkage,

@@ -10,7 +10,7 @@ from lifelines import CoxPHFitter
 from lifelines.datasets import load_rossi
 from statsmodels.duration.hazard_regression import PHReg
 
-from anker.cox import fit_cox
+from anker.models.cox import fit_cox
 
 
 @pytest.fixture(scope="module")

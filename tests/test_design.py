@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import anker
-from anker.design import DesignSpec, UnseenLevelWarning, design_matrix
+from anker.models.design import DesignSpec, UnseenLevelWarning, design_matrix
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from anker.logistic import SeparationWarning, fit_logistic
+from anker.models.logistic import SeparationWarning, fit_logistic
 
 
 def test_matches_statsmodels_on_spector():

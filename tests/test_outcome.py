@@ -25,11 +25,11 @@ from lifelines.statistics import proportional_hazard_test
 from lifelines.utils import restricted_mean_survival_time
 
 import anker
-from anker.cox import fit_cox
 from anker.errors import AnkerDataError
+from anker.models.cox import fit_cox
 from anker.outcome import DEFAULT_COVARIATES, OverlapWarning, compare_cohorts
-from anker.outcome_cox import cox_influence, rmst_functional
-from anker.outcome_estimators import point_estimates, propensity_basis
+from anker.outcome.cox_functionals import cox_influence, rmst_functional
+from anker.outcome.estimators import point_estimates, propensity_basis
 from anker.survival import bootstrap_refit, multiplier_bootstrap, rmst
 
 ROSSI_COVARIATES = ["age", "race", "wexp", "mar", "paro", "prio"]
@@ -151,7 +151,7 @@ def test_fast_bootstrap_se_agrees_with_full_refit_bootstrap():
     df = pop.data
     covariates = ["age", "education", "health_limitation", "tightness", "unemployment_rate"]
     cmp = compare_cohorts(df, covariates=covariates, n_boot=2000, seed=4)
-    X = anker.design.design_matrix(df, covariates)[0]
+    X = anker.models.design.design_matrix(df, covariates)[0]
     basis = propensity_basis(X)
     A = (df["cohort"] == "coaching_2007").to_numpy(float)
 

@@ -15,8 +15,8 @@ import pytest
 
 import anker
 from anker.report import build_report, write_report
-from anker.report_html import eur, eur_interval, interval, num, pvalue, ratio, table
-from anker.report_job import run_job
+from anker.report.html import eur, eur_interval, interval, num, pvalue, ratio, table
+from anker.report.job import run_job
 
 
 class _Page(HTMLParser):

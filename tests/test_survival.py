@@ -22,10 +22,10 @@ from lifelines.statistics import logrank_test as lifelines_logrank
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import restricted_mean_survival_time
 
-from anker.bootstrap import _group_cells, _rmst_from_cells
 from anker.survival import (
     bootstrap_km_rmst,
     bootstrap_refit,
+    censoring_survival,
     kaplan_meier,
     logrank_test,
     multiplier_bootstrap,
@@ -34,7 +34,9 @@ from anker.survival import (
     rmst_curve_area,
     rmst_influence,
     survival_at,
+    survival_at_time,
 )
+from anker.survival.bootstrap import _group_cells, _rmst_from_cells
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "survival_reference.json").read_text())
@@ -449,3 +451,40 @@ def test_bad_input_gives_value_error_only(durations, events, horizon):
             call()
         except ValueError:
             pass
+
+
+# --------------------------------------------------------------------------- views of the one Kaplan-Meier
+@pytest.mark.parametrize("time", [10, 26, 52, 60])
+def test_survival_at_time_per_group_equals_lifelines(rossi, time):
+    codes = rossi["prio"].clip(upper=3).to_numpy()
+    survival, var_log = survival_at_time(rossi["week"], rossi["arrest"], time, groups=codes)
+    for group in range(4):
+        part = rossi[codes == group]
+        kmf = KaplanMeierFitter().fit(part["week"], part["arrest"])
+        assert survival[group] == pytest.approx(float(kmf.survival_function_at_times(time).iloc[0]), abs=1e-12)
+        # Greenwood: var(log S) is the sum of d / (Y (Y - d)) over event times up to `time`
+        table = kmf.event_table.loc[kmf.event_table.index <= time]
+        d, y = table["observed"].to_numpy(float), table["at_risk"].to_numpy(float)
+        assert var_log[group] == pytest.approx(np.sum(d / (y * (y - d))), rel=1e-12)
+
+
+def test_survival_at_time_empty_group_and_curve_at_zero():
+    survival, var_log = survival_at_time([1, 2, 3], [1, 1, 1], 5, groups=[0, 0, 2], n_groups=3)
+    assert survival.tolist() == [0.0, 1.0, 0.0]
+    assert np.isnan(var_log[0]) and var_log[1] == 0.0
+
+
+def test_censoring_survival_counts_exits_first(rossi):
+    # exits first at a tied time = exits moved just before it; then an ordinary KM of censorings
+    durations, events = rossi["week"].to_numpy(float), rossi["arrest"].to_numpy()
+    curve = censoring_survival(durations, events)
+    kmf = KaplanMeierFitter().fit(durations - 1e-6 * events, 1 - events)
+    expected = kmf.survival_function_at_times(curve.times).to_numpy()
+    np.testing.assert_allclose(curve.survival, expected, atol=1e-12)
+
+
+def test_censoring_survival_by_hand():
+    # times 2 (exit), 3 (exit + censoring), 5 (exit), 8 (censoring)
+    # at 3: at risk for censoring 4 - 1 exit = 3, one censoring -> 2/3; at 8: 1 at risk, censored -> 0
+    curve = censoring_survival([2, 3, 3, 5, 8], [1, 1, 0, 1, 0])
+    np.testing.assert_allclose(curve.survival, [1.0, 2 / 3, 2 / 3, 0.0])

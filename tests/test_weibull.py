@@ -7,7 +7,7 @@ import pytest
 from lifelines import WeibullAFTFitter
 from lifelines.datasets import load_rossi
 
-from anker.weibull import fit_weibull
+from anker.models.weibull import fit_weibull
 
 
 def test_matches_lifelines_aft():

@@ -7,7 +7,8 @@ Examples
 --------
 >>> import anker
 >>> pop = anker.simulate_population(n_per_cohort=500, seed=0)
->>> anker.validate(pop.data)
+>>> len(anker.validate(pop.data))
+1000
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from anker._version import __version__
 
 # public name -> module that defines it
 _PUBLIC = {
@@ -34,15 +35,18 @@ _PUBLIC = {
     "AnkerModel": "profile",
     "compare_cohorts": "outcome",
     "CohortComparison": "outcome",
-    "outcome_by_coach": "coach_outcome",
+    "outcome_by_coach": "outcome",
     "BreakEven": "costbenefit",
     "cost_benefit": "costbenefit",
     "CostBenefit": "costbenefit",
     "audit_fairness": "fairness",
     "DecisionLog": "decisions",
 }
-_SUBMODULES = {"plots", "diagnostics", "survival", "design", "report", "schema", "synthetic",
-               "fairness", "decisions", "costbenefit", "outcome"}
+# attribute -> subpackage; "design" is the old home of the design-matrix builder
+_SUBMODULES = {name: f"anker.{name}" for name in (
+    "assessments", "costbenefit", "decisions", "diagnostics", "fairness", "models", "outcome",
+    "plots", "profile", "report", "schema", "survival", "synthetic")}
+_SUBMODULES["design"] = "anker.models.design"
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
 
@@ -54,9 +58,9 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in _SUBMODULES:
-        return importlib.import_module(f"anker.{name}")
+        return importlib.import_module(_SUBMODULES[name])
     raise AttributeError(f"module 'anker' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC) | _SUBMODULES)
+    return sorted(set(globals()) | set(_PUBLIC) | set(_SUBMODULES))

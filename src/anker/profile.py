@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from anker import __version__
+from anker._version import __version__
 from anker.assessments import (
     BenefitDurationTest,
     ComplianceTest,

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from anker.design import DesignSpec
 from anker.errors import AnkerDataError, AnkerModelFileError
+from anker.models.design import DesignSpec
 from anker.schema import INFLOW_FEATURES, PROTECTED, SCHEMA, require_columns, validate
 
 FORMAT_VERSION = 1

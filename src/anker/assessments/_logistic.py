@@ -14,7 +14,7 @@ from anker.assessments._base import (
     to_json_array,
     top_contributions,
 )
-from anker.logistic import LogisticFit, fit_logistic
+from anker.models.logistic import LogisticFit, fit_logistic
 
 
 class LogisticAssessment(Assessment):

@@ -14,8 +14,8 @@ from anker.assessments._base import (
     to_json_array,
     top_contributions,
 )
-from anker.cox import CoxFit, fit_cox
-from anker.weibull import WeibullFit, fit_weibull
+from anker.models.cox import CoxFit, fit_cox
+from anker.models.weibull import WeibullFit, fit_weibull
 
 MODELS = ("cox", "weibull")
 

@@ -40,7 +40,7 @@ class ComplianceTest(LogisticAssessment):
     >>> import anker
     >>> df = anker.simulate_population(n_per_cohort=2_000, seed=1).data
     >>> nt = anker.ComplianceTest().fit(df)
-    >>> nt.band(df.head(3)).isin(["low", "medium", "high"]).all()
+    >>> bool(nt.band(df.head(3)).isin(["low", "medium", "high"]).all())
     True
     >>> bool(nt.summary.loc["prior_sanctions", "odds_ratio"] > 1)
     True

@@ -18,7 +18,7 @@ from anker.assessments._base import (
     to_json_array,
     top_contributions,
 )
-from anker.logistic import LogisticFit, fit_logistic
+from anker.models.logistic import LogisticFit, fit_logistic
 
 # IWI 2005: EUR 15 million / (76,500 clients x 3.7 benefit days)
 DAILY_BENEFIT_IWI_2005 = 15e6 / (76_500 * 3.7)

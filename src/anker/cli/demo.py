@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     from anker.cli._io import read_records, write_table
     from anker.report import write_report
-    from anker.report_job import run_job
+    from anker.report.job import run_job
     from anker.schema import validate
 
     start = time.perf_counter()

@@ -57,7 +57,7 @@ def check_out_file(path: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     from anker.cli._io import read_records
     from anker.report import write_report
-    from anker.report_job import run_job
+    from anker.report.job import run_job
 
     out = check_out_file(args.out)
     data = read_records(args.data)

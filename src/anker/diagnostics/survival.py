@@ -17,6 +17,7 @@ from scipy import stats
 
 from anker.diagnostics._checks import _arrays, _bin_ids, _binary, _probabilities, _warn_empty, _z
 from anker.errors import AnkerDataError
+from anker.survival import censoring_survival, survival_at, survival_at_time
 
 __all__ = [
     "SurvivalCalibration", "concordance_index", "integrated_brier_score",
@@ -78,25 +79,6 @@ def concordance_index(durations: object, events: object, risk_score: object) -> 
         earlier_parents = np.cumsum(per_parent) - per_parent
         below += int(data_before[is_data == 0].sum() - earlier_parents[parent[query]].sum())
     return (below + tied / 2) / pairs
-
-
-def _km_at(durations: np.ndarray, events: np.ndarray, group: np.ndarray, n_groups: int,
-           time: float) -> tuple[np.ndarray, np.ndarray]:
-    """Kaplan-Meier survival at ``time`` and its Greenwood variance, per group."""
-    levels, rank = np.unique(durations, return_inverse=True)
-    width = len(levels) + 1
-    key = group * width + rank.ravel()
-    sorted_key = np.sort(key)
-    event_key, deaths = np.unique(key[(events == 1) & (durations <= time)], return_counts=True)
-    event_group = event_key // width
-    group_end = np.searchsorted(sorted_key, (np.arange(n_groups) + 1) * width)
-    at_risk = group_end[event_group] - np.searchsorted(sorted_key, event_key)
-    with np.errstate(divide="ignore"):
-        log_survival = np.bincount(event_group, weights=np.log1p(-deaths / at_risk),
-                                   minlength=n_groups)
-        greenwood = np.bincount(event_group, weights=deaths / (at_risk * (at_risk - deaths.astype(float))),
-                                minlength=n_groups)
-    return np.exp(log_survival), greenwood
 
 
 def _loglog_ci(survival: np.ndarray, greenwood: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +152,7 @@ def survival_calibration(durations: object, events: object, predicted_survival: 
     z = _z(level)
     ids, edges = _bin_ids(predicted, groups, "quantile")
     n = np.bincount(ids, minlength=groups)
-    observed, greenwood = _km_at(durations, events, ids, groups, time)
+    observed, greenwood = survival_at_time(durations, events, time, groups=ids, n_groups=groups)
     low, high = _loglog_ci(observed, greenwood, z)
     with np.errstate(invalid="ignore", divide="ignore"):
         table = pd.DataFrame({
@@ -190,34 +172,12 @@ def survival_calibration(durations: object, events: object, predicted_survival: 
     usable = (table["se"] > 0).to_numpy()
     chi2 = float(np.sum(((table["observed"] - table["mean_predicted"])[usable]
                          / table["se"][usable]) ** 2))
-    overall, overall_var = _km_at(durations, events, np.zeros(len(durations), np.int64), 1, time)
+    overall, overall_var = survival_at_time(durations, events, time)
     overall_low, overall_high = _loglog_ci(overall, overall_var, z)
     df = int(usable.sum())
     return SurvivalCalibration(table, float(time), float(predicted.mean()), float(overall[0]),
                                (float(overall_low[0]), float(overall_high[0])), chi2, df,
                                float(stats.chi2.sf(chi2, df)) if df else np.nan)
-
-
-def _censoring_survival(durations: np.ndarray, events: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Reverse Kaplan-Meier G(t) = P(not censored by t), scikit-survival's convention.
-
-    An exit at the same time as a censoring counts as happening first, so it
-    leaves the risk set for censoring.
-    """
-    times, rank = np.unique(durations, return_inverse=True)
-    total = np.bincount(rank.ravel(), minlength=len(times))
-    exits = np.bincount(rank.ravel(), weights=events, minlength=len(times))
-    at_risk = len(durations) - np.concatenate([[0], np.cumsum(total)[:-1]]) - exits
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = np.where(at_risk > 0, 1 - (total - exits) / at_risk, 1.0)
-    return times, np.cumprod(factor)
-
-
-def _step(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Right-continuous step function: 1 before the first time."""
-    index = np.searchsorted(times, at, side="right") - 1
-    return np.where(index >= 0, values[np.maximum(index, 0)], 1.0)
 
 
 def _survival_inputs(durations: object, events: object, survival_matrix: object,
@@ -279,13 +239,13 @@ def survival_brier_scores(durations: object, events: object, survival_matrix: ob
     Name: brier, dtype: float64
     """
     durations, events, matrix, times = _survival_inputs(durations, events, survival_matrix, times)
-    censor_times, censor_survival = _censoring_survival(durations, events)
-    weight_case = _step(censor_times, censor_survival, durations)
+    censoring = censoring_survival(durations, events)
+    weight_case = survival_at(censoring, durations)
     if lost := int(((weight_case == 0) & (events == 1)).sum()):
         warnings.warn(f"{lost} exits have censoring survival 0 and get weight 0 (as scikit-survival)",
                       UserWarning, stacklevel=3)
     weight_case = np.divide(1.0, weight_case, out=np.zeros_like(weight_case), where=weight_case > 0)
-    weight_control = 1.0 / _step(censor_times, censor_survival, times)
+    weight_control = 1.0 / survival_at(censoring, times)
     case = (durations[:, None] <= times) & (events[:, None] == 1)
     control = durations[:, None] > times
     scores = np.mean(matrix**2 * case * weight_case[:, None]

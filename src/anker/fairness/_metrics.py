@@ -15,7 +15,7 @@ import pandas as pd
 from anker import diagnostics
 from anker.errors import AnkerDataError
 from anker.schema import require_columns
-from anker.survival import kaplan_meier, survival_at
+from anker.survival import survival_at_time
 
 SUPPORTED = ("supported tests: ComplianceTest and LabourMarketTest (or any fitted object with "
              "predict_proba(df), outcome_col, flag(df) and flag_target(df)) and "
@@ -141,15 +141,6 @@ def _bootstrap(codes: np.ndarray, score: np.ndarray, kind: str, n_boot: int,
     return out
 
 
-def _km_at(durations: np.ndarray, events: np.ndarray, time: float) -> tuple[float, float]:
-    """Kaplan-Meier S(time) and Greenwood var(log S(time))."""
-    km = kaplan_meier(durations, events)
-    s = float(survival_at(km, [time])[0])
-    position = np.searchsorted(km.times, time, side="right") - 1
-    var = float(km.variance[position]) if position >= 0 else 0.0
-    return s, (var / s**2 if s > 0 else np.nan)
-
-
 def _group_row(part: pd.DataFrame, kind: str, meaning: dict, *, ci: bool, z: float,
                level: float, time: float) -> tuple[dict, list[str]]:
     """Point estimates (and per-group CIs) for one group, with notes on undefined values."""
@@ -171,7 +162,8 @@ def _group_row(part: pd.DataFrame, kind: str, meaning: dict, *, ci: bool, z: flo
             notes.append(f"one class (all {meaning['outcome']} = {int(y[0])}): auc undefined")
         row["calibration_in_the_large"] = row["base_rate"] - row["mean_score"]
     else:
-        s, var_log = _km_at(part["duration"].to_numpy(), part["event"].to_numpy(), time)
+        survival, var_log = survival_at_time(part["duration"].to_numpy(), part["event"].to_numpy(), time)
+        s, var_log = float(survival[0]), float(var_log[0])
         row.update(base_rate=s, _var_log_base=var_log)
         try:
             row["auc"] = diagnostics.concordance_index(part["duration"], part["event"],

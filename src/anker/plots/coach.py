@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from anker.coach_outcome import CoachOutcome
+    from anker.outcome.coach import CoachOutcome
 
 _RATIOS = {"oe_ratio": "O/E", "shrunken_oe": "shrunken O/E"}
 

@@ -1,6 +1,6 @@
 """Report sections on the data, the four tests and the advice they give.
 
-Each ``*_section`` function returns HTML (see :mod:`anker.report_html`). The
+Each ``*_section`` function returns HTML (see :mod:`anker.report.html`). The
 diagnostics are computed here on the records the report is about; when the
 model was fitted on the same records they are in-sample, and the section
 says so.
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from anker import diagnostics
-from anker.report_html import (
+from anker.report.html import (
     absent,
     esc,
     figure,

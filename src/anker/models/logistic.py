@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, log_expit
 
-from anker._newton import maximise
+from anker.models.newton import maximise
 
 
 class SeparationWarning(UserWarning):

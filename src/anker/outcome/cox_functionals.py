@@ -1,12 +1,12 @@
 """Cox-model pieces of the cohort comparison: the fit's influence, RMST functionals, PH test.
 
-`anker.outcome` needs three things from a fitted Cox model (`anker.cox.fit_cox`)
+`anker.outcome` needs three things from a fitted Cox model (`anker.models.cox.fit_cox`)
 that the fitter itself does not give:
 
 - per-person *influence* of the fit, so that any smooth functional of the
   model (an averaged RMST, a model-completed outcome) gets per-person
   contributions and can be bootstrapped by one weighted sum per replicate
-  (`anker.bootstrap.multiplier_bootstrap`);
+  (`anker.survival.bootstrap.multiplier_bootstrap`);
 - restricted-mean *functionals* of the fitted curves with their gradients
   with respect to the coefficients and the baseline hazard jumps:
   RMST(horizon | z) and the expected remaining restricted time of someone
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from anker.cox import CoxFit
+from anker.models.cox import CoxFit
 
 # rows per chunk when forming (rows x event times) survival matrices: ~25 MB per array
 _ROWS_PER_CHUNK = 8192

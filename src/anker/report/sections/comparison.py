@@ -1,7 +1,7 @@
 """Report sections on outcomes: cohort comparison, break-even, fairness, coaches, decisions.
 
 Each ``*_section`` function takes results that were already computed and
-returns HTML (see :mod:`anker.report_html`); nothing here refits a model.
+returns HTML (see :mod:`anker.report.html`); nothing here refits a model.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anker.report_html import (
+from anker.report.html import (
     FAIR_BAND,
     absent,
     esc,
@@ -27,7 +27,7 @@ from anker.report_html import (
     section,
     table,
 )
-from anker.synthetic import BENEFIT_DAYS_PER_CALENDAR_DAY
+from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY
 
 _METHOD_TEXT = {"naive": "naive (Kaplan-Meier, unadjusted)", "gcomp": "g-computation (Cox)",
                 "iptw": "IPTW (weighted Kaplan-Meier)", "aipw": "AIPW (doubly robust)",

@@ -99,16 +99,16 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     Examples
     --------
     >>> import anker
-    >>> from anker.report_job import run_job
+    >>> from anker.report.job import run_job
     >>> df = anker.simulate_population(n_per_cohort=1_500, seed=2).data
     >>> res = run_job(df, n_boot=50)
     >>> round(res.break_even.days, 2), len(res.fairness)
     (3.7, 4)
     """
-    from anker.coach_outcome import outcome_by_coach
     from anker.costbenefit import BreakEven, cost_benefit
     from anker.fairness import audit_fairness
     from anker.outcome import compare_cohorts
+    from anker.outcome.coach import outcome_by_coach
     from anker.profile import AnkerModel
 
     say = say or (lambda line: None)

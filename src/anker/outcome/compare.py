@@ -9,11 +9,11 @@ comparison group), each with a bootstrap CI, in calendar and benefit days.
 The estimand of the adjusted estimators is the effect on the treated (ATT):
 the restricted mean time on benefit of the other (coaching) cohort minus what
 the same people would have had under the reference regime. The estimators and
-the assumptions each rests on are in `anker.outcome_estimators`; the
+the assumptions each rests on are in `anker.outcome.estimators`; the
 bootstrap is fast because KM depends on the data only through counts per
 (cohort, day, event) cell (one multinomial draw per replicate) and the
 adjusted estimators are asymptotically linear (one weighted sum of
-influence values per replicate, see `anker.bootstrap.multiplier_bootstrap`).
+influence values per replicate, see `anker.survival.bootstrap.multiplier_bootstrap`).
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from anker.design import DesignSpec
 from anker.errors import AnkerDataError
-from anker.outcome_balance import balance_table, weight_diagnostics
-from anker.outcome_checks import OverlapWarning, check_inputs, propensity_guard
-from anker.outcome_cox import proportional_hazards_test
-from anker.outcome_estimators import cox_design, estimate_all, propensity_basis
-from anker.outcome_inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
-from anker.outcome_report import ComparisonSummary, build_summary
+from anker.models.design import DesignSpec
+from anker.outcome.balance import balance_table, weight_diagnostics
+from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
+from anker.outcome.cox_functionals import proportional_hazards_test
+from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
+from anker.outcome.inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
+from anker.outcome.summary import ComparisonSummary, build_summary
 from anker.schema import PROTECTED
 from anker.survival import logrank_test, rmst
 

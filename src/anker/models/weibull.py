@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anker._newton import maximise
+from anker.models.newton import maximise
 
 
 @dataclass(frozen=True)

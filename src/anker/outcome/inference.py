@@ -1,6 +1,6 @@
 """Inference of the cohort comparison: SEs, bootstrap replicates and intervals per method.
 
-Every estimator of `anker.outcome_estimators` comes with per-spell
+Every estimator of `anker.outcome.estimators` comes with per-spell
 contributions c_i (estimate - truth ~= sum c_i). From them:
 
 - the SE, with the cohort sizes fixed by design: sqrt of the within-cohort
@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from anker.bootstrap import bootstrap_km_rmst, multiplier_bootstrap, percentile_ci
-from anker.outcome_estimators import naive
+from anker.outcome.estimators import naive
 from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY
+from anker.survival.bootstrap import bootstrap_km_rmst, multiplier_bootstrap, percentile_ci
 
 COLUMNS = ["estimate", "se", "ci_low", "ci_high", "estimate_benefit_days", "ci_low_benefit_days",
            "ci_high_benefit_days", "rmst_other", "rmst_reference"]

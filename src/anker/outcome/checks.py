@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import linalg
 
 from anker.errors import AnkerDataError
-from anker.logistic import SeparationWarning
+from anker.models.logistic import SeparationWarning
 from anker.schema import require_columns
 
 _PREFERRED_REFERENCE = "casemanagement_2004"

@@ -17,7 +17,7 @@ within strata (cohorts) when given, ``n_boot`` times, from
 
 `percentile_ci` turns replicates into an interval. The same seed gives the
 same replicates, however they are chunked; a progress line shows on a
-terminal only (`anker._progress`). `anker.survival` re-exports these names.
+terminal only (`anker._progress`). `anker.survival` exports these names.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from typing import Any
 import numpy as np
 
 from anker._progress import progress
+from anker.survival._checks import _check_data, _check_groups, _check_horizon
+from anker.survival.kaplan_meier import product_limit
+from anker.survival.rmst import rmst
 
 __all__ = [
     "KMBootstrap",
@@ -233,10 +236,7 @@ def _rmst_from_cells(event_times: np.ndarray, counts: np.ndarray, n: int, horizo
     A resample whose curve stops early is extended flat to the horizon.
     """
     at_risk = n - np.cumsum(counts, axis=1)[:, 0:-1:2]
-    # nobody at risk means nobody can have the event either: 0 / 1 = 0
-    survival = counts[:, 1::2] / np.maximum(at_risk, 1)
-    np.subtract(1.0, survival, out=survival)
-    np.cumprod(survival, axis=1, out=survival)
+    survival = product_limit(at_risk, counts[:, 1::2])
     widths = np.diff(np.concatenate(([0.0], event_times, [horizon])))
     return widths[0] + survival @ widths[1:]
 
@@ -310,9 +310,6 @@ def bootstrap_km_rmst(
     >>> boot.difference_replicates.shape, bool(abs(boot.difference_replicates.std() / np.hypot(*boot.se) - 1) < 0.15)
     ((500,), True)
     """
-    # imported when called: anker.survival re-exports this module, a load-time import would be a cycle
-    from anker.survival import _check_data, _check_groups, _check_horizon, rmst
-
     durations, events, _ = _check_data(durations, events)
     n_boot = _check_boot(n_boot)
     groups = _check_groups(groups, durations.size)

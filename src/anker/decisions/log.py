@@ -4,7 +4,7 @@
 by default (standard library ``sqlite3``, WAL journal, one transaction and
 one fsync per record, so a committed record survives a crash). A
 SQLAlchemy URL works too when SQLAlchemy is installed. The storage backends
-and the table layout live in `anker._decision_store`.
+and the table layout live in `anker.decisions.store`.
 
 Columns, in the order ``decisions()`` returns them: ``id`` (increasing,
 never reused), ``timestamp`` (UTC), ``client_id``, ``advice`` (the
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anker._decision_store import _NAMES, _redact, _SQLAlchemyStore, _sqlite_path, _SQLiteStore
+from anker.decisions.store import _NAMES, _redact, _SQLAlchemyStore, _sqlite_path, _SQLiteStore
 from anker.errors import AnkerModelFileError
 
 __all__ = ["DecisionLog", "override_direction", "SCHEMA_VERSION"]
@@ -153,7 +153,7 @@ class DecisionLog:
                     f"({', '.join(sorted(tables))}) but no 'meta' table"
                 )
             created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            from anker import __version__
+            from anker._version import __version__
 
             self._store.create(
                 {"application": _APPLICATION, "schema_version": str(SCHEMA_VERSION),

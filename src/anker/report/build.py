@@ -28,9 +28,9 @@ from typing import Any
 
 import pandas as pd
 
-from anker import __version__
+from anker._version import __version__
 from anker.errors import AnkerDataError
-from anker.report_html import (
+from anker.report.html import (
     absent,
     esc,
     eur,
@@ -41,8 +41,8 @@ from anker.report_html import (
     para,
     table,
 )
-from anker.report_models import advice_section, data_section, four_tests_section
-from anker.report_outcome import (
+from anker.report.sections.assessments import advice_section, data_section, four_tests_section
+from anker.report.sections.comparison import (
     break_even_section,
     coach_section,
     coach_title,
@@ -290,7 +290,7 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
         ("advice", "3. Advice distribution", advice_section(profiles, data, cohort_col=cohort_col)
          + "".join(para("While profiling: " + esc(n), cls="note") for n in notes)),
     ]
-    from anker.report_html import section
+    from anker.report.html import section
 
     sections.append(("comparison", "4. Cohort comparison",
                      comparison_section(comparison, truth=truth) if comparison is not None else

@@ -9,7 +9,7 @@ the other (coaching) cohort, minus what it would have been for the same
 people under the reference regime. Besides its point estimate each
 estimator returns per-person *contributions* c_i (estimate - truth ~= sum c_i),
 including the estimation of the propensity and outcome models, so that
-`anker.bootstrap.multiplier_bootstrap` can bootstrap it with one weighted sum
+`anker.survival.bootstrap.multiplier_bootstrap` can bootstrap it with one weighted sum
 per replicate (IF_i = n c_i).
 
 Arrays: ``A`` 0/1 (1 = other cohort), ``durations`` calendar days,
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from anker.cox import CoxFit, fit_cox
-from anker.logistic import LogisticFit, fit_logistic
-from anker.outcome_cox import CoxInfluence, cox_influence, rmst_functional
+from anker.models.cox import CoxFit, fit_cox
+from anker.models.logistic import LogisticFit, fit_logistic
+from anker.outcome.cox_functionals import CoxInfluence, cox_influence, rmst_functional
 from anker.survival import KaplanMeier, kaplan_meier, rmst, rmst_influence
 
 ADJUSTED = ("gcomp", "iptw", "aipw")

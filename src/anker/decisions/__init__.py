@@ -1,0 +1,9 @@
+"""The decision log: what the professional decided, against the advice, and why.
+
+`anker.decisions.log` holds `DecisionLog` (record, read, override rates);
+`anker.decisions.store` the SQLite and SQLAlchemy storage and the table layout.
+"""
+
+from anker.decisions.log import SCHEMA_VERSION, DecisionLog, override_direction
+
+__all__ = ["DecisionLog", "override_direction", "SCHEMA_VERSION"]
