@@ -141,8 +141,9 @@ class AnkerModel:
         out = pd.concat([risk, band, band.map(_MONITORING_TEXT).rename("monitoring"),
                          p_work, route, traj, surv, median, p_exhaust, wwb], axis=1)
         out["advice"] = _advice_text(route, traj["trajectory_advice"], band, wwb)
-        factors = amt.explain(df, top=self.top_factors, X=X["labour_market"])
-        out["top_factors"] = _factor_text(factors, self.top_factors)
+        top = min(self.top_factors, len(amt.features))  # no more factors than features
+        factors = amt.explain(df, top=top, X=X["labour_market"])
+        out["top_factors"] = _factor_text(factors, top)
         return out
 
     # ---- persistence -------------------------------------------------------------------
@@ -165,9 +166,11 @@ class AnkerModel:
         if version != SCHEMA_VERSION:
             raise AnkerModelFileError(f"model file schema_version {version!r} is not supported "
                                       f"(this anker {__version__} reads {SCHEMA_VERSION})")
+        from anker.assessments.model_file import check_model_config
+
         try:
             tests = {name: _TESTS[name].from_dict(data["tests"][name]) for name in _TESTS}
-            config = data["config"]
+            config = check_model_config(data["config"])
             model = cls(**tests, wwb_threshold=config["wwb_threshold"],
                         top_factors=config["top_factors"])
         except AnkerModelFileError:
@@ -188,10 +191,14 @@ class AnkerModel:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+        from anker.assessments.model_file import read_model_json
+
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_model_json(path)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise AnkerModelFileError(f"{path}: not a readable JSON model file ({exc})") from None
+        except AnkerModelFileError as exc:
+            raise AnkerModelFileError(f"{path}: {exc}") from None
         try:
             return cls.from_dict(data)
         except AnkerModelFileError as exc:

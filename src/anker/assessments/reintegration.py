@@ -15,6 +15,7 @@ from anker.assessments._base import (
     Assessment,
     array_from_json,
     coefficient_table,
+    numeric_values,
     to_json_array,
     top_contributions,
 )
@@ -166,8 +167,8 @@ class ReintegrationTest(Assessment):
     def fit(self, df: pd.DataFrame):
         """Fit the outcome and propensity models and the common support; returns self."""
         X = self._learn(df, [self.treatment_col, self.outcome_col])
-        t = pd.to_numeric(df[self.treatment_col]).to_numpy(dtype=float)
-        y = pd.to_numeric(df[self.outcome_col]).to_numpy(dtype=float)
+        t = numeric_values(df, self.treatment_col, what="treatment flag")
+        y = numeric_values(df, self.outcome_col, what="outcome")
         n_treated = int(t.sum())
         if n_treated == 0 or n_treated == len(t):
             raise ValueError(f"{self.treatment_col}: all rows are {int(t[0])}; the effect of a "
