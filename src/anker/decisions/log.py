@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -31,12 +32,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anker.decisions.store import _NAMES, _redact, _SQLAlchemyStore, _sqlite_path, _SQLiteStore
-from anker.errors import AnkerModelFileError
+from anker.decisions.store import (
+    _NAMES,
+    _redact,
+    _split_mode,
+    _SQLAlchemyStore,
+    _sqlite_path,
+    _SQLiteStore,
+)
+from anker.errors import AnkerWarning, DecisionLogError
 
 __all__ = ["DecisionLog", "override_direction", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
+_YEARS = (1970, 2199)
 _APPLICATION = "anker.DecisionLog"
 
 _GROUPABLE = ("coach_id", "office", "group", "direction", "advice")
@@ -94,12 +103,19 @@ class DecisionLog:
         SQLAlchemy, which anker does not install). The database must be
         empty or an anker decision log.
 
+        ``?mode=ro`` at the end (``"log.sqlite?mode=ro"``,
+        ``"postgresql://.../anker?mode=ro"``) opens the log read-only.
+    read_only : bool
+        Open read-only: ``record`` raises, nothing is created or changed.
+
     Raises
     ------
-    AnkerModelFileError
-        The file is not a decision log (not SQLite, or tables but no
-        anker ``meta`` table), is damaged, or has a schema version this
-        anker does not know (written by a newer anker).
+    DecisionLogError
+        (a subclass of :class:`anker.errors.AnkerModelFileError`) The file
+        is not a decision log (not SQLite, or tables but no anker ``meta``
+        table), is damaged, has a schema version this anker does not know
+        (written by a newer anker), or the database fails in any way
+        (connection refused, driver missing, read-only).
     FileNotFoundError
         The directory of the file does not exist.
     ImportError
@@ -126,17 +142,22 @@ class DecisionLog:
     0       k7            2            1
     """
 
-    def __init__(self, path_or_url: str | os.PathLike[str]) -> None:
+    def __init__(self, path_or_url: str | os.PathLike[str], *, read_only: bool = False) -> None:
         target = os.fspath(path_or_url)
         if not isinstance(target, str):
             raise TypeError(f"path_or_url must be a path or URL string, got {type(target).__name__}")
+        if "\x00" in target:
+            raise ValueError("path_or_url must not contain a NUL character")
+        target, ro = _split_mode(target)
+        self.read_only = bool(read_only) or ro
         sqlite_path = _sqlite_path(target)
         if sqlite_path is not None:
-            self._store: _SQLiteStore | _SQLAlchemyStore = _SQLiteStore(sqlite_path)
+            self._store: _SQLiteStore | _SQLAlchemyStore = _SQLiteStore(
+                sqlite_path, read_only=self.read_only)
             self._name = sqlite_path
         else:
             self._name = _redact(target)
-            self._store = _SQLAlchemyStore(target, self._name)
+            self._store = _SQLAlchemyStore(target, self._name, read_only=self.read_only)
         try:
             self._open()
         except BaseException:
@@ -148,7 +169,7 @@ class DecisionLog:
         tables = self._store.tables()
         if "meta" not in tables:
             if tables:
-                raise AnkerModelFileError(
+                raise DecisionLogError(
                     f"{self._name} is not an anker decision log: it holds tables "
                     f"({', '.join(sorted(tables))}) but no 'meta' table"
                 )
@@ -161,21 +182,21 @@ class DecisionLog:
             )
         meta = self._store.meta()
         if meta.get("application") != _APPLICATION:
-            raise AnkerModelFileError(
+            raise DecisionLogError(
                 f"{self._name} is not an anker decision log (meta table without "
                 f"application={_APPLICATION!r})"
             )
         version = meta.get("schema_version", "")
         if not version.isdigit() or int(version) < 1:
-            raise AnkerModelFileError(f"{self._name}: damaged decision log, schema_version={version!r}")
+            raise DecisionLogError(f"{self._name}: damaged decision log, schema_version={version!r}")
         if int(version) > SCHEMA_VERSION:
-            raise AnkerModelFileError(
+            raise DecisionLogError(
                 f"{self._name}: decision log schema version {version} is newer than this "
                 f"anker reads (up to {SCHEMA_VERSION}); upgrade anker"
             )
         missing = set(_NAMES) - self._store.columns("decisions")
         if missing:
-            raise AnkerModelFileError(
+            raise DecisionLogError(
                 f"{self._name}: damaged decision log, table 'decisions' lacks "
                 f"{', '.join(sorted(missing))}"
             )
@@ -246,8 +267,11 @@ class DecisionLog:
         Raises
         ------
         ValueError
-            An override without a reason, an empty required field, or a
-            naive ``timestamp``.
+            An override without a reason, an empty required field, a NUL
+            character in a text, or a naive ``timestamp`` or one outside
+            the years 1970-2199.
+        DecisionLogError
+            The log is read-only or the database fails.
         """
         self._check_open()
         row: dict[str, Any] = {
@@ -283,7 +307,7 @@ class DecisionLog:
         frame = pd.DataFrame(self._store.fetch(), columns=list(_NAMES))
         frame["id"] = frame["id"].astype("int64")
         frame["is_override"] = frame["is_override"].astype(bool)
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+        frame["timestamp"] = _read_timestamps(frame["timestamp"], frame["id"], self._name)
         return frame
 
     def overrides(self) -> pd.DataFrame:
@@ -363,6 +387,8 @@ def _text(value: Any, name: str, *, required: bool = False, integer: bool = Fals
         kind = "a string or an integer" if integer else "a string"
         raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
     value = None if _missing(value) else value.strip() or None
+    if value is not None and "\x00" in value:
+        raise ValueError(f"{name} contains a NUL character, which a decision log does not store")
     if required and value is None:
         raise ValueError(f"{name} must be a non-empty string")
     return value
@@ -375,7 +401,25 @@ def _utc_text(timestamp: datetime | None) -> str:
         raise TypeError(f"timestamp must be a datetime, got {type(timestamp).__name__}")
     if timestamp.utcoffset() is None:
         raise ValueError("timestamp must be timezone-aware (e.g. datetime.now(timezone.utc))")
-    return timestamp.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    utc = timestamp.astimezone(timezone.utc)
+    if not _YEARS[0] <= utc.year <= _YEARS[1]:
+        raise ValueError(f"timestamp {utc.isoformat()} lies outside the years {_YEARS[0]}-"
+                         f"{_YEARS[1]} that a decision log accepts")
+    # one fixed-width ISO form: sorts as text and reads back with any datetime library
+    return utc.isoformat(timespec="microseconds")
+
+
+def _read_timestamps(text: pd.Series, ids: pd.Series, name: str) -> pd.Series:
+    """UTC datetimes; a stored value that cannot be one (say the year 2300, written by an
+    older anker or by hand) becomes NaT with a warning naming its ids, never an error."""
+    values = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    bad = values.isna() & text.notna()
+    if bad.any():
+        shown = ", ".join(f"id {i}: {t!r}" for i, t in zip(ids[bad][:5], text[bad][:5], strict=True))
+        warnings.warn(f"decision log {name}: {int(bad.sum())} timestamp(s) cannot be read as a "
+                      f"date between 1677 and 2262 and are shown as NaT ({shown})",
+                      AnkerWarning, stacklevel=3)
+    return values.astype("datetime64[ns, UTC]")
 
 
 def _scores_json(scores: Any) -> str | None:
