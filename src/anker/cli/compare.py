@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from anker.cli._args import calendar_days, whole_number
+from anker.cli._args import MAX_N_BOOT, calendar_days, whole_number
 
 NAME = "compare"
 HELP = ("Compare two cohorts (e.g. casemanagement 2004 vs coaching 2007) on restricted mean "
@@ -21,7 +21,7 @@ _METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", metavar="DATA.csv", help="one row per benefit spell (CSV)")
+    parser.add_argument("data", metavar="DATA.csv", help="one row per benefit spell (CSV, .csv.gz, Parquet or a folder of Parquet files)")
     parser.add_argument("--horizon", type=calendar_days, default=365.0, metavar="DAYS",
                         help="RMST horizon in calendar days (default 365)")
     parser.add_argument("--method", choices=_METHODS, default="aipw",
@@ -30,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--covariates", default=None, metavar="A,B,C",
                         help="comma-separated covariate columns (default: the inflow "
                              "covariates; protected attributes only when listed)")
-    parser.add_argument("--n-boot", type=whole_number(0), default=1000, metavar="N",
-                        help="bootstrap replicates (default 1000; 0: normal intervals)")
+    parser.add_argument("--n-boot", type=whole_number(0, MAX_N_BOOT), default=1000, metavar="N",
+                        help=f"bootstrap replicates (default 1000, at most {MAX_N_BOOT:,}; 0: "
+                             "normal intervals)")
     parser.add_argument("--seed", type=whole_number(0), default=0, metavar="S",
                         help="seed of the bootstrap (default 0)")
     parser.add_argument("--cohort-col", default="cohort", metavar="COL",
@@ -51,16 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
+    from anker.cli._io import read_records
     from anker.outcome import compare_cohorts
 
-    try:
-        df = pd.read_csv(args.data)
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{args.data}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{args.data}: not a readable CSV file ({exc})") from None
+    df = read_records(args.data)
     covariates = None
     if args.covariates is not None:
         covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from anker.cli._args import whole_number
+from anker.cli._args import MAX_N_PER_COHORT, whole_number
 from anker.cli.report import add_common, command_line
 
 NAME = "demo"
@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                       "created if needed)")
     add_common(parser, n_boot=1000)
     # for tests and quick looks: simulate a smaller data set with the shipped seed instead
-    parser.add_argument("--n-per-cohort", type=whole_number(100), default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--n-per-cohort", type=whole_number(100, MAX_N_PER_COHORT), default=None,
+                        help=argparse.SUPPRESS)
 
 
 def _out_folder(path: str) -> Path:
