@@ -97,7 +97,7 @@ def test_missing_or_unreadable_file_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"anker compare: error: [Errno 2] No such file or directory: '{tmp_path / 'nope.csv'}'"]
+        f"anker compare: error: data file '{tmp_path / 'nope.csv'}' does not exist"]
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     result = run_cli(str(empty))

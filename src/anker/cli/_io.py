@@ -75,7 +75,7 @@ def read_records(path: str, *, what: str = "data file") -> pd.DataFrame:
         df, lines = _read_parquet(p, what), None
     else:
         if info.st_size == 0:
-            raise AnkerDataError(f"{what} {path!r} is empty")
+            raise AnkerDataError(f"{what} {path!r}: the file is empty")
         _check_header(p, what)
         try:
             df = pd.read_csv(p, low_memory=False)
