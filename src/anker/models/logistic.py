@@ -123,6 +123,10 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     scale = X.std(axis=0) if unweighted and intercept else np.sqrt(
         np.average((X - center) ** 2, axis=0, weights=w))
     constant = scale < 1e-12 if intercept else ~np.any(X[w > 0] != 0, axis=0)
+    penalised = np.broadcast_to(l2, (p,)) > 0
+    # a penalised column that does not vary is identified by its penalty (estimate 0)
+    scale = np.where(constant & penalised, 1.0, scale)
+    constant = constant & ~penalised
     if constant.any():
         # a column that does not vary (e.g. a level absent from a subset) is not
         # estimable: leave it out of the fit and report it as 0 with unknown SE

@@ -161,6 +161,11 @@ def covariance(info: np.ndarray, names: Sequence[str], *, what: str,
     if keep.size == 0:
         return out
     sub = info[np.ix_(keep, keep)]
+    if not np.isfinite(sub).all():
+        raise AnkerDataError(f"{what} fit diverged (its information matrix is not finite): the "
+                             f"data cannot identify the parameters {[str(names[j]) for j in keep]}"
+                             "; too few rows or events for so many columns, or a column that "
+                             "separates the outcome", columns=[str(names[j]) for j in keep])
     d = np.sqrt(np.clip(np.diag(sub), 0, None))
     bad = ~(d > 0) | ~np.isfinite(d)
     scale = np.where(bad, 1.0, d)
