@@ -103,9 +103,14 @@ def maximise(evaluate: Evaluate, start: np.ndarray, *, max_iter: int, tol: float
         if not step.size or np.max(np.abs(step)) < tol or abs(improvement) < tol * (abs(loglik) + 1):
             break
     last = _newton_step(info, grad) if grad.size else np.zeros(0)
-    decrement = float(max(grad @ last, 0.0) / 2) if grad.size else 0.0
-    converged = bool(np.isfinite(grad).all() and np.isfinite(decrement)
-                     and decrement <= np.sqrt(tol) * (abs(loglik) + 1))
+    raw = float(grad @ last) if grad.size else 0.0
+    decrement = abs(raw) / 2
+    threshold = np.sqrt(tol) * (abs(loglik) + 1)
+    # a negative g' I^-1 g: the information is not positive definite along the gradient,
+    # so only a gradient that is itself ~0 counts as converged
+    converged = bool(np.isfinite(grad).all() and np.isfinite(decrement) and (
+        (raw >= 0 and decrement <= threshold)
+        or (not grad.size or np.max(np.abs(grad)) <= 1e-3 * threshold)))
     if not converged:
         why = ("no uphill step was found from the last point" if stuck
                else f"the {max_iter} iterations ran out")
