@@ -172,7 +172,8 @@ def _open_and_write(target: str, tag: str, n: int, barrier) -> None:
 
 
 def test_concurrent_writers_create_one_log_and_lose_nothing(target: str) -> None:
-    ctx = multiprocessing.get_context("spawn")
+    # fork where there is one (quick); the parent has opened no connection yet
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     barrier = ctx.Barrier(6)
     procs = [ctx.Process(target=_open_and_write, args=(target, f"w{k}", 15, barrier))
              for k in range(6)]
