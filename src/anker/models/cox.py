@@ -119,6 +119,10 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
         raise ValueError("weights must be finite, non-negative, one per row")
+    if weights is not None and ((w.sum() <= 0) or ((w > 0) & (w < 1e-150)).any()):
+        # products of such weights underflow: variances would come out NaN or infinite
+        raise ValueError("weights must not all be 0, and positive weights must be at least "
+                         "1e-150 (rescale them: only their ratios matter for the point estimates)")
     if events.sum() == 0:
         raise ValueError("no events: a Cox model needs at least one exit")
 

@@ -105,6 +105,10 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
         raise ValueError("weights must be finite, non-negative, one per row")
+    if weights is not None and ((w.sum() <= 0) or ((w > 0) & (w < 1e-150)).any()):
+        # products of such weights underflow: variances would come out NaN or infinite
+        raise ValueError("weights must not all be 0, and positive weights must be at least "
+                         "1e-150 (rescale them: only their ratios matter for the point estimates)")
     names = [f"x{j}" for j in range(p)] if names is None else [str(v) for v in names]
     if len(names) != p:
         raise ValueError(f"names: {len(names)} given for {p} columns")
