@@ -217,7 +217,10 @@ class _SQLAlchemyStore:
             parsed = sa.engine.make_url(url)
             kwargs: dict[str, Any] = {}
             if read_only and parsed.get_backend_name() == "postgresql":
-                kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+                # added to the URL's own libpq options (a search_path, say), not in their place
+                options = " ".join(filter(None, [parsed.query.get("options"),
+                                                 "-c default_transaction_read_only=on"]))
+                parsed = parsed.update_query_dict({"options": options})
             self.engine = sa.create_engine(parsed, **kwargs)
         except ImportError as exc:
             raise DecisionLogError(f"cannot open decision log {name}: its database driver is "
