@@ -195,3 +195,28 @@ def test_a_real_process_prints_no_traceback(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_parquet_files_and_folders_go_through_the_same_checks(files):
+    pytest.importorskip("pyarrow")
+    tmp, data, csv, model = files
+    folder = tmp / "parquet_parts"
+    folder.mkdir(exist_ok=True)
+    half = len(data) // 2
+    data.iloc[:half].to_parquet(folder / "part-0.parquet")
+    data.iloc[half:].to_parquet(folder / "part-1.parquet")
+    code, out, err = run("compare", folder, "--n-boot", 0, "--covariates", "age,tightness")
+    assert code == 0, err
+    code_csv, out_csv, _ = run("compare", csv, "--n-boot", 0, "--covariates", "age,tightness")
+    assert out == out_csv  # the same records, the same answer, whatever the format
+    assert run("profile", folder, "--model", model, "--out", tmp / "p.parquet")[0] == 0
+    assert len(pd.read_parquet(tmp / "p.parquet")) == len(data)
+    damaged = data.copy()
+    damaged["age"] = damaged["age"].astype(str)  # a text column in the file
+    damaged.loc[3, "age"] = "34 yrs"
+    damaged.to_parquet(tmp / "damaged.parquet")
+    one_line(run("fit", tmp / "damaged.parquet", "--out", tmp / "m.json"), "'age'", "row 4")
+    pd.concat([data, data.iloc[[0]]]).to_parquet(folder / "part-2.parquet")
+    one_line(run("compare", folder, "--n-boot", 0), "duplicated spells")
+    data[["age"]].to_parquet(folder / "part-2.parquet")
+    one_line(run("compare", folder, "--n-boot", 0), "part-2.parquet", "other columns")
