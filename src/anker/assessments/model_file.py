@@ -47,7 +47,7 @@ _TEST_KEYS = ("anker_model", "format_version", "config", "design", "state")
 _FINITE_STATE = {
     "ComplianceTest": ("coef", "x_mean", "n", "n_iter"),
     "LabourMarketTest": ("coef", "x_mean", "n", "n_iter"),
-    "ReintegrationTest": ("outcome_coef", "propensity_coef", "n"),
+    "ReintegrationTest": ("outcome_coef", "propensity_coef", "support", "x_mean", "n"),
     "BenefitDurationTest": ("coef", "center", "x_mean", "n", "n_events", "n_iter",
                             "max_follow_up"),
 }
@@ -145,6 +145,7 @@ def check_test_data(name: str, data: Any) -> dict[str, Any]:
     """
     if not isinstance(data, dict):
         raise AnkerModelFileError(f"{name}: expected an object, got {type(data).__name__}")
+    check_structure(data)  # also for a dict handed to from_dict, not read from a file
     missing = [k for k in _TEST_KEYS if k not in data]
     if missing:
         raise AnkerModelFileError(f"{name}: missing key(s) {missing}")
@@ -159,6 +160,9 @@ def check_test_data(name: str, data: Any) -> dict[str, Any]:
                                   f"column names (at most {MAX_FEATURES:,})")
     if not isinstance(config.get("allow_protected", False), bool):
         raise AnkerModelFileError(f"{name}: config.allow_protected must be true or false")
+    n_fit = data.get("n_fit")
+    if n_fit is not None and (isinstance(n_fit, bool) or not isinstance(n_fit, int) or n_fit < 0):
+        raise AnkerModelFileError(f"{name}: n_fit must be a whole number of rows, got {n_fit!r}")
     levels = design.get("levels", {})
     if not isinstance(levels, dict) or not all(
             isinstance(lv, list) and lv and all(isinstance(v, str) for v in lv)
