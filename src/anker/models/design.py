@@ -241,16 +241,25 @@ def check_rank(X: np.ndarray, names: Sequence[str], *, intercept: bool = True,
         return
     names = [str(v) for v in names]
     owners = list(owners) if owners is not None else names
-    center = X.mean(axis=0) if intercept else np.zeros(p)
-    Z = X - center
-    norm = np.sqrt((Z * Z).sum(axis=0))
-    raw = np.sqrt((X * X).sum(axis=0))
+    # the Gram matrix of the columns shifted by their first row, in chunks: no n x p
+    # temporaries, and a constant column is exactly 0 (no cancellation can hide it)
+    shift = X[0] if intercept else np.zeros(p)
+    G = np.zeros((p, p))
+    sums = np.zeros(p)
+    for start in range(0, n, 65_536):
+        S = X[start:start + 65_536] - shift
+        G += S.T @ S
+        sums += S.sum(axis=0)
+    if intercept:
+        G -= np.outer(sums, sums) / n
+    diag = np.diag(G).copy()
     problems: list[str] = []
     involved: list[str] = []
-    # a column that does not vary around its mean: aliased with the intercept
-    constant = ~(norm > 1e-10 * np.maximum(raw, 1e-300)) if intercept else ~(raw > 0)
-    scale = np.where(constant, 1.0, norm)
-    G = (Z / scale).T @ (Z / scale)
+    constant = ~(diag > 0)
+    if not intercept:
+        constant = ~np.any(X != 0, axis=0)
+    scale = np.sqrt(np.where(constant | ~(diag > 0), 1.0, diag))
+    G = G / scale[:, None] / scale[None, :]
     kept: list[int] = []
     for j in range(p):
         if constant[j]:
