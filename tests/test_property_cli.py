@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import anker
 
-from .property_helpers import damage
+from .property_helpers import CI, damage
 from .test_cli_errors import run
 
 BASE = anker.simulate_population(n_per_cohort=120, seed=8).data
@@ -22,7 +22,7 @@ TMP = Path(tempfile.mkdtemp(prefix="anker-property-cli-"))
 MODEL = TMP / "model.json"
 BASE.to_csv(TMP / "base.csv", index=False)
 assert run("fit", TMP / "base.csv", "--out", MODEL)[0] == 0
-SOME = settings(max_examples=20, deadline=None,
+SOME = settings(derandomize=CI, max_examples=20, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 ODD = st.sampled_from(["1e8", "1e-300", "abc", "", "0", "-0", "1_000", "3.5", "nan", "inf"])
 SMALL = st.one_of(st.integers(-5, 20).map(str), ODD)  # whole numbers that keep a run short
@@ -55,7 +55,7 @@ def test_fit_profile_compare_on_damaged_files(data):
     check(run("compare", path, "--n-boot", "0"))
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(derandomize=CI, max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_report_on_damaged_files(data):
     path = _write(data.draw(damage(BASE)), "report.csv")
@@ -84,7 +84,7 @@ def test_compare_arguments(n_boot, horizon):
               "--covariates", "age"))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(derandomize=CI, max_examples=15, deadline=None)
 @given(n=st.sampled_from(["0", "99", "1e9", "abc", "-3"]), n_boot=SMALL)
 def test_demo_arguments_out_of_bounds(n, n_boot):
     check(run("demo", "--out", TMP / "demo", "--n-per-cohort", n, "--n-boot", n_boot))

@@ -36,7 +36,8 @@ def check_schema_columns(df: pd.DataFrame, columns: Iterable[str], *, role: str)
         validate(df, columns=known)
 
 
-def numeric_values(df: pd.DataFrame, column: str, *, what: str) -> np.ndarray:
+def numeric_values(df: pd.DataFrame, column: str, *, what: str,
+                   allow_missing: bool = False) -> np.ndarray:
     """The column as finite floats, or an :class:`AnkerDataError` naming it and a few bad rows.
 
     Examples
@@ -57,6 +58,11 @@ def numeric_values(df: pd.DataFrame, column: str, *, what: str) -> np.ndarray:
         raise AnkerDataError(f"column {column!r} ({what}) must be numeric: {int(bad.sum())} "
                              f"value(s) are not numbers, e.g. {rows}", columns=[column])
     out = values.to_numpy(dtype=float, na_value=np.nan)
+    if allow_missing:  # missing stays NaN, for callers that count it (the audits)
+        if np.isinf(out).any():
+            raise AnkerDataError(f"column {column!r} ({what}) has infinite values",
+                                 columns=[column])
+        return out
     if not np.isfinite(out).all():
         n_bad = int((~np.isfinite(out)).sum())
         raise AnkerDataError(f"column {column!r} ({what}) has {n_bad} missing or infinite "
