@@ -247,3 +247,11 @@ def test_a_log_from_before_the_triggers_gets_them_on_open(tmp_path: Path) -> Non
         _record(log, 1)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         _raw(path, "DELETE FROM decisions")
+
+
+def test_a_database_that_refuses_writes_is_a_decision_log_error(tmp_path: Path) -> None:
+    # what a read-only file gives (root ignores file modes, so ask SQLite itself)
+    with DecisionLog(tmp_path / "ro.sqlite") as log:
+        log._store.conn.execute("PRAGMA query_only = ON")
+        with pytest.raises(DecisionLogError, match="readonly|read-only"):
+            _record(log, 1)
