@@ -33,7 +33,7 @@ from anker.outcome.balance import balance_table, weight_diagnostics
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.cox_functionals import proportional_hazards_test
 from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
-from anker.outcome.inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
+from anker.outcome.inference import estimates_table
 from anker.outcome.summary import ComparisonSummary, build_summary
 from anker.schema import PROTECTED, TimeUnit, resolve_time_unit
 from anker.survival import logrank_test, rmst
