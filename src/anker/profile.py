@@ -224,7 +224,11 @@ class AnkerModel:
             parts.append(traj)
             texts.append(traj["trajectory_advice"].map(_TRAJECTORY_TEXT).astype(str))
         if (bd := self.benefit_duration) is not None:
-            parts += self._survival_columns(df, X["benefit_duration"], extrapolate)
+            surv, median = self._survival_columns(df, X["benefit_duration"], extrapolate)
+            parts += [surv, median]
+            six = surv["p_on_benefit_6m"].round(2)
+            texts.append(("P(on benefit at 6 months) " + six.astype(str)).where(
+                six.notna(), "P(on benefit at 6 months) unknown (beyond follow-up)"))
             if bd.entitlement_col is not None and bd.entitlement_col in df.columns:
                 p_exhaust = bd.predict_exhaustion(df, X=X["benefit_duration"])
                 wwb = wwb_check(p_exhaust, threshold=self.wwb_threshold)
@@ -241,7 +245,7 @@ class AnkerModel:
         advice = texts[0] if texts else pd.Series("", index=df.index)
         for text in texts[1:]:
             advice = advice + "; " + text
-        out["advice"] = advice + f" (not assessed: {', '.join(missing)})"
+        out["advice"] = advice + f"; not assessed: {', '.join(missing)}"
         explainer = next(self.tests[n] for n in ("labour_market", "benefit_duration",
                                                  "reintegration", "compliance") if n in self.tests)
         factors = explainer.explain(df, top=self.top_factors, X=X[explainer.name])
