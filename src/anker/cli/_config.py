@@ -20,7 +20,8 @@ the same keys, so that a site's set-up is one file::
     [benefit_duration]        # one table per test: its constructor's arguments
     features = ["age", "tenure"]
 
-Flags override the file, the file overrides the defaults. A key the command
+Flags override the file, the file overrides the defaults; ``anker report``
+also reads the ``[fit]`` and ``[compare]`` tables (its own ``[report]`` wins). A key the command
 does not know is an error naming the file, table and key, never ignored.
 """
 
@@ -50,6 +51,17 @@ COLUMN_KEYS = {"duration": "duration_col", "event": "event_col", "cohort": "coho
 # the list-valued options: comma-separated on the command line, lists in the file
 LIST_OPTIONS = ("tests", "features", "covariates")
 _REAL_DEFAULTS = "_real_defaults"
+# a report fits and compares: it reads the [fit] and [compare] tables too (its own wins)
+INHERITS = {"report": ("fit", "compare")}
+
+
+def horizon_arg(text: str) -> float:
+    """An argparse type for a positive horizon, in the unit of ``--time-unit``."""
+    try:
+        return positive_number(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a positive number (in --time-unit units), "
+                                         f"got {text!r}") from None
 
 
 def time_unit_arg(text: str) -> str:
@@ -86,7 +98,7 @@ def add_column_arguments(parser: argparse.ArgumentParser, *, horizon_days: float
     group.add_argument("--covariates", metavar="A,B,C", default=None,
                        help="covariates of the cohort comparison (default: the inflow "
                             "covariates; protected attributes only when listed)")
-    group.add_argument("--horizon", type=positive_number, metavar="T", default=None,
+    group.add_argument("--horizon", type=horizon_arg, metavar="T", default=None,
                        help=f"RMST horizon in --time-unit (default {horizon_days:g} calendar days "
                             "in that unit)")
     group.add_argument("--time-unit", type=time_unit_arg, metavar="UNIT", default="day",
@@ -167,12 +179,16 @@ def resolve(args: argparse.Namespace, command: str) -> argparse.Namespace:
     for key, value in site.get("columns", {}).items():
         dest = COLUMN_KEYS.get(key, key)
         from_file[dest] = (value, f"--config {args.config} [columns] {key}")
-    for key, value in site.get(command, {}).items():
-        dest = key.replace("-", "_")
-        if dest not in real or dest == "config":
-            raise ValueError(f"--config {args.config}: unknown key {key!r} in [{command}]; "
-                             f"`anker {command}` takes {sorted(d for d in real if d != 'config')}")
-        from_file[dest] = (value, f"--config {args.config} [{command}] {key}")
+    for table in INHERITS.get(command, ()) + (command,):
+        for key, value in site.get(table, {}).items():
+            dest = key.replace("-", "_")
+            if table != command and (dest not in real or dest in ("out", "model")):
+                continue  # an option of the other command only
+            if dest not in real or dest == "config":
+                raise ValueError(f"--config {args.config}: unknown key {key!r} in [{command}]; "
+                                 f"`anker {command}` takes "
+                                 f"{sorted(d for d in real if d != 'config')}")
+            from_file[dest] = (value, f"--config {args.config} [{table}] {key}")
     for dest, default in real.items():
         if dest in given:
             continue

@@ -54,7 +54,7 @@ def comparison_arguments(args: argparse.Namespace, df) -> dict:
         require(df, [(c, "--covariates") for c in args.covariates], data=args.data)
     reference = match_label(df[args.cohort_col], args.reference)
     cohorts = None
-    if args.other is not None:
+    if getattr(args, "other", None) is not None:
         if reference is None:
             raise ValueError("--other needs --reference")
         cohorts = (reference, match_label(df[args.cohort_col], args.other, flag="--other"))

@@ -38,7 +38,8 @@ def configured_model(args: argparse.Namespace, df):
                             f"outcome_col in the [{name}] table of --config, or leave the test "
                             "out with --tests"))
         require(df, columns, data=args.data)
-    return AnkerModel(**tests, tests=list(tests), wwb_threshold=args.wwb_threshold)
+    return AnkerModel(**tests, tests=list(tests),
+                      wwb_threshold=getattr(args, "wwb_threshold", None) or 0.5)
 
 
 def run(args: argparse.Namespace) -> int:
