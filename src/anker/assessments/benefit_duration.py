@@ -51,6 +51,10 @@ class BenefitDurationTest(Assessment):
         Unit of the durations: a named unit (a month is 30.4375 days) or a
         number of calendar days per unit, e.g. ``14`` for two-week periods.
         Stored in the model file.
+    reference_levels : dict, optional
+        Reference level per categorical feature, e.g. ``{"ui": "no"}``; by
+        default a pandas ``CategoricalDtype``'s first category, else the
+        schema's preferred or the most frequent level (see `anker.models.design`).
 
     Examples
     --------
@@ -77,7 +81,8 @@ class BenefitDurationTest(Assessment):
     def __init__(self, *, features=None, duration_col: str = "duration_days",
                  event_col: str = "exited", entitlement_col: str | None = "entitlement_days",
                  model: str = "cox", ties: str = "efron", allow_protected: bool = False,
-                 protected=None, time_unit: str | float | TimeUnit = "day") -> None:
+                 protected=None, time_unit: str | float | TimeUnit = "day",
+                 reference_levels: dict[str, Any] | None = None) -> None:
         extra = {} if protected is None else {"protected": protected}
         super().__init__(features=features, allow_protected=allow_protected, **extra)
         if model not in MODELS:
@@ -90,13 +95,16 @@ class BenefitDurationTest(Assessment):
         self.model = model
         self.ties = ties
         self.time_unit = resolve_time_unit(time_unit)
+        self.reference_levels = None if reference_levels is None else {
+            str(k): (v.item() if hasattr(v, "item") else v) for k, v in reference_levels.items()}
         self.fit_: CoxFit | WeibullFit | None = None
         self._x_mean: np.ndarray | None = None
 
     def _config(self) -> dict[str, Any]:
         return {**super()._config(), "duration_col": self.duration_col,
                 "event_col": self.event_col, "entitlement_col": self.entitlement_col,
-                "model": self.model, "ties": self.ties, "time_unit": self.time_unit.to_json()}
+                "model": self.model, "ties": self.ties, "time_unit": self.time_unit.to_json(),
+                "reference_levels": self.reference_levels}
 
     def fit(self, df: pd.DataFrame):
         """Fit on records with the features, ``duration_col`` and ``event_col``; returns self."""

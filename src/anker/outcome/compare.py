@@ -164,6 +164,7 @@ def compare_cohorts(
     cluster_col: str | None = None,
     propensity_knots: int = 3,
     time_unit: str | float | TimeUnit = "day",
+    reference_levels: dict[str, Any] | None = None,
 ) -> CohortComparison:
     """Compare two cohorts on restricted mean time on benefit up to ``horizon``.
 
@@ -201,6 +202,9 @@ def compare_cohorts(
         periods). Durations, the horizon and every RMST are in this unit; the
         benefit-day figures convert through it (days per unit x 261/365), and
         the summary names it.
+    reference_levels : optional dict, the reference level per categorical
+        covariate (``{"ui": "no"}``); by default a ``CategoricalDtype``'s first
+        category, else as `anker.models.design` chooses.
 
     Returns
     -------
@@ -252,7 +256,7 @@ def compare_cohorts(
     )
     data, A, durations, events = checked.data, checked.A, checked.durations, checked.events
     horizon, n_boot, notes = checked.horizon, checked.n_boot, list(checked.notes)
-    spec = DesignSpec.learn(data, checked.covariates)
+    spec = DesignSpec.learn(data, checked.covariates, reference_levels=reference_levels)
     X = spec.transform(data)
     terms = spec.term_names
     checked.check_design(X, terms)
