@@ -212,6 +212,12 @@ class BenefitDurationTest(Assessment):
         if self.model == "weibull":
             H = np.exp(self.fit_.linear_predictor(X)) * np.power(ent, self.fit_.shape)
         else:
+            if (beyond := ent > self.max_follow_up_).any():
+                warnings.warn(f"P(exhausting) of {int(beyond.sum()):,} of {len(ent):,} client(s) "
+                              f"whose entitlement lies beyond the follow-up of the fitting data "
+                              f"({self.max_follow_up_:g} {self.time_unit.label}) is the survival "
+                              "at the end of follow-up: an upper bound (model='weibull' "
+                              "extrapolates)", FollowUpWarning, stacklevel=2)
             idx = np.searchsorted(self.fit_.baseline_times, ent, side="right") - 1
             h0 = np.where(idx >= 0, self.fit_.baseline_cumhaz[np.maximum(idx, 0)], 0.0)
             H = np.exp(self.fit_.linear_predictor(X)) * h0
