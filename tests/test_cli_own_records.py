@@ -177,3 +177,28 @@ def test_report_on_own_records(own_csv, tmp_path):
     # warnings, if any, one line each: no Python file names or source lines
     assert all(line.startswith("anker: warning: ") for line in result.stderr.splitlines())
     assert ".py:" not in result.stderr
+
+
+def test_a_flag_the_command_does_not_use_is_said_not_ignored(own_csv, tmp_path, capsys):
+    assert main(["fit", str(own_csv), "--out", str(tmp_path / "m.json"), "--tests",
+                 "benefit_duration", "--features", "age", "--horizon", "26", *COLUMNS]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["anker: warning: --horizon is not used by anker fit (an option of the cohort "
+                   "comparison: anker compare, anker report)"]
+
+
+def test_profile_a_subset_of_the_model(tmp_path, capsys, small_population):
+    df = small_population.data.head(3000)
+    data = tmp_path / "spells.csv"
+    df.to_csv(data, index=False)
+    model = tmp_path / "all.json"
+    assert main(["fit", str(data), "--out", str(model)]) == 0
+    out = tmp_path / "p.csv"
+    assert main(["profile", str(data), "--model", str(model), "--out", str(out),
+                 "--tests", "labour_market,benefit_duration"]) == 0
+    prof = pd.read_csv(out)
+    assert "route" in prof and "compliance_risk" not in prof
+    assert "not assessed: compliance, reintegration" in capsys.readouterr().out
+    assert main(["profile", str(data), "--model", str(model), "--out", str(out),
+                 "--tests", "wwb"]) == 2
+    assert "--tests: ['wwb'] not in the model" in capsys.readouterr().err

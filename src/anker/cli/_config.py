@@ -293,6 +293,14 @@ def missing_defaults(df, defaults: Sequence[str], *, flag: str, what: str, data:
             columns=missing)
 
 
+def unused(args: argparse.Namespace, options: Sequence[str], *, why: str) -> None:
+    """Say, in one line each, which typed flags this command does not use (never silently)."""
+    for dest in options:
+        if dest in getattr(args, "typed", ()):
+            print(f"anker: warning: --{dest.replace('_', '-')} is not used by anker "
+                  f"{args.command} ({why})", file=sys.stderr)
+
+
 def say_warnings(caught, *, shown: Sequence[str] = ()) -> None:
     """Each distinct warning once, on one line of stderr, with the command line's flags."""
     seen = set(shown)

@@ -69,10 +69,11 @@ def comparison_arguments(args: argparse.Namespace, df) -> dict:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from anker.cli._config import resolve, say_warnings
+    from anker.cli._config import resolve, say_warnings, unused
     from anker.outcome import compare_cohorts
 
     resolve(args, NAME)
+    unused(args, ["tests", "features"], why="the comparison adjusts for --covariates")
     try:
         df = pd.read_csv(args.data)
     except pd.errors.EmptyDataError:

@@ -43,10 +43,12 @@ def configured_model(args: argparse.Namespace, df):
 
 
 def run(args: argparse.Namespace) -> int:
-    from anker.cli._config import resolve, say_warnings
+    from anker.cli._config import resolve, say_warnings, unused
     from anker.cli._io import read_records
 
     resolve(args, NAME)
+    unused(args, ["cohort_col", "reference", "covariates", "horizon", "cluster_col"],
+           why="an option of the cohort comparison: anker compare, anker report")
     df = read_records(args.data)
     model = configured_model(args, df)
     with warnings.catch_warnings(record=True) as caught:

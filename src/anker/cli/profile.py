@@ -47,11 +47,14 @@ def _chosen(model, args):
 
 
 def run(args: argparse.Namespace) -> int:
-    from anker.cli._config import require, resolve, say_warnings
+    from anker.cli._config import require, resolve, say_warnings, unused
     from anker.cli._io import read_records, write_table
     from anker.profile import AnkerModel
 
     resolve(args, NAME)
+    unused(args, ["features", "duration_col", "event_col", "cohort_col", "reference",
+                  "covariates", "horizon", "cluster_col"],
+           why="the model file holds the tests' columns")
     model = _chosen(AnkerModel.load(args.model), args)
     df = read_records(args.data)
     if args.id_col in df.columns:
