@@ -202,3 +202,13 @@ def test_profile_a_subset_of_the_model(tmp_path, capsys, small_population):
     assert main(["profile", str(data), "--model", str(model), "--out", str(out),
                  "--tests", "wwb"]) == 2
     assert "--tests: ['wwb'] not in the model" in capsys.readouterr().err
+
+
+def test_report_without_a_cohort_column(own_csv, tmp_path, capsys):
+    single = tmp_path / "single.csv"
+    pd.read_csv(own_csv).drop(columns="aid").to_csv(single, index=False)
+    out = tmp_path / "r.html"
+    assert main(["report", str(single), "--out", str(out), "--tests", "benefit_duration",
+                 "--features", "age,prio", *COLUMNS]) == 0
+    assert "no cohort column: the cohort comparison" in capsys.readouterr().out
+    assert "No cohort comparison was given" in out.read_text()

@@ -78,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
         model = AnkerModel.load(args.model)
     else:
         model = configured_model(args, data)
-    kwargs = comparison_arguments(args, data)
+    if args.cohort_col not in data.columns and "cohort_col" not in args.given:
+        # records of one cohort: a report of the tests, without the comparison (said below)
+        kwargs = {"cohort_col": None, "time_unit": args.time_unit}
+    else:
+        kwargs = comparison_arguments(args, data)
     results = run_job(data, model=model, method=args.method, n_boot=args.n_boot,
                       seed=args.seed, say=lambda line: print(f"  {line}"), fit=not args.model,
                       extrapolate=bool(args.extrapolate), **kwargs)

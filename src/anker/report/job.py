@@ -83,7 +83,8 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     Parameters
     ----------
     data : DataFrame
-        One row per benefit spell, two cohorts in ``cohort_col``.
+        One row per benefit spell, two cohorts in ``cohort_col`` (None: no
+        cohorts, and no comparison or cost-benefit).
     model : AnkerModel, optional, keyword-only
         A fitted model; when not given (or ``fit=True``: a configured one) it is
         fitted on ``data``.
@@ -144,25 +145,28 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
         parts.append(f"not assessed: {', '.join(missing)}")
     say(f"profiled {len(data):,} clients: {'; '.join(parts)}")
 
-    with _Step(results, "compare") as step:
-        cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
-                              method=method, n_boot=n_boot, seed=seed, cohorts=cohorts,
-                              duration_col=duration_col, event_col=event_col,
-                              cluster_col=cluster_col, time_unit=unit,
-                              **({} if covariates is None else {"covariates": covariates}))
-    results.comparison = cmp
-    say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {n_boot:,} bootstrap "
-        f"replicates): RMST difference {cmp.rmst_difference:+.2f} {unit.label} "
-        f"(95 % CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; {results.seconds[step.name]:.1f} s)")
-
     results.break_even = BreakEven.iwi_2005()
-    with _Step(results, "cost-benefit"):
-        cb = cost_benefit(cmp, results.break_even)
-    results.cost_benefit = cb
-    say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client (95 % CI "
-        f"{cb.ci[0]:.2f} to {cb.ci[1]:.2f}) against a break-even of {cb.break_even_days:.2f}; "
-        f"P(> break-even) {cb.p_exceeds_break_even:.2f}; net EUR {cb.net_benefit / 1e6:,.1f} "
-        "million a year")
+    if cohort_col is None:
+        say("no cohort column: the cohort comparison and its cost-benefit are left out")
+    else:
+        with _Step(results, "compare") as step:
+            cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
+                                  method=method, n_boot=n_boot, seed=seed, cohorts=cohorts,
+                                  duration_col=duration_col, event_col=event_col,
+                                  cluster_col=cluster_col, time_unit=unit,
+                                  **({} if covariates is None else {"covariates": covariates}))
+        results.comparison = cmp
+        say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {n_boot:,} bootstrap "
+            f"replicates): RMST difference {cmp.rmst_difference:+.2f} {unit.label} "
+            f"(95 % CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; {results.seconds[step.name]:.1f} s)")
+
+        with _Step(results, "cost-benefit"):
+            cb = cost_benefit(cmp, results.break_even)
+        results.cost_benefit = cb
+        say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client (95 % CI "
+            f"{cb.ci[0]:.2f} to {cb.ci[1]:.2f}) against a break-even of {cb.break_even_days:.2f}; "
+            f"P(> break-even) {cb.p_exceeds_break_even:.2f}; net EUR {cb.net_benefit / 1e6:,.1f} "
+            "million a year")
 
     with _Step(results, "fairness"):
         for name in [n for n in AUDITED_TESTS if n in results.model.tests]:
@@ -175,7 +179,8 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
         "outside 0.8-1.25")
 
     bd = results.model.benefit_duration
-    if coach_col in data.columns and cohort_col in data.columns and bd is not None:
+    if coach_col in data.columns and cohort_col in data.columns and bd is not None \
+            and results.comparison is not None:
         later = data[data[cohort_col].astype(str) == str(cmp.other)]
         with _Step(results, "outcome per coach"):
             results.coach_outcome = outcome_by_coach(later, group_col=coach_col,
