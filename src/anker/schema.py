@@ -367,8 +367,7 @@ class TimeUnit:
         """What a model file stores: the name, or the number of days per unit."""
         return self.name if self.is_named else self.days
 
-    def __str__(self) -> str:
-        return self.label
+    __str__ = label.fget  # type: ignore[assignment]
 
 
 def resolve_time_unit(unit: str | float | TimeUnit | None = "day") -> TimeUnit:
@@ -384,25 +383,18 @@ def resolve_time_unit(unit: str | float | TimeUnit | None = "day") -> TimeUnit:
     """
     if isinstance(unit, TimeUnit):
         return unit
-    if unit is None:
-        unit = "day"
-    if isinstance(unit, bool):
-        raise ValueError(f"time_unit must be 'day', 'week', 'month', 'year' or a number of days "
-                         f"per unit, got {unit!r}")
-    if isinstance(unit, str):
-        key = _UNIT_ALIASES.get(unit.strip().lower(), unit.strip().lower())
-        if key in TIME_UNITS:
-            return TimeUnit(key, TIME_UNITS[key])
-        try:
-            unit = float(key)
-        except ValueError:
-            raise ValueError(f"time_unit must be one of {list(TIME_UNITS)} or a number of days "
-                             f"per unit (e.g. 14), got {unit!r}") from None
+    unit = "day" if unit is None else unit
+    key = _UNIT_ALIASES.get(unit.strip().lower(), unit.strip().lower()) \
+        if isinstance(unit, str) else unit
+    if isinstance(key, str) and key in TIME_UNITS:
+        return TimeUnit(key, TIME_UNITS[key])
     try:
-        days = float(unit)
+        days = float(key) if not isinstance(key, bool) else None
     except (TypeError, ValueError):
+        days = None
+    if days is None:
         raise ValueError(f"time_unit must be one of {list(TIME_UNITS)} or a number of days per "
-                         f"unit (e.g. 14), got {unit!r}") from None
+                         f"unit (e.g. 14), got {unit!r}")
     if not np.isfinite(days) or days <= 0:
         raise ValueError(f"time_unit: days per unit must be a positive number, got {unit!r}")
     for name, value in TIME_UNITS.items():
