@@ -191,3 +191,17 @@ def test_survival_curves_name_the_unit(days_and_weeks):
     fig = anker.plots.survival_curves(cmp)
     assert fig.axes[0].get_xlabel() == "weeks since inflow"
     plt.close(fig)
+
+
+def test_kaplan_meier_curves_stop_at_the_end_of_follow_up():
+    import matplotlib.pyplot as plt
+
+    rossi = pd.read_csv("tests/data/rossi.csv")
+    cmp = anker.compare_cohorts(rossi, cohort_col="fin", reference=0, duration_col="week",
+                                event_col="arrest", covariates=["age"], horizon=52,
+                                time_unit="week", method="gcomp", n_boot=0)
+    fig = anker.plots.survival_curves(cmp)  # the axis runs to 65 weeks (horizon x 1.25)
+    ends = [line.get_xdata()[-1] for line in fig.axes[0].lines if "Kaplan-Meier" in
+            str(line.get_label())]
+    assert ends == [52, 52]  # the follow-up, not drawn flat to the axis' end
+    plt.close(fig)

@@ -76,13 +76,17 @@ def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
     horizon = float(cmp.horizon)
     until = horizon * 1.25 if until is None else float(until)
     km = cmp.curves["km"]
-    _step(ax, km["reference"].times, km["reference"].survival, until, color=_REFERENCE_COLOR,
-          linewidth=1.6, label=f"{cmp.reference} (Kaplan-Meier)")
-    _step(ax, km["other"].times, km["other"].survival, until, color=_OTHER_COLOR,
+
+    def end(curve) -> float:  # a curve stops at its last observed time, not drawn flat beyond
+        return min(until, float(curve.times[-1])) if len(curve.times) else until
+
+    _step(ax, km["reference"].times, km["reference"].survival, end(km["reference"]),
+          color=_REFERENCE_COLOR, linewidth=1.6, label=f"{cmp.reference} (Kaplan-Meier)")
+    _step(ax, km["other"].times, km["other"].survival, end(km["other"]), color=_OTHER_COLOR,
           linewidth=1.6, label=f"{cmp.other} (Kaplan-Meier)")
     if weighted and "reference_weighted" in km:
         curve = km["reference_weighted"]
-        _step(ax, curve.times, curve.survival, until, color=_REFERENCE_COLOR, linewidth=1.0,
+        _step(ax, curve.times, curve.survival, end(curve), color=_REFERENCE_COLOR, linewidth=1.0,
               linestyle=":", label=f"{cmp.reference}, weighted to {cmp.other} (IPTW)")
     if adjusted and "gcomp_reference" in cmp.curves:
         times, own = cmp.curves["gcomp_other"]
