@@ -65,3 +65,8 @@ def test_tutorial_runs_the_command_line_on_own_records(site):
 
 def test_architecture_page_is_there(site):
     assert "one package per stage" in (site / "architecture.html").read_text().lower()
+
+
+def test_command_line_page_shows_the_config_format(site):
+    page = (site / "cli.html").read_text()
+    assert "[columns]" in page and "Flags override the file" in page
