@@ -128,7 +128,7 @@ def read_config(path: str) -> dict[str, Any]:
             data = tomllib.load(f)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"--config {path}: not a readable TOML file ({exc})") from None
-    known = ("columns", *COMMANDS, "demo", *TESTS)
+    known = ("columns", *COMMANDS, *TESTS)
     for table, value in data.items():
         if table not in known:
             raise ValueError(f"--config {path}: unknown table [{table}]; tables are {list(known)}")
@@ -169,8 +169,9 @@ def _from_file(action: argparse.Action, value: Any, where: str) -> Any:
 def resolve(args: argparse.Namespace, command: str) -> argparse.Namespace:
     """Fill every option not typed on the command line from ``--config``, then the defaults.
 
-    Sets ``args.given`` (options typed), ``args.site`` (the file's contents) and
-    turns the list options into lists.
+    Sets ``args.typed`` (the options typed on the command line), ``args.given``
+    (typed or set by the file), ``args.site`` (the file's contents) and turns
+    the list options into lists.
     """
     real, actions = getattr(args, _REAL_DEFAULTS)
     given = {dest for dest in real if getattr(args, dest) is not None}
