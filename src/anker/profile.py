@@ -25,6 +25,7 @@ from anker.assessments import (
     wwb_check,
 )
 from anker.assessments._base import Assessment
+from anker.distributed import is_dask_frame, profile_dask
 from anker.errors import AnkerModelFileError
 
 SCHEMA_VERSION = 1
@@ -113,10 +114,13 @@ class AnkerModel:
         a one-line advice and the top factors. One row per input row, same index.
 
         Needs only the feature columns (and the entitlement for P(exhausting));
-        outcome columns are not used.
+        outcome columns are not used. A ``dask.dataframe.DataFrame`` gives a lazy
+        Dask frame with the same rows and values (`anker.distributed.profile_dask`).
         """
         if not self.is_fitted:
             raise ValueError("AnkerModel is not fitted yet: call fit(df) or AnkerModel.load(path)")
+        if is_dask_frame(df):  # a Dask frame in, a lazy Dask frame out (anker.distributed)
+            return profile_dask(self, df)
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
         # prediction is matrix-vector work bound by memory: a second BLAS thread
