@@ -24,9 +24,14 @@ in memory.
 """
 
 from anker.distributed._frames import is_dask_frame
+from anker.distributed.assessments import fit_test_dask
 from anker.distributed.compare import cohort_counts, compare_cohorts_dask
 from anker.distributed.comparison import NaiveComparison
+from anker.distributed.cox import fit_cox_dask
+from anker.distributed.design import learn_design_dask
+from anker.distributed.logistic import fit_logistic_dask
 from anker.distributed.profile import profile_dask
 
 __all__ = ["is_dask_frame", "profile_dask", "compare_cohorts_dask", "cohort_counts",
-           "NaiveComparison"]
+           "NaiveComparison", "learn_design_dask", "fit_logistic_dask", "fit_cox_dask",
+           "fit_test_dask"]

@@ -55,3 +55,10 @@ def persist_blocks(ddf: Any, function: Callable[..., Any], *args: Any) -> list[A
 
     parts = ddf.to_delayed()
     return list(dask.persist(*[dask.delayed(function)(part, *args) for part in parts]))
+
+
+def persist_map(function: Callable[..., Any], blocks: Sequence[Any], *args: Any) -> list[Any]:
+    """``function(block, *args)`` for every persisted block, itself kept in memory."""
+    import dask
+
+    return list(dask.persist(*[dask.delayed(function)(block, *args) for block in blocks]))
