@@ -15,6 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="CSV or Parquet file for the profiles")
     parser.add_argument("--id-col", default="client_id",
                         help="column to use as the row key of the output (default client_id)")
+    parser.add_argument("--engine", choices=("stream", "memory", "dask"), default="stream",
+                        help="stream: read, score and write in chunks (default; CSV, .gz, Parquet "
+                             "file or folder); memory: the whole file at once; dask: a Parquet "
+                             "file or folder on a local Dask cluster (pip install 'anker[dask]')")
+    parser.add_argument("--chunk-rows", type=int, default=200_000,
+                        help="rows per chunk of the streaming engine (default 200,000)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
     from anker.profile import AnkerModel
 
     model = AnkerModel.load(args.model)
+    if args.engine != "memory":  # chunks, or partitions on a local Dask cluster (cli._stream)
+        from anker.cli._stream import run_profile
+
+        return run_profile(model, args)
     df = read_records(args.data)
     if args.id_col in df.columns:
         df = df.set_index(args.id_col, drop=False)
