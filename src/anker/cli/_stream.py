@@ -211,7 +211,7 @@ def profile_stream(model: Any, data: str | os.PathLike, out: str | os.PathLike, 
     read = [c for c in header if c in needed or c == id_col]
     known = [c for c in read if c in SCHEMA and c != id_col]
     summary = StreamSummary()
-    seen: dict[str, None] = {}
+    seen: dict[str, list] = {}
     writer = _Writer(out)
     total = count_rows(data) if interactive() else None
     try:
@@ -232,7 +232,9 @@ def profile_stream(model: Any, data: str | os.PathLike, out: str | os.PathLike, 
                     except AnkerDataError as exc:
                         raise AnkerDataError(f"{where}: {exc}", columns=exc.columns) from None
                 for w in caught:
-                    seen.setdefault(f"{where}: {w.message}", None)
+                    # one line per kind of warning: the first chunk's words and how often
+                    first_seen = seen.setdefault(w.category.__name__, [f"{where}: {w.message}", 0])
+                    first_seen[1] += 1
                 writer.write(profiles)
                 summary.add(profiles)
                 bar.total = max(bar.total, summary.rows)
@@ -241,7 +243,9 @@ def profile_stream(model: Any, data: str | os.PathLike, out: str | os.PathLike, 
         writer.close()
     if summary.rows == 0:
         raise AnkerDataError(f"{str(data)!r} holds no records")
-    summary.warnings = list(seen)
+    summary.warnings = [text if count == 1 else f"{text} (and {count - 1:,} more chunk(s) "
+                        f"of the {summary.chunks:,} with this {name})"
+                        for name, (text, count) in seen.items()]
     return summary
 
 
@@ -284,9 +288,12 @@ def profile_on_dask(model: Any, data: str | os.PathLike, out: str | os.PathLike,
         summary = StreamSummary(chunks=int(lazy.npartitions))
         summary.add(written.map_partitions(_tally, meta=_tally(written._meta)).sum().compute()
                     .to_frame().T, tallied=True)
-    summary.warnings = list(dict.fromkeys(str(w.message) for w in caught
-                                          if not issubclass(w.category, (DeprecationWarning,
-                                                                         FutureWarning))))
+    kinds: dict[str, list] = {}
+    for w in caught:
+        if not issubclass(w.category, (DeprecationWarning, FutureWarning)):
+            kinds.setdefault(w.category.__name__, [str(w.message), 0])[1] += 1
+    summary.warnings = [text if count == 1 else f"{text} (and {count - 1:,} more partition(s) "
+                        f"with this {name})" for name, (text, count) in kinds.items()]
     return summary
 
 
