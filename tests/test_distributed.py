@@ -176,6 +176,10 @@ def test_what_needs_the_rows_in_memory_says_so(population):
         fit_test_dask(anker.ReintegrationTest(), ddf)
     with pytest.raises(ValueError, match="model='weibull'"):
         fit_test_dask(anker.BenefitDurationTest(model="weibull"), ddf)
+    model = anker.AnkerModel()
+    with pytest.raises(ValueError, match="ReintegrationTest cannot be fitted on a Dask frame"):
+        model.fit(ddf)
+    assert not any(t.is_fitted for t in model.tests.values())   # refused before any fit
 
 
 # ---- the exact Newton fits ------------------------------------------------------------------

@@ -25,7 +25,7 @@ from anker.assessments import (
     wwb_check,
 )
 from anker.assessments._base import Assessment
-from anker.distributed import is_dask_frame, profile_dask
+from anker.distributed import fit_model_dask, is_dask_frame, profile_dask
 from anker.errors import AnkerModelFileError
 
 SCHEMA_VERSION = 1
@@ -92,7 +92,13 @@ class AnkerModel:
         return all(t.is_fitted for t in self.tests.values())
 
     def fit(self, df: pd.DataFrame) -> AnkerModel:
-        """Fit all four tests on the same records; returns self."""
+        """Fit all four tests on the same records; returns self.
+
+        A Dask frame is fitted exactly on its partitions (`anker.distributed.fit_model_dask`),
+        for the tests that can be: the reintegration test needs the rows in memory.
+        """
+        if is_dask_frame(df):
+            return fit_model_dask(self, df)
         for test in self.tests.values():
             test.fit(df)
         return self

@@ -16,7 +16,8 @@ gives the in-memory answer:
   sums of exp(x'b), x exp(x'b) and x x' exp(x'b) with Efron's tied-event sums
   for the Cox), equal to `anker.models.logistic.fit_logistic` /
   `anker.models.cox.fit_cox` on the same rows; `learn_design_dask` learns the
-  design's levels in one pass; `fit_test_dask` fits an ANKER test this way.
+  design's levels in one pass; `fit_test_dask` fits an ANKER test this way and
+  `fit_model_dask` (``AnkerModel.fit(ddf)``) every test of a model.
 
 What cannot run distributed (the adjusted cohort comparison, the
 reintegration test, the Weibull model) raises an error saying what it needs
@@ -24,7 +25,7 @@ in memory.
 """
 
 from anker.distributed._frames import is_dask_frame
-from anker.distributed.assessments import fit_test_dask
+from anker.distributed.assessments import fit_model_dask, fit_test_dask
 from anker.distributed.compare import cohort_counts, compare_cohorts_dask
 from anker.distributed.comparison import NaiveComparison
 from anker.distributed.cox import fit_cox_dask
@@ -34,4 +35,4 @@ from anker.distributed.profile import profile_dask
 
 __all__ = ["is_dask_frame", "profile_dask", "compare_cohorts_dask", "cohort_counts",
            "NaiveComparison", "learn_design_dask", "fit_logistic_dask", "fit_cox_dask",
-           "fit_test_dask"]
+           "fit_test_dask", "fit_model_dask"]

@@ -16,7 +16,7 @@ from anker.distributed.logistic import logistic_blocks
 from anker.errors import AnkerDataError
 from anker.schema import SCHEMA, require_columns, validate
 
-__all__ = ["fit_test_dask"]
+__all__ = ["fit_test_dask", "fit_model_dask"]
 
 
 def _validate(part: pd.DataFrame, columns: list[str]) -> int:
@@ -28,6 +28,37 @@ def _validate(part: pd.DataFrame, columns: list[str]) -> int:
 def _outcome_range(part: pd.DataFrame, column: str) -> tuple[float, float]:
     values = pd.to_numeric(part[column])
     return float(values.min()), float(values.max())
+
+
+def _outcomes(test: Assessment) -> list[str]:
+    """The outcome columns of a test that can be fitted on a Dask frame; else a clear error."""
+    name = type(test).__name__
+    if isinstance(test, ReintegrationTest):
+        raise ValueError(f"{name} cannot be fitted on a Dask frame: its two outcome models, "
+                         "propensity model and common-support check need the trajectory rows in "
+                         "memory; fit it on ddf.compute() or a sample")
+    if isinstance(test, BenefitDurationTest) and test.model != "cox":
+        raise ValueError(f"{name}(model={test.model!r}) cannot be fitted on a Dask frame: the "
+                         "distributed fit is the Cox model; use model='cox' or fit in memory")
+    if isinstance(test, LogisticAssessment):
+        return [test.outcome_col]
+    if isinstance(test, BenefitDurationTest):
+        return [test.duration_col, test.event_col]
+    raise TypeError(f"fit_test_dask: no distributed fit for {name}")
+
+
+def fit_model_dask(model: Any, ddf: Any) -> Any:
+    """``AnkerModel.fit`` on a Dask frame: each of its tests by `fit_test_dask`.
+
+    Every test is checked first, so a model with a test that needs the rows in
+    memory (the reintegration test) raises before anything is fitted.
+    """
+    require_dask(ddf, "AnkerModel.fit")
+    for test in model.tests.values():
+        _outcomes(test)
+    for test in model.tests.values():
+        fit_test_dask(test, ddf)
+    return model
 
 
 def fit_test_dask(test: Assessment, ddf: Any) -> Assessment:
@@ -54,20 +85,8 @@ def fit_test_dask(test: Assessment, ddf: Any) -> Assessment:
     True
     """
     require_dask(ddf, f"{type(test).__name__}.fit")
+    outcomes = _outcomes(test)
     name = type(test).__name__
-    if isinstance(test, ReintegrationTest):
-        raise ValueError(f"{name} cannot be fitted on a Dask frame: its two outcome models, "
-                         "propensity model and common-support check need the trajectory rows in "
-                         "memory; fit it on ddf.compute() or a sample")
-    if isinstance(test, BenefitDurationTest) and test.model != "cox":
-        raise ValueError(f"{name}(model={test.model!r}) cannot be fitted on a Dask frame: the "
-                         "distributed fit is the Cox model; use model='cox' or fit in memory")
-    if isinstance(test, LogisticAssessment):
-        outcomes = [test.outcome_col]
-    elif isinstance(test, BenefitDurationTest):
-        outcomes = [test.duration_col, test.event_col]
-    else:
-        raise TypeError(f"fit_test_dask: no distributed fit for {name}")
     test._check_protected()
     columns = list(dict.fromkeys(list(test.features) + outcomes))
     require_columns(meta(ddf), columns, role=name)
