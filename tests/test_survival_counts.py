@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anker.survival import (
     bootstrap_km_rmst,
@@ -120,3 +122,22 @@ def test_counts_refuse_bad_input_with_clear_messages():
         combine_counts([])
     with pytest.raises(ValueError, match="exactly two"):
         bootstrap_km_rmst_from_counts(survival_counts([1, 2], [1, 1]), 1, n_boot=10, seed=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.booleans(), st.sampled_from(["x", "y"])),
+                min_size=1, max_size=60),
+       st.integers(1, 5), st.integers(0, 10_000))
+def test_counts_of_any_split_add_up_to_the_counts_of_the_whole(rows, n_parts, seed):
+    durations = np.array([r[0] for r in rows], dtype=float)
+    events = np.array([r[1] for r in rows], dtype=float)
+    groups = np.array([r[2] for r in rows])
+    whole = survival_counts(durations, events, groups)
+    part_of = np.random.default_rng(seed).integers(0, n_parts, durations.size)
+    parts = [survival_counts(durations[part_of == k], events[part_of == k], groups[part_of == k])
+             for k in range(n_parts) if (part_of == k).any()]
+    combined = combine_counts(parts)
+    assert combined.groups.tolist() == whole.groups.tolist()
+    np.testing.assert_array_equal(combined.times, whole.times)
+    np.testing.assert_array_equal(combined.n_events, whole.n_events)
+    np.testing.assert_array_equal(combined.n_total, whole.n_total)
