@@ -93,6 +93,12 @@ def test_profile_keeps_the_index_of_an_own_key(model, population):
         pd.testing.assert_frame_equal(exact, model.profile(keyed))
 
 
+def test_profile_of_a_dask_frame_refuses_a_missing_column_at_once(model, population):
+    ddf = dd.from_pandas(population.drop(columns=["tightness"]), npartitions=2)
+    with pytest.raises(anker.AnkerDataError, match="tightness"):
+        model.profile(ddf)      # raised when the lazy frame is built, not at compute()
+
+
 def test_import_anker_works_without_dask():
     code = ("import sys; sys.modules['dask'] = None; sys.modules['dask.dataframe'] = None\n"
             "import anker, pandas as pd\n"
