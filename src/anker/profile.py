@@ -92,12 +92,8 @@ class AnkerModel:
         return all(t.is_fitted for t in self.tests.values())
 
     def fit(self, df: pd.DataFrame) -> AnkerModel:
-        """Fit all four tests on the same records; returns self.
-
-        A Dask frame is fitted exactly on its partitions (`anker.distributed.fit_model_dask`),
-        for the tests that can be: the reintegration test needs the rows in memory.
-        """
-        if is_dask_frame(df):
+        """Fit all four tests on the same records; returns self."""
+        if is_dask_frame(df):  # exact fits on the partitions, or an error saying what needs memory
             return fit_model_dask(self, df)
         for test in self.tests.values():
             test.fit(df)
@@ -120,8 +116,7 @@ class AnkerModel:
         a one-line advice and the top factors. One row per input row, same index.
 
         Needs only the feature columns (and the entitlement for P(exhausting));
-        outcome columns are not used. A ``dask.dataframe.DataFrame`` gives a lazy
-        Dask frame with the same rows and values (`anker.distributed.profile_dask`).
+        outcome columns are not used.
         """
         if not self.is_fitted:
             raise ValueError("AnkerModel is not fitted yet: call fit(df) or AnkerModel.load(path)")
