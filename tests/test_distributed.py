@@ -176,6 +176,10 @@ def test_what_needs_the_rows_in_memory_says_so(population):
     bad = population.assign(exited=population["exited"].where(population.index != 7, 2))
     with pytest.raises(anker.AnkerDataError, match="'exited' must be 0 or 1"):
         anker.compare_cohorts(dd.from_pandas(bad, npartitions=2), method="naive", n_boot=0)
+    holes = population.assign(duration_days=population["duration_days"].where(
+        population.index != 11))
+    with pytest.raises(anker.AnkerDataError, match="'duration_days'.*1 missing"):
+        anker.compare_cohorts(dd.from_pandas(holes, npartitions=2), method="naive", n_boot=0)
     with pytest.raises(anker.AnkerDataError, match="beyond the follow-up"):
         anker.compare_cohorts(ddf, method="naive", horizon=5000, n_boot=0)
     with pytest.raises(ValueError, match="ReintegrationTest cannot be fitted on a Dask frame"):

@@ -21,6 +21,7 @@ from scipy import stats
 
 from anker.distributed._frames import meta, require_dask
 from anker.distributed.comparison import IN_MEMORY_ONLY, NaiveComparison
+from anker.distributed.design import numeric_column
 from anker.errors import AnkerDataError
 from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY, require_columns
 from anker.survival.bootstrap import percentile_ci
@@ -41,23 +42,6 @@ _COLUMNS = ["estimate", "se", "ci_low", "ci_high", "estimate_benefit_days", "ci_
             "ci_high_benefit_days", "rmst_other", "rmst_reference"]
 
 
-def _numeric(part: pd.DataFrame, column: str, what: str) -> np.ndarray:
-    series = part[column]
-    if pd.api.types.is_bool_dtype(series):
-        series = series.astype(int)
-    if not pd.api.types.is_numeric_dtype(series):
-        raise AnkerDataError(f"column {column!r} ({what}) must be numeric, got dtype {series.dtype}",
-                             columns=[column])
-    values = series.to_numpy(dtype=float, na_value=np.nan)
-    if np.isnan(values).any():
-        raise AnkerDataError(f"column {column!r} ({what}) has {int(np.isnan(values).sum())} missing "
-                             "value(s) in a partition; anker does not impute: drop or fill these "
-                             "rows first", columns=[column])
-    if not np.isfinite(values).all():
-        raise AnkerDataError(f"column {column!r} ({what}) has infinite values", columns=[column])
-    return values
-
-
 def _partition_counts(part: pd.DataFrame, cohort_col: str, duration_col: str,
                       event_col: str) -> SurvivalCounts | None:
     if len(part) == 0:
@@ -66,11 +50,11 @@ def _partition_counts(part: pd.DataFrame, cohort_col: str, duration_col: str,
     if cohorts.isna().any():
         raise AnkerDataError(f"cohort column {cohort_col!r} has {int(cohorts.isna().sum())} missing "
                              "value(s) in a partition", columns=[cohort_col])
-    durations = _numeric(part, duration_col, "durations")
+    durations = numeric_column(part, duration_col, "durations")
     if (durations < 0).any():
         raise AnkerDataError(f"column {duration_col!r} has {int((durations < 0).sum())} negative "
                              "duration(s) in a partition", columns=[duration_col])
-    events = _numeric(part, event_col, "event flag")
+    events = numeric_column(part, event_col, "event flag")
     if not np.isin(events, (0.0, 1.0)).all():
         bad = np.unique(events[~np.isin(events, (0.0, 1.0))])[:5].tolist()
         raise AnkerDataError(f"column {event_col!r} must be 0 or 1, found {bad}", columns=[event_col])

@@ -82,5 +82,6 @@ def numeric_column(part: pd.DataFrame, column: str, what: str) -> np.ndarray:
     values = series.to_numpy(dtype=float, na_value=np.nan)
     if not np.isfinite(values).all():
         raise AnkerDataError(f"column {column!r} ({what}) has {int((~np.isfinite(values)).sum())} "
-                             "missing or infinite value(s)", columns=[column])
+                             "missing or infinite value(s) in a partition; anker does not impute: "
+                             "drop or fill these rows first", columns=[column])
     return values
