@@ -57,7 +57,7 @@ def test_streamed_csv_is_byte_for_byte_the_in_memory_output(records, model_path,
     assert out.splitlines()[-1].split("(")[1] == out_memory.splitlines()[-1].split("(")[1]
 
 
-def test_gzip_csv_and_a_parquet_folder_stream_to_the_in_memory_profile(records, model_path,
+def test_gzip_csv_parquet_file_and_folder_stream_to_the_in_memory_profile(records, model_path,
                                                                          tmp_path, capsys):
     model = anker.AnkerModel.load(model_path)
     keyed = records.set_index("client_id", drop=False)
@@ -71,7 +71,9 @@ def test_gzip_csv_and_a_parquet_folder_stream_to_the_in_memory_profile(records, 
     folder.mkdir()
     for j, start in enumerate(range(0, len(records), 1000)):
         records.iloc[start:start + 1000].to_parquet(folder / f"part-{j}.parquet")
-    for source in (gz, folder):
+    single = tmp_path / "records.parquet"
+    records.to_parquet(single, row_group_size=700)
+    for source in (gz, folder, single):
         out = tmp_path / f"{source.name}.parquet"
         code, _, err = _run(capsys, "profile", source, "--model", model_path, "--out", out,
                             "--chunk-rows", 450)
