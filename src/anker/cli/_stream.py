@@ -210,6 +210,20 @@ def profile_stream(model: Any, data: str | os.PathLike, out: str | os.PathLike, 
     The rows of ``out`` are those of ``model.profile`` on the whole file: the
     same values, in file order, keyed by ``id_col`` when the data have it
     (else by row number).
+
+    Examples
+    --------
+    >>> import anker, os, tempfile, warnings
+    >>> df = anker.simulate_population(n_per_cohort=1_000, seed=1).data
+    >>> folder = tempfile.mkdtemp()
+    >>> df.to_csv(os.path.join(folder, "records.csv"), index=False)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     model = anker.AnkerModel().fit(df)
+    ...     summary = profile_stream(model, os.path.join(folder, "records.csv"),
+    ...                              os.path.join(folder, "profiles.csv"), chunk_rows=500)
+    >>> summary.rows, summary.chunks
+    (2000, 4)
     """
     header = columns_of(data)
     needed = needed_columns(model)

@@ -52,6 +52,18 @@ def fit_model_dask(model: Any, ddf: Any) -> Any:
 
     Every test is checked first, so a model with a test that needs the rows in
     memory (the reintegration test) raises before anything is fitted.
+
+    Examples
+    --------
+    >>> import anker, dask.dataframe as dd
+    >>> df = anker.simulate_population(n_per_cohort=500, seed=1).data
+    >>> model = anker.AnkerModel()
+    >>> model.fit(dd.from_pandas(df, npartitions=2))
+    Traceback (most recent call last):
+    ...
+    ValueError: ReintegrationTest cannot be fitted on a Dask frame: its two outcome models, propensity model and common-support check need the trajectory rows in memory; fit it on ddf.compute() or a sample
+    >>> model.is_fitted
+    False
     """
     require_dask(ddf, "AnkerModel.fit")
     for test in model.tests.values():
