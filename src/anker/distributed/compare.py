@@ -178,6 +178,18 @@ def _refuse(method: str, n_boot: Any, level: Any, horizon: Any, comparison_col: 
     return int(n_boot), level, horizon
 
 
+def _time_unit(time_unit: Any) -> Any:
+    """The time unit object of ``time_unit`` where this anker has them, else None (calendar days)."""
+    from anker import schema
+
+    resolve = getattr(schema, "resolve_time_unit", None)
+    if resolve is None:
+        if time_unit not in (None, "day"):
+            raise ValueError(f"time_unit={time_unit!r}: this anker counts durations in calendar days")
+        return None
+    return resolve("day" if time_unit is None else time_unit)
+
+
 def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any = None,
                          cohorts: Sequence[Any] | None = None, duration_col: str = "duration_days",
                          event_col: str = "exited", horizon: float = 365, method: str = "naive",
@@ -206,6 +218,8 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
     """
     n_boot, level, horizon = _refuse(method, n_boot, level, horizon, comparison_col, cluster_col,
                                      options)
+    unit = _time_unit(options.get("time_unit"))
+    per_unit = BENEFIT_DAYS_PER_CALENDAR_DAY if unit is None else unit.benefit_days_per_unit
     all_counts, n_parts = cohort_counts(ddf, cohort_col=cohort_col, duration_col=duration_col,
                                         event_col=event_col)
     reference, other, notes = _choose(all_counts, cohort_col, reference, cohorts)
@@ -244,14 +258,12 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
     else:
         low, high = estimate - z * se, estimate + z * se
     row = {"estimate": estimate, "se": se, "ci_low": low, "ci_high": high,
-           "estimate_benefit_days": estimate * BENEFIT_DAYS_PER_CALENDAR_DAY,
-           "ci_low_benefit_days": low * BENEFIT_DAYS_PER_CALENDAR_DAY,
-           "ci_high_benefit_days": high * BENEFIT_DAYS_PER_CALENDAR_DAY,
+           "estimate_benefit_days": estimate * per_unit,
+           "ci_low_benefit_days": low * per_unit, "ci_high_benefit_days": high * per_unit,
            "rmst_other": r1, "rmst_reference": r0}
     estimates = pd.DataFrame([row], index=pd.Index(["naive"], name="method"))[_COLUMNS]
     curves = {"km": {"reference": kaplan_meier_from_counts(counts, reference),
                      "other": kaplan_meier_from_counts(counts, other)}}
-    unit = options.get("time_unit")
     return NaiveComparison(
         method="naive", horizon=horizon, level=level, reference=reference, other=other,
         cohort_col=cohort_col, rmst_difference=estimate, ci=(float(low), float(high)), se=se,
@@ -259,5 +271,4 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
         estimates=estimates,
         replicates=None if replicates is None else pd.DataFrame({"naive": replicates}),
         logrank=logrank_from_counts(counts), counts=counts, n_partitions=n_parts, n_boot=n_boot,
-        curves=curves, notes=tuple(notes),
-        time_unit="calendar days" if unit in (None, "day") else f"time units ({unit})")
+        curves=curves, notes=tuple(notes), time_unit=unit)

@@ -48,7 +48,18 @@ class NaiveComparison:
     n_boot: int = 0
     curves: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    time_unit: str = "calendar days"
+    # a time unit object where this anker counts durations in units (``.label``,
+    # ``.benefit_days_per_unit``); None: calendar days
+    time_unit: Any = None
+
+    @property
+    def unit_label(self) -> str:
+        return "calendar days" if self.time_unit is None else str(self.time_unit.label)
+
+    @property
+    def _benefit_days_per_unit(self) -> float:
+        return (BENEFIT_DAYS_PER_CALENDAR_DAY if self.time_unit is None
+                else float(self.time_unit.benefit_days_per_unit))
 
     @property
     def logrank_p(self) -> float:
@@ -57,12 +68,12 @@ class NaiveComparison:
 
     @property
     def rmst_difference_benefit_days(self) -> float:
-        """The difference in benefit (working) days: x 261/365."""
-        return self.rmst_difference * BENEFIT_DAYS_PER_CALENDAR_DAY
+        """The difference in benefit (working) days: calendar days x 261/365."""
+        return self.rmst_difference * self._benefit_days_per_unit
 
     @property
     def ci_benefit_days(self) -> tuple[float, float]:
-        return (self.ci[0] * BENEFIT_DAYS_PER_CALENDAR_DAY, self.ci[1] * BENEFIT_DAYS_PER_CALENDAR_DAY)
+        return (self.ci[0] * self._benefit_days_per_unit, self.ci[1] * self._benefit_days_per_unit)
 
     @property
     def summary(self) -> NaiveSummary:
@@ -100,7 +111,7 @@ class NaiveSummary:
 
 def _summary(cmp: NaiveComparison) -> NaiveSummary:
     level = f"{cmp.level:.0%}"
-    unit = cmp.time_unit
+    unit = cmp.unit_label
     ci_how = (f"bootstrap percentile, {cmp.n_boot:,} replicates (multinomial draws over the "
               "counts)" if cmp.n_boot else "normal, Greenwood-type SE")
     info = {
@@ -119,8 +130,7 @@ def _summary(cmp: NaiveComparison) -> NaiveSummary:
                           "ci_low": est["ci_low"].to_numpy(), "ci_high": est["ci_high"].to_numpy(),
                           "se": est["se"].to_numpy()},
                          index=pd.Index(["naive"], name="method"))
-    if unit == "calendar days":
-        table["benefit_days"] = est["estimate_benefit_days"].to_numpy()
+    table["benefit_days"] = est["estimate_benefit_days"].to_numpy()
     notes = tuple(cmp.notes) + (
         "unadjusted: assumes the cohorts are comparable (no business cycle, no composition "
         "change) and censoring independent; the adjusted estimators "
