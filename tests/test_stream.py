@@ -125,4 +125,8 @@ def test_bad_input_ends_in_one_line_naming_the_rows(records, model_path, tmp_pat
     code, _, err = _run(capsys, "profile", data, "--model", model_path, "--out", tmp_path / "o.csv",
                         "--engine", "dask")
     assert code == 2 and "Parquet" in err
+    records.head(10).to_parquet(empty / "a.parquet")
+    records.head(10).drop(columns=["sector"]).to_parquet(empty / "b.parquet")
+    code, _, err = _run(capsys, "profile", empty, "--model", model_path, "--out", tmp_path / "o.csv")
+    assert code == 2 and "b.parquet has other columns than a.parquet" in err
     shutil.rmtree(empty)

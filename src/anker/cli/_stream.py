@@ -3,8 +3,8 @@
 Memory is bounded by one chunk, whatever the size of the input: 10 million
 clients profile in well under 4 GB. Inputs: a CSV file (optionally ``.gz``),
 a Parquet file or a folder of Parquet files. Parquet is read by pyarrow in
-record batches (``ParquetFile.iter_batches``, the files in `pyarrow.dataset` order),
-only the columns the model uses; CSV by
+record batches (``pyarrow.parquet.ParquetFile.iter_batches``, a folder's files in
+name order), only the columns the model uses; CSV by
 pandas' chunked reader, the parser of the in-memory reader (`anker.cli._io`),
 so a value is parsed the same way whichever way it is read. Every chunk gets
 the in-memory checks: the columns the model needs (`anker.schema.require_columns`)
@@ -38,16 +38,27 @@ def _kind(path: Path) -> str:
     return "parquet" if path.name.lower().endswith(".parquet") else "csv"
 
 
-def _parquet_dataset(path: Path):
+def _parquet_files(path: Path) -> list[Path]:
+    """The Parquet file, or a folder's ``*.parquet`` files sorted by name (as the in-memory
+    reader takes them)."""
     try:
-        import pyarrow.dataset as ds
+        import pyarrow.parquet  # noqa: F401
     except ImportError:
         raise AnkerError("reading Parquet needs pyarrow: pip install 'anker[parquet]'") from None
-    if path.is_dir() and not any(path.rglob("*.parquet")):
+    if not path.is_dir():
+        return [path]
+    files = sorted(path.glob("*.parquet"))
+    if not files:
         raise AnkerDataError(f"folder {str(path)!r} holds no .parquet files")
+    return files
+
+
+def _parquet_file(path: Path):
+    import pyarrow.parquet as pq
+
     try:
-        return ds.dataset(str(path), format="parquet")
-    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        return pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow's own ArrowInvalid etc.: not a Parquet file
         raise AnkerDataError(f"cannot read {str(path)!r} as Parquet: {exc}") from None
 
 
@@ -62,14 +73,19 @@ def columns_of(path: str | os.PathLike) -> list[str]:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
             raise AnkerDataError(f"cannot read {str(path)!r} as records: {type(exc).__name__}: "
                                  f"{exc}") from None
-    return list(_parquet_dataset(p).schema.names)
+    files = _parquet_files(p)
+    names = list(_parquet_file(files[0]).schema_arrow.names)
+    for file in files[1:]:
+        if list(_parquet_file(file).schema_arrow.names) != names:
+            raise AnkerDataError(f"{str(path)!r}: {file.name} has other columns than {files[0].name}")
+    return names
 
 
 def count_rows(path: str | os.PathLike) -> int | None:
     """Rows in the input: Parquet metadata, or newlines of an uncompressed CSV (None for .gz)."""
     p = Path(path)
     if _kind(p) != "csv":
-        return int(_parquet_dataset(p).count_rows())
+        return sum(_parquet_file(f).metadata.num_rows for f in _parquet_files(p))
     if p.name.lower().endswith(".gz"):
         return None
     with open(p, "rb") as f:
@@ -100,13 +116,10 @@ def iter_chunks(path: str | os.PathLike, *, columns: list[str] | None = None,
             raise AnkerDataError(f"cannot read {str(path)!r} as records: {type(exc).__name__}: "
                                  f"{exc}") from None
         return
-    import pyarrow.parquet as pq
-
-    # file by file, row group by row group, in the dataset's order (that of pandas.read_parquet):
-    # a dataset scanner reads ahead while the first chunks are scored, and its buffers grow
-    # with the size of the folder
-    for file in _parquet_dataset(p).files:
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=chunk_rows, columns=columns):
+    # file by file, row group by row group: a dataset scanner reads ahead while the first
+    # chunks are scored, and its buffers grow with the size of the folder
+    for file in _parquet_files(p):
+        for batch in _parquet_file(file).iter_batches(batch_size=chunk_rows, columns=columns):
             if batch.num_rows:
                 yield batch.to_pandas()
 
