@@ -27,6 +27,7 @@ from anker.assessments import (
     wwb_check,
 )
 from anker.assessments._base import Assessment
+from anker.distributed import fit_model_dask, is_dask_frame, profile_dask
 from anker.errors import AnkerModelFileError
 from anker.schema import FollowUpWarning
 
@@ -120,6 +121,8 @@ class AnkerModel:
 
     def fit(self, df: pd.DataFrame) -> AnkerModel:
         """Fit the model's tests (all four by default) on the same records; returns self."""
+        if is_dask_frame(df):  # exact fits on the partitions, or an error saying what needs memory
+            return fit_model_dask(self, df)
         for test in self.tests.values():
             test.fit(df)
         return self
@@ -152,6 +155,8 @@ class AnkerModel:
         """
         if not self.is_fitted:
             raise ValueError("AnkerModel is not fitted yet: call fit(df) or AnkerModel.load(path)")
+        if is_dask_frame(df):  # a Dask frame in, a lazy Dask frame out (anker.distributed)
+            return profile_dask(self, df, extrapolate=extrapolate)
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
         # prediction is matrix-vector work bound by memory: a second BLAS thread

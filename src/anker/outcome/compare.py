@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from anker.distributed import compare_cohorts_dask, is_dask_frame
 from anker.errors import AnkerDataError
 from anker.models.design import DesignSpec
 from anker.outcome.balance import balance_table, weight_diagnostics
@@ -170,7 +171,9 @@ def compare_cohorts(
 
     Parameters
     ----------
-    df : DataFrame, one row per benefit spell.
+    df : DataFrame, one row per benefit spell. A ``dask.dataframe.DataFrame`` is
+        compared from counts per (cohort, day) with ``method="naive"`` only
+        (`anker.distributed.compare_cohorts_dask`).
     cohort_col : column naming each spell's cohort; exactly two values unless
         ``cohorts`` names the pair to compare (other rows are then left out, with a warning).
     reference : the reference cohort (subtracted). Default: ``cohorts[0]``, else
@@ -246,6 +249,8 @@ def compare_cohorts(
     >>> cmp.ci[0] < cmp.rmst_difference < cmp.ci[1]
     True
     """
+    if is_dask_frame(df):  # naive only, from counts per (cohort, day): anker.distributed
+        return compare_cohorts_dask(df, **{k: v for k, v in locals().items() if k != "df"})
     unit = resolve_time_unit(time_unit)
     checked = check_inputs(
         df, cohort_col=cohort_col, reference=reference, cohorts=cohorts,
