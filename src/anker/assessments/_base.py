@@ -199,7 +199,8 @@ class Assessment:
                              role=type(self).__name__)
         if len(df) == 0:
             raise AnkerDataError("no rows to fit on", columns=[])
-        spec = DesignSpec.learn(df, self._features)
+        spec = DesignSpec.learn(df, self._features,
+                                reference_levels=getattr(self, "reference_levels", None))
         X = spec.transform(df)
         check_rank(X, spec.term_names, owners=spec.term_features,
                    what=f"{type(self).__name__} features")
