@@ -35,8 +35,9 @@ def check(result) -> None:
     code, _, err = result
     assert code in (0, 2), (code, err)
     if code == 2:
-        lines = err.strip().splitlines()
+        lines = [line for line in err.strip().splitlines() if ": error: " in line]
         assert len(lines) == 1 and "Traceback" not in err, err
+        assert err.strip().splitlines()[-1] == lines[0], err
         assert "bug in anker" not in err, err
 
 

@@ -68,6 +68,9 @@ def columns_of(path: str | os.PathLike) -> list[str]:
     if not p.exists():
         raise FileNotFoundError(f"data file {str(path)!r} does not exist")
     if _kind(p) == "csv":
+        from anker.cli._io import _check_header
+
+        _check_header(p, "data file")  # duplicated headers refused, as by the in-memory reader
         try:
             return list(pd.read_csv(p, nrows=0).columns)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
