@@ -44,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="spell length in calendar days (default duration_days)")
     parser.add_argument("--event-col", default="exited", metavar="COL",
                         help="1 = spell ended, 0 = censored (default exited)")
-    parser.add_argument("--cluster-col", default=None, metavar="COL",
-                        help="resample whole clusters in the bootstrap, e.g. coach_id")
+    parser.add_argument("--cluster-col", default="auto", metavar="COL",
+                        help="resample whole clusters in the bootstrap (default: coach_id when "
+                             "the data have it; 'none': spells as independent)")
     parser.add_argument("--comparison-col", default=None, metavar="COL",
                         help="0/1 column of a comparison group: adds difference in differences")
 
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from anker.outcome import compare_cohorts
+    from anker.outcome.options import resolve_cluster_col
 
     try:
         df = pd.read_csv(args.data)
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
             df, cohort_col=args.cohort_col, reference=args.reference, cohorts=cohorts,
             duration_col=args.duration_col, event_col=args.event_col, covariates=covariates,
             horizon=args.horizon, method=args.method, n_boot=args.n_boot, seed=args.seed,
-            comparison_col=args.comparison_col, cluster_col=args.cluster_col,
+            comparison_col=args.comparison_col,
+            cluster_col=resolve_cluster_col(args.cluster_col, df),
         )
     print(cmp.summary)
     # caveats are in the summary's notes already; anything else is shown once, briefly

@@ -24,6 +24,9 @@ def add_common(parser: argparse.ArgumentParser, *, n_boot: int) -> None:
                         help="RMST horizon in calendar days (default 365)")
     parser.add_argument("--method", choices=METHODS, default="aipw",
                         help="estimator reported as the coaching effect (default aipw)")
+    parser.add_argument("--cluster-col", default="auto", metavar="COL",
+                        help="resample whole clusters in the bootstrap (default: coach_id when "
+                             "the data have it; 'none': spells as independent)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,12 +70,13 @@ def run(args: argparse.Namespace) -> int:
 
         model = AnkerModel.load(args.model)
     results = run_job(data, model=model, horizon=args.horizon, method=args.method,
-                      n_boot=args.n_boot, seed=args.seed, say=lambda line: print(f"  {line}"))
+                      n_boot=args.n_boot, seed=args.seed, cluster_col=args.cluster_col,
+                      say=lambda line: print(f"  {line}"))
     for warning in results.warnings:
         print(f"warning: {warning}")
     write_report(out, **results.report_arguments(), data_path=args.data, model_path=args.model,
                  seed=args.seed, command=command_line(
                      NAME, args, [args.data], ["out", "model", "n-boot", "seed", "horizon",
-                                               "method"]))
+                                               "method", "cluster-col"]))
     print(f"report written to {out}")
     return 0

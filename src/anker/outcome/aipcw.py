@@ -184,7 +184,9 @@ def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.
                 rc, zcc = np.ones(rs.size), np.zeros((rs.size, 0))
             else:
                 rc, zcc = censoring.risk(rs)
-                G = np.exp(-rc[:, None] * lam_c[None, :])
+                # past a row's own end G may underflow; those cells are masked out below
+                exponent = np.minimum(rc[:, None] * lam_c[None, :], 700.0)
+                G = np.exp(-exponent)
             inv_g = 1.0 / G
             inv_prev = np.concatenate((np.ones((rs.size, 1)), inv_g[:, :-1]), axis=1)
             g_at_y = np.where(y_prev >= 0, G[np.arange(rs.size), np.maximum(y_prev, 0)], 1.0)

@@ -31,9 +31,11 @@ from anker.errors import AnkerDataError
 from anker.models.design import DesignSpec
 from anker.outcome.balance import balance_table, weight_diagnostics
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
+from anker.outcome.competing import competing_exits
 from anker.outcome.cox_functionals import proportional_hazards_test
 from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
 from anker.outcome.inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
+from anker.outcome.options import ph_note, positivity_note, resolve_options
 from anker.outcome.summary import ComparisonSummary, build_summary
 from anker.schema import PROTECTED
 from anker.survival import logrank_test, rmst
@@ -110,6 +112,12 @@ class CohortComparison:
     notes: tuple[str, ...] = ()
     comparison_col: str | None = None
     cluster_col: str | None = None
+    estimand: str = "att"
+    outcome: str = "time_on_benefit"
+    outcome_model: str = "per_cohort"
+    censoring: str = "cox"
+    entitlement_col: str | None = None
+    competing: Any = None
 
     @property
     def logrank_p(self) -> float:
@@ -160,6 +168,12 @@ def compare_cohorts(
     comparison_col: str | None = None,
     cluster_col: str | None = None,
     propensity_knots: int = 3,
+    estimand: str = "att",
+    outcome: str = "time_on_benefit",
+    outcome_model: str = "per_cohort",
+    censoring: str = "cox",
+    entitlement_col: str | None = None,
+    exit_reason_col: str | None = "exit_reason",
 ) -> CohortComparison:
     """Compare two cohorts on restricted mean time on benefit up to ``horizon``.
 
@@ -191,7 +205,23 @@ def compare_cohorts(
         ``"office"``): the bootstrap then resamples whole clusters.
     propensity_knots : knots of the piecewise-linear spline of each continuous
         covariate in the propensity model (at quantiles; 0: linear terms only).
-        The Cox outcome model always uses the covariates as they are.
+        The Cox outcome and censoring models use the covariates as they are.
+    estimand : ``"att"`` (the other cohort's own gain) or ``"ate"`` (averaged
+        over both cohorts).
+    outcome : ``"time_on_benefit"`` (E[min(T, horizon)], T the latent time on
+        benefit, entitlement end censors) or ``"paid_days"``
+        (E[min(T, entitlement, horizon)], the calendar days actually paid).
+    outcome_model : ``"per_cohort"`` (one Cox model per cohort: no
+        proportional hazards between the cohorts) or ``"pooled"`` (one Cox
+        model with the cohort as a term, as R's ``riskRegression::ate``).
+    censoring : the censoring model of the weighting estimators: ``"cox"``
+        (censoring hazard on the covariates, per cohort) or ``"km"``
+        (Kaplan-Meier of censoring per cohort).
+    entitlement_col : entitlement in calendar days, needed for ``"paid_days"``
+        (default ``"entitlement_days"``).
+    exit_reason_col : column of exit kinds (``work``, ``exhausted``, ``other``,
+        ``censored``); when present, ``competing`` holds exits to work as a
+        competing exit (None: leave it out).
 
     Returns
     -------
@@ -199,25 +229,23 @@ def compare_cohorts(
 
     Notes
     -----
-    Estimand (all adjusted methods): the ATT, E[min(T, h) | other cohort] minus
-    E[min(T(reference regime), h) | other cohort]. What each method assumes:
+    Estimand (all adjusted methods), for the ATT: E[Y(other) | other cohort]
+    minus E[Y(reference regime) | other cohort], Y = min(T, h) or, for paid
+    days, min(T, entitlement, h); for the ATE the same over both cohorts.
+    What each method assumes (all: no unmeasured confounding):
 
     - ``naive``: Kaplan-Meier difference; assumes the cohorts are comparable
       (no business cycle, no composition change) and censoring independent.
-    - ``gcomp``: Cox model (cohort + covariates, Efron ties) averaged over the
-      other cohort with the cohort set to each regime; assumes the Cox model
-      (proportional hazards, log-linear covariates) and no unmeasured
-      confounding; it handles censoring that depends on the covariates
-      (entitlement end depends on work history and, after the 2006 reform, was
-      shortened) and extrapolates beyond entitlement end with the model.
-    - ``iptw``: Kaplan-Meier of the other cohort against the reference
-      weighted by e/(1-e) (logistic propensity); assumes the propensity model,
-      overlap, and censoring independent of the covariates within each cohort.
-      Under limited overlap its CI is not trustworthy (see ``weights``).
-    - ``aipw``: g-computation plus the ATT-weighted residuals of the outcomes
-      completed by the model after censoring; consistent when the Cox model is
-      right, and repairs a wrong Cox model over the observed part of the spells
-      when the propensity model is right.
+    - ``gcomp``: Cox outcome model per cohort (or pooled), Efron ties,
+      averaged over the target population under each regime; assumes the
+      outcome model; it handles censoring that depends on the covariates and
+      extrapolates beyond entitlement end with the model.
+    - ``iptw``: inverse probability of treatment weights (logistic propensity)
+      times inverse probability of censoring weights (the censoring model);
+      assumes the propensity and censoring models and overlap.
+    - ``aipw``: the augmented IPCW estimator (Bai, Tsiatis & O'Brien 2013;
+      Zhang & Schaubel 2012): consistent when the outcome model is right, or
+      when the propensity and censoring models are right.
     - ``did``: (other - reference) in the treated group minus the same in the
       comparison group; assumes parallel trends in RMST.
 
@@ -253,12 +281,19 @@ def compare_cohorts(
 
     basis = propensity_basis(X, knots=propensity_knots)
 
+    opts = resolve_options(data, horizon=horizon, estimand=estimand, outcome=outcome,
+                           outcome_model=outcome_model, censoring=censoring,
+                           entitlement_col=entitlement_col)
+
     def run(*, weighting: bool):
         return estimate_all(durations, events, A, X, horizon, weighting=weighting,
-                            propensity_design=basis)
+                            propensity_design=basis, estimand=opts.estimand,
+                            outcome_model=opts.outcome_model, censoring=opts.censoring,
+                            tau=opts.tau)
 
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
-    estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level)
+    estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level,
+                                            km_door=not opts.paid_days)
     if method not in estimates.index:
         raise AnkerDataError(f"method={method!r} could not be computed on these data")
 
@@ -283,6 +318,14 @@ def compare_cohorts(
     cox_table["ci_high"] = np.exp(cox_table["coef"] + z * cox_table["se"])
     cox_table["p"] = 2 * stats.norm.sf(np.abs(cox_table["coef"] / cox_table["se"]))
     ph = proportional_hazards_test(cox, cox_design(A, X), durations, events, names=cox_names)
+    for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival)):
+        if note:
+            notes.append(note)
+    competing = None
+    if exit_reason_col is not None and exit_reason_col in data.columns:
+        competing = competing_exits(data[exit_reason_col], durations, events, A, X, horizon,
+                                    reference=checked.reference, other=checked.other,
+                                    estimand=opts.estimand, level=level)
 
     weights = propensity = att_weights = None
     if est.att_weights is not None:
@@ -313,4 +356,6 @@ def compare_cohorts(
         cox=cox_table, ph_test=ph, weights=weights, balance=balance, propensity=propensity,
         att_weights=att_weights, curves={"km": est.km, **est.curves}, n_boot=n_boot,
         notes=tuple(notes), comparison_col=comparison_col, cluster_col=cluster_col,
+        estimand=opts.estimand, outcome=opts.outcome, outcome_model=opts.outcome_model,
+        censoring=opts.censoring, entitlement_col=opts.entitlement_col, competing=competing,
     )

@@ -188,7 +188,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
                  horizon: float, *, influence: bool = True, weighting: bool = True,
                  propensity_design: np.ndarray | None = None, estimand: str = "att",
                  outcome_model: str = "per_cohort", censoring: str = "cox",
-                 tau: np.ndarray | None = None) -> Estimates:
+                 tau: np.ndarray | None = None,
+                 censoring_design: np.ndarray | None = None) -> Estimates:
     """naive, gcomp, iptw and aipw on one data set (``weighting=False`` skips iptw and aipw).
 
     ``X`` is the outcome and censoring models' covariate design; the propensity
@@ -217,7 +218,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         own = A == a
         rows = np.flatnonzero(own)
         outcome = _outcome_model(a, outcome_model, pooled, durations, events, A, X, top)
-        cens = fit_censoring(censoring, durations, events, tau, rows, X)
+        cens = fit_censoring(censoring, durations, events, tau, rows,
+                             X if censoring_design is None else censoring_design)
         if weighting_terms is not None:
             w = np.where(own, weighting_terms[0][a], 0.0)
             omega = w / w.sum()

@@ -60,7 +60,8 @@ def did_contributions(checked, horizon: float) -> tuple[float, np.ndarray]:
 
 
 def bootstrap(contributions: dict[str, np.ndarray], *, A: np.ndarray, cluster, n_boot: int,
-               seeds, durations, events, horizon, did_strata, did_cluster) -> dict:
+               seeds, durations, events, horizon, did_strata, did_cluster,
+               km_door: bool = True) -> dict:
     """SE and bootstrap perturbations per method: {method: (se, perturbations or None)}.
 
     Spells are resampled within cohorts, or whole clusters (coaches, offices)
@@ -85,7 +86,7 @@ def bootstrap(contributions: dict[str, np.ndarray], *, A: np.ndarray, cluster, n
                                                 seed=rng, strata=strata)
         for j, m in enumerate(methods):
             out[m] = (ses[j], None if perturbation is None else perturbation[:, j])
-    if n_boot and cluster is None and "naive" in out:
+    if n_boot and cluster is None and km_door and "naive" in out:
         boot = bootstrap_km_rmst(durations, events, A, horizon, n_boot=n_boot,
                                  seed=np.random.default_rng(seeds[0]), reference=0.0)
         out["naive"] = (out["naive"][0], boot.difference_replicates - boot.difference)
@@ -103,7 +104,7 @@ def cluster_sums(matrix: np.ndarray, cluster: np.ndarray, strata: np.ndarray):
     return sums, (first if nested else None)
 
 
-def estimates_table(est, checked, *, n_boot: int, seed, level: float
+def estimates_table(est, checked, *, n_boot: int, seed, level: float, km_door: bool = True
                     ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The per-method table of `compare_cohorts` and the bootstrap replicates per method."""
     seeds = np.random.SeedSequence(seed if not isinstance(seed, np.random.Generator)
@@ -119,7 +120,7 @@ def estimates_table(est, checked, *, n_boot: int, seed, level: float
                           horizon=checked.horizon,
                           did_strata=None if checked.comparison is None else
                           checked.all_A * 2 + checked.comparison,
-                          did_cluster=checked.all_cluster)
+                          did_cluster=checked.all_cluster, km_door=km_door)
     replicates: dict[str, np.ndarray] = {}
     rows = {}
     for m in contributions:

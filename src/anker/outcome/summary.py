@@ -19,19 +19,25 @@ if TYPE_CHECKING:
 
 ASSUMPTIONS = {
     "naive": "cohorts comparable (no cycle or composition change); censoring independent",
-    "gcomp": "Cox model right (PH, log-linear); no unmeasured confounding; "
-             "extrapolates past entitlement end",
-    "iptw": "logistic propensity right; overlap; censoring independent of covariates",
-    "aipw": "Cox or propensity model right (time after entitlement end: Cox); overlap",
+    "gcomp": "Cox outcome model right (log-linear covariates; PH within each cohort, or between "
+             "them when pooled); no unmeasured confounding; extrapolates past entitlement end",
+    "iptw": "logistic propensity and censoring model right; overlap; positivity of censoring "
+            "(every covariate pattern followed up to the horizon with some chance)",
+    "aipw": "outcome model right, or propensity and censoring models right; overlap; "
+            "no unmeasured confounding",
     "did": "parallel trends in RMST between treated and comparison group",
 }
 LABELS = {
     "naive": "naive (Kaplan-Meier)",
     "gcomp": "g-computation (Cox)",
-    "iptw": "IPTW (ATT-weighted KM)",
-    "aipw": "AIPW (doubly robust)",
+    "iptw": "IPTW with IPCW",
+    "aipw": "augmented IPCW",
     "did": "difference in differences",
 }
+CENSORING = {"cox": "Cox model of the censoring hazard on the covariates, per cohort",
+             "km": "Kaplan-Meier of censoring per cohort (independent of the covariates)"}
+OUTCOME_MODELS = {"per_cohort": "one Cox model per cohort (Efron ties)",
+                  "pooled": "one Cox model with the cohort as a term (Efron ties)"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,23 @@ def _p(value: float) -> str:
     return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
+def _estimand_text(cmp) -> str:
+    paid = getattr(cmp, "outcome", "time_on_benefit") == "paid_days"
+    what = (f"benefit paid up to {cmp.horizon:g} calendar days, E[min(T, entitlement, "
+            f"{cmp.horizon:g})] (paid days; entitlement end ends a spell, data end censors it)"
+            if paid else
+            f"restricted mean time on benefit up to {cmp.horizon:g} calendar days, "
+            f"E[min(T, {cmp.horizon:g})] with T the latent time on benefit (entitlement end and "
+            "data end censor it)")
+    if getattr(cmp, "estimand", "att") == "ate":
+        who = (f"averaged over both cohorts: everyone under the {cmp.other!r} regime minus "
+               f"everyone under the {cmp.reference!r} regime (average effect, ATE)")
+    else:
+        who = (f"of the {cmp.other!r} cohort minus what the same spells would have had under the "
+               f"{cmp.reference!r} regime (effect on the treated, ATT)")
+    return f"{what}, {who}; < 0 means shorter on benefit. Exits of any kind end a spell."
+
+
 def build_summary(cmp: CohortComparison) -> ComparisonSummary:
     """Assemble the summary of a comparison (called by ``CohortComparison.summary``)."""
     level = f"{cmp.level:.0%}"
@@ -88,12 +111,7 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
               else "normal, influence-function SE")
     ci_how += (f"; whole clusters of {cmp.cluster_col!r} resampled" if cmp.cluster_col
                else "; spells treated as independent")
-    estimand = (
-        f"restricted mean time on benefit up to {cmp.horizon:g} calendar days of the "
-        f"{cmp.other!r} cohort minus what the same spells would have had under the "
-        f"{cmp.reference!r} regime (effect on the treated, ATT); < 0 means shorter on benefit. "
-        "Exits of any kind end a spell; entitlement end and data end censor it."
-    )
+    estimand = _estimand_text(cmp)
     rmst = cmp.rmst
     counts = ", ".join(f"{label}: {int(r.n):,} spells, {int(r.events):,} exits"
                        for label, r in rmst.iterrows())
@@ -118,6 +136,8 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
         if "smd_after" in cmp.balance and len(cmp.balance):
             info["balance: max |SMD|"] = (f"{cmp.balance['smd_before'].abs().max():.3f} before, "
                                           f"{cmp.balance['smd_after'].abs().max():.3f} after weighting")
+    info["outcome model"] = OUTCOME_MODELS.get(cmp.outcome_model, cmp.outcome_model)
+    info["censoring model"] = CENSORING.get(cmp.censoring, cmp.censoring)
     info["CI"] = f"{level}, {ci_how}"
     info["reported method"] = f"{cmp.method}: {cmp.rmst_difference:.2f} calendar days " \
         f"({cmp.rmst_difference_benefit_days:.2f} benefit days)"

@@ -74,6 +74,7 @@ class _Step:
 def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", reference=None,
             horizon: float = 365, method: str = "aipw", n_boot: int = 1000, seed: int = 0,
             protected: tuple[str, ...] = PROTECTED, coach_col: str = "coach_id",
+            cluster_col: str | None = "auto", outcome: str = "auto",
             say: Callable[[str], None] | None = None) -> JobResults:
     """Fit, profile, compare, cost-benefit, audit: all results for the report.
 
@@ -89,6 +90,14 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
         Columns to audit the compliance and labour-market tests by (those present).
     coach_col : str, keyword-only
         Outcome per coach is computed for the later cohort when this column is present.
+    cluster_col : str or None, keyword-only
+        Clusters resampled by the comparison's bootstrap; ``"auto"`` (default):
+        ``coach_col`` when the data have it (a coach's caseload shares the
+        coach's own effect); None or ``"none"``: spells as independent.
+    outcome : str, keyword-only
+        The comparison's outcome scale; ``"auto"`` (default): ``"paid_days"``
+        when the data have ``entitlement_days`` (what the break-even prices),
+        else ``"time_on_benefit"``.
     say : callable, optional, keyword-only
         Called with one line per finished step (e.g. ``print``).
 
@@ -109,6 +118,7 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     from anker.fairness import audit_fairness
     from anker.outcome import compare_cohorts
     from anker.outcome.coach import outcome_by_coach
+    from anker.outcome.options import resolve_cluster_col
     from anker.profile import AnkerModel
 
     say = say or (lambda line: None)
@@ -127,18 +137,23 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
         f"{routes.get('B', 0):,}; WWB flag {int(results.profiles['wwb_flag'].sum()):,}")
 
     with _Step(results, "compare") as step:
+        if outcome == "auto":
+            outcome = "paid_days" if "entitlement_days" in data.columns else "time_on_benefit"
         cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
-                              method=method, n_boot=n_boot, seed=seed)
+                              method=method, n_boot=n_boot, seed=seed, outcome=outcome,
+                              cluster_col=resolve_cluster_col(cluster_col, data, coach_col))
     results.comparison = cmp
-    say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {n_boot:,} bootstrap "
-        f"replicates): RMST difference {cmp.rmst_difference:+.2f} calendar days "
-        f"(95 % CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; {results.seconds[step.name]:.1f} s)")
+    unit = f"whole {cmp.cluster_col} clusters" if cmp.cluster_col else "spells"
+    say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {cmp.outcome}, {n_boot:,} "
+        f"bootstrap replicates of {unit}): difference {cmp.rmst_difference:+.2f} calendar days "
+        f"({cmp.level:.0%} CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; "
+        f"{results.seconds[step.name]:.1f} s)")
 
     results.break_even = BreakEven.iwi_2005()
     with _Step(results, "cost-benefit"):
         cb = cost_benefit(cmp, results.break_even)
     results.cost_benefit = cb
-    say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client (95 % CI "
+    say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client ({cb.level:.0%} CI "
         f"{cb.ci[0]:.2f} to {cb.ci[1]:.2f}) against a break-even of {cb.break_even_days:.2f}; "
         f"P(> break-even) {cb.p_exceeds_break_even:.2f}; net EUR {cb.net_benefit / 1e6:,.1f} "
         "million a year")

@@ -30,7 +30,7 @@ from anker.report.html import (
 from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY
 
 _METHOD_TEXT = {"naive": "naive (Kaplan-Meier, unadjusted)", "gcomp": "g-computation (Cox)",
-                "iptw": "IPTW (weighted Kaplan-Meier)", "aipw": "AIPW (doubly robust)",
+                "iptw": "IPTW with IPCW", "aipw": "augmented IPCW (doubly robust)",
                 "did": "difference-in-differences"}
 
 
