@@ -32,10 +32,10 @@ from anker.models.design import DesignSpec
 from anker.outcome.balance import balance_table, weight_diagnostics
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.competing import competing_exits
-from anker.outcome.cox_functionals import proportional_hazards_test
 from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
 from anker.outcome.inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
 from anker.outcome.options import ph_note, positivity_note, resolve_options
+from anker.outcome.ph_test import zph_score_test
 from anker.outcome.summary import ComparisonSummary, build_summary
 from anker.schema import PROTECTED
 from anker.survival import logrank_test, rmst
@@ -74,7 +74,8 @@ class CohortComparison:
     hazard_ratio, hazard_ratio_ci : Cox hazard ratio of leaving benefit, other vs
         reference, adjusted for the covariates (> 1: faster exit).
     cox : DataFrame of every Cox term: coef, se, hazard_ratio, ci_low, ci_high, p.
-    ph_test : Schoenfeld test of proportional hazards per term and GLOBAL.
+    ph_test : test of proportional hazards per term and GLOBAL, R's current ``cox.zph``
+        (score test, km transform with S(t-)).
     weights : Series of ATT weight diagnostics (None without a propensity model).
     balance : DataFrame of standardised mean differences before and after weighting.
     propensity, att_weights : Series on the analysed rows' index.
@@ -317,7 +318,7 @@ def compare_cohorts(
     cox_table["ci_low"] = np.exp(cox_table["coef"] - z * cox_table["se"])
     cox_table["ci_high"] = np.exp(cox_table["coef"] + z * cox_table["se"])
     cox_table["p"] = 2 * stats.norm.sf(np.abs(cox_table["coef"] / cox_table["se"]))
-    ph = proportional_hazards_test(cox, cox_design(A, X), durations, events, names=cox_names)
+    ph = zph_score_test(cox, cox_design(A, X), durations, events, names=cox_names)
     for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival)):
         if note:
             notes.append(note)
