@@ -79,6 +79,7 @@ class Model:
     rows: np.ndarray
     Z: np.ndarray
     product_limit: bool = False
+    note: str | None = None
 
     def risk(self, rows: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         fit = self.infl.fit

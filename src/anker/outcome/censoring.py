@@ -16,6 +16,8 @@ is not at risk of censoring that day), as in the Kaplan-Meier estimator.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from anker.models.cox import fit_cox
@@ -51,5 +53,16 @@ def fit_censoring(kind: str, durations: np.ndarray, events: np.ndarray, tau: np.
         Z = np.zeros((durations.size, 0))
         fit = fit_cox(Z[rows], shifted, cens, ties="breslow")
         return Model(cox_influence(fit, Z[rows], shifted, cens, top), rows, Z, product_limit=True)
-    fit = fit_cox(X[rows], shifted, cens, ties="breslow")
-    return Model(cox_influence(fit, X[rows], shifted, cens, top), rows, X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_cox(X[rows], shifted, cens, ties="breslow")
+    for w in caught:
+        if not issubclass(w.category, RuntimeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    note = None
+    if any(issubclass(w.category, RuntimeWarning) for w in caught):
+        # censoring (nearly) determined by the covariates, as entitlement end by work history
+        note = ("censoring model: very large hazard ratios, censoring is (nearly) determined by "
+                "the covariates (as entitlement end by work history): IPCW leans on few spells; "
+                "try censoring='km' and compare, aipw rests on the outcome model there")
+    return Model(cox_influence(fit, X[rows], shifted, cens, top), rows, X, note=note)

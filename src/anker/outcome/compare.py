@@ -319,7 +319,8 @@ def compare_cohorts(
     cox_table["ci_high"] = np.exp(cox_table["coef"] + z * cox_table["se"])
     cox_table["p"] = 2 * stats.norm.sf(np.abs(cox_table["coef"] / cox_table["se"]))
     ph = zph_score_test(cox, cox_design(A, X), durations, events, names=cox_names)
-    for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival)):
+    for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival),
+                 *est.notes):
         if note:
             notes.append(note)
     competing = None

@@ -18,6 +18,7 @@ estimation.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,7 +147,11 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
             ev = (cause[rows] == k).astype(float)
             if ev[durations[rows] <= horizon].sum() == 0 and k != "work":
                 continue
-            fit = fit_cox(X[rows], durations[rows], ev, ties="efron")
+            with warnings.catch_warnings():
+                # exhaustion is (nearly) determined by work history: its cause-specific model
+                # separates, which only sharpens its hazard; the work model is checked below
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fit = fit_cox(X[rows], durations[rows], ev, ties="efron")
             models[k] = (cox_influence(fit, X[rows], durations[rows], ev, horizon), rows)
         if "work" not in models:
             raise AnkerDataError("no exits to work up to the horizon in one cohort: the cumulative "

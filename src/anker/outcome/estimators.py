@@ -61,6 +61,7 @@ class Estimates:
     curves: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (times, survival)
     km: dict[str, KaplanMeier]
     min_censoring_survival: float = 1.0    # smallest G(Y-) of a seen outcome: IPCW positivity
+    notes: tuple[str, ...] = ()            # caveats of the nuisance models
 
 
 def naive(durations: np.ndarray, events: np.ndarray, A: np.ndarray, horizon: float, *,
@@ -213,7 +214,7 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     top = float(tau.max())
     parts: dict[str, dict[int, tuple[float, np.ndarray | None]]] = {
         m: {} for m in ("naive", "gcomp", "iptw", "aipw")}
-    curves, min_g = {}, 1.0
+    curves, min_g, model_notes = {}, 1.0, []
     for a in (0, 1):
         own = A == a
         rows = np.flatnonzero(own)
@@ -229,6 +230,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         coef_m = np.column_stack((tpi, tpi - omega))
         res = regime_means(grid, durations, events, tau, own, coef_m, omega, outcome, cens, pi)
         min_g = min(min_g, res.min_censoring_survival)
+        if cens is not None and cens.note and cens.note not in model_notes:
+            model_notes.append(cens.note)
         curves["gcomp_other" if a == 1 else "gcomp_reference"] = (grid.times[1:], res.mean_survival[1:])
         g_a = float(tpi @ res.m)
         psi, ipcw = np.nan_to_num(res.psi), np.nan_to_num(res.ipcw)
@@ -287,7 +290,7 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         propensity=None if propensity is None else propensity.e,
         att_weights=None if propensity is None else propensity.weights,
         cox_fit=pooled, cox_influence=None, curves=curves, km=km,
-        min_censoring_survival=min_g,
+        min_censoring_survival=min_g, notes=tuple(model_notes),
     )
 
 

@@ -25,14 +25,16 @@ ASSUMPTIONS = {
             "(every covariate pattern followed up to the horizon with some chance)",
     "aipw": "outcome model right, or propensity and censoring models right; overlap; "
             "no unmeasured confounding",
-    "did": "parallel trends in RMST between treated and comparison group",
+    "did": "unadjusted Kaplan-Meier RMST: parallel trends in RMST between treated and "
+           "comparison group (a cycle acting alike on the hazard does not give that when the "
+           "groups' baselines differ)",
 }
 LABELS = {
     "naive": "naive (Kaplan-Meier)",
     "gcomp": "g-computation (Cox)",
     "iptw": "IPTW with IPCW",
     "aipw": "augmented IPCW",
-    "did": "difference in differences",
+    "did": "difference in differences (unadjusted)",
 }
 CENSORING = {"cox": "Cox model of the censoring hazard on the covariates, per cohort",
              "km": "Kaplan-Meier of censoring per cohort (independent of the covariates)"}
@@ -138,6 +140,13 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
                                           f"{cmp.balance['smd_after'].abs().max():.3f} after weighting")
     info["outcome model"] = OUTCOME_MODELS.get(cmp.outcome_model, cmp.outcome_model)
     info["censoring model"] = CENSORING.get(cmp.censoring, cmp.censoring)
+    competing = getattr(cmp, "competing", None)
+    if competing is not None:
+        row = competing.adjusted.loc["cif_work"]
+        info["exit to work by the horizon"] = (
+            f"{row['estimate']:+.3f} cumulative incidence, other regime minus reference "
+            f"({level} CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}; cause-specific Cox "
+            "g-computation; see .competing)")
     info["CI"] = f"{level}, {ci_how}"
     info["reported method"] = f"{cmp.method}: {cmp.rmst_difference:.2f} calendar days " \
         f"({cmp.rmst_difference_benefit_days:.2f} benefit days)"
