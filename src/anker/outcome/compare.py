@@ -327,7 +327,7 @@ def compare_cohorts(
     if exit_reason_col is not None and exit_reason_col in data.columns:
         competing = competing_exits(data[exit_reason_col], durations, events, A, X, horizon,
                                     reference=checked.reference, other=checked.other,
-                                    estimand=opts.estimand, level=level)
+                                    estimand=opts.estimand, level=level, cluster=checked.cluster)
 
     weights = propensity = att_weights = None
     if est.att_weights is not None:

@@ -28,6 +28,7 @@ from scipy import stats
 from anker.errors import AnkerDataError
 from anker.models.cox import fit_cox
 from anker.outcome.cox_functionals import cox_influence
+from anker.outcome.inference import cluster_sums, stratified_se
 
 CAUSES = ("work", "other", "exhausted")
 
@@ -129,7 +130,7 @@ def _gformula(models, X_target: np.ndarray, weights: np.ndarray, horizon: float)
 
 def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray, A: np.ndarray,
                     X: np.ndarray, horizon: float, *, reference, other, estimand: str = "att",
-                    level: float = 0.95) -> CompetingExits:
+                    level: float = 0.95, cluster: np.ndarray | None = None) -> CompetingExits:
     """Exits to work as a competing exit, per cohort (Aalen-Johansen) and adjusted (g-computation)."""
     cause = causes_of(reason, events)
     per = {}
@@ -167,8 +168,10 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
     # the target population's own spread: each row's difference around the mean
     contribution[target] += weights[:, None] * (rows_values[1] - rows_values[0] - estimate)
     z = stats.norm.ppf(0.5 + level / 2)
-    se = np.sqrt(sum(np.sum((contribution[A == a] - contribution[A == a].mean(axis=0)) ** 2, axis=0)
-                     for a in (0, 1)))
+    strata = A
+    if cluster is not None:  # whole clusters (coaches) as the sampling unit, as the comparison
+        contribution, strata = cluster_sums(contribution, cluster, A)
+    se = np.array([stratified_se(contribution[:, j], strata) for j in range(2)])
     adjusted = pd.DataFrame({
         "estimate": estimate, "se": se, "ci_low": estimate - z * se, "ci_high": estimate + z * se,
         "other_regime": values[1], "reference_regime": values[0],

@@ -127,7 +127,7 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
                              f"{cmp.hazard_ratio_ci[1]:.3f}), adjusted for {len(cmp.terms)} terms"),
     }
     ph = cmp.ph_test
-    info["PH test (Schoenfeld)"] = (f"cohort p = {_p(ph['p'].iloc[0])}, global p = "
+    info["PH test (cox.zph)"] = (f"cohort p = {_p(ph['p'].iloc[0])}, global p = "
                                     f"{_p(ph.loc['GLOBAL', 'p'])} ({int(ph.loc['GLOBAL', 'df'])} df)")
     if cmp.weights is not None:
         w = cmp.weights
@@ -143,7 +143,7 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
     competing = getattr(cmp, "competing", None)
     if competing is not None:
         row = competing.adjusted.loc["cif_work"]
-        info["exit to work by the horizon"] = (
+        info["exits to work (adj.)"] = (
             f"{row['estimate']:+.3f} cumulative incidence, other regime minus reference "
             f"({level} CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}; cause-specific Cox "
             "g-computation; see .competing)")
