@@ -17,7 +17,7 @@ NAME = "compare"
 HELP = ("Compare two cohorts (e.g. casemanagement 2004 vs coaching 2007) on restricted mean "
         "time on benefit: naive, g-computation, IPTW and doubly robust estimates with CIs.")
 
-_METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
+_METHODS = ("naive", "gcomp", "iptw", "aipw", "did", "did_adjusted")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -42,7 +42,7 @@ from anker.survival import logrank_test, rmst
 
 __all__ = ["compare_cohorts", "CohortComparison", "DEFAULT_COVARIATES", "METHODS", "OverlapWarning"]
 
-METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
+METHODS = ("naive", "gcomp", "iptw", "aipw", "did", "did_adjusted")
 # the inflow covariates; never the protected attributes unless a user lists them
 DEFAULT_COVARIATES = (
     "age", "education", "occupation_group", "sector", "work_history_years", "daily_wage",
@@ -248,7 +248,10 @@ def compare_cohorts(
       Zhang & Schaubel 2012): consistent when the outcome model is right, or
       when the propensity and censoring models are right.
     - ``did``: (other - reference) in the treated group minus the same in the
-      comparison group; assumes parallel trends in RMST.
+      comparison group, unadjusted Kaplan-Meier; assumes parallel trends in RMST.
+    - ``did_adjusted``: the same with each of the four cells standardised to
+      the other cohort's treated group by a Cox model per cell
+      (`anker.outcome.did`).
 
     Examples
     --------
@@ -293,8 +296,9 @@ def compare_cohorts(
                             tau=opts.tau)
 
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
+    X_all = None if checked.all_data is None else spec.transform(checked.all_data)
     estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level,
-                                            km_door=not opts.paid_days)
+                                            km_door=not opts.paid_days, X_all=X_all)
     if method not in estimates.index:
         raise AnkerDataError(f"method={method!r} could not be computed on these data")
 

@@ -28,6 +28,8 @@ ASSUMPTIONS = {
     "did": "unadjusted Kaplan-Meier RMST: parallel trends in RMST between treated and "
            "comparison group (a cycle acting alike on the hazard does not give that when the "
            "groups' baselines differ)",
+    "did_adjusted": "Cox model per cohort x group cell; at the treated group's covariates the "
+                    "comparison group's change is the treated group's would-be change",
 }
 LABELS = {
     "naive": "naive (Kaplan-Meier)",
@@ -35,6 +37,7 @@ LABELS = {
     "iptw": "IPTW with IPCW",
     "aipw": "augmented IPCW",
     "did": "difference in differences (unadjusted)",
+    "did_adjusted": "difference in differences (standardised)",
 }
 CENSORING = {"cox": "Cox model of the censoring hazard on the covariates, per cohort",
              "km": "Kaplan-Meier of censoring per cohort (independent of the covariates)"}
