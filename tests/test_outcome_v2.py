@@ -281,3 +281,36 @@ def test_adjusted_did_recovers_the_effect_where_unadjusted_did_is_biased():
     assert abs(est.loc["did_adjusted", "estimate"] - truth) < 3.5 * est.loc["did_adjusted", "se"]
     assert abs(est.loc["did", "estimate"] - truth) > 4 * est.loc["did", "se"]
     assert cmp.rmst_difference == est.loc["did_adjusted", "estimate"]
+
+
+def test_overlap_weights_and_trimming():
+    # overlap estimand: sum e(1-e)(Y1 - Y0) / sum e(1-e) with the true propensity
+    errs = []
+    for seed in (1, 2):
+        d, e, A, X, _ = _world(seed)
+        rng = np.random.default_rng(seed)  # the same draws as _world: rebuild the truth
+        x1 = rng.normal(size=A.size)
+        x2 = (rng.random(A.size) < 0.4).astype(float)
+        p = 1 / (1 + np.exp(-(-0.2 + 0.6 * x1 + 0.5 * x2)))
+        rng.random(A.size)
+        lp_t = 0.5 * x1 - 0.4 * x2
+        u = rng.exponential(size=A.size)
+        t0 = np.maximum(1.0, np.ceil(150.0 * (u / np.exp(lp_t)) ** (1 / 1.2)))
+        t1 = np.maximum(1.0, np.ceil(150.0 * (u / (np.exp(lp_t) * 1.25)) ** (1 / 1.2)))
+        h = p * (1 - p)
+        truth = float(h @ (np.minimum(t1, H) - np.minimum(t0, H)) / h.sum())
+        est = estimate_all(d, e, A, X, H, estimand="overlap")
+        for m in ("gcomp", "iptw", "aipw"):
+            r = est.results[m]
+            se = np.sqrt(sum(np.sum((r.contribution[A == a] - r.contribution[A == a].mean()) ** 2)
+                             for a in (0, 1)))
+            errs.append((r.estimate - truth) / se)
+    assert abs(np.mean(errs)) < UNBIASED and max(abs(x) for x in errs) < 4
+    pop = anker.simulate_population(1_500, seed=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cmp = anker.compare_cohorts(pop.data, n_boot=0, trim=0.02, exit_reason_col=None)
+    assert any("truncated to [0.02, 0.98]" in n for n in cmp.notes)
+    assert "truncated" in str(cmp.summary)
+    with pytest.raises(ValueError, match="trim"):
+        anker.compare_cohorts(pop.data, n_boot=0, trim=0.7)

@@ -34,7 +34,13 @@ from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.competing import competing_exits
 from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
 from anker.outcome.inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
-from anker.outcome.options import ph_note, positivity_note, resolve_options
+from anker.outcome.options import (
+    check_trim,
+    ph_note,
+    positivity_note,
+    resolve_options,
+    trim_note,
+)
 from anker.outcome.ph_test import zph_score_test
 from anker.outcome.summary import ComparisonSummary, build_summary
 from anker.schema import PROTECTED
@@ -175,6 +181,7 @@ def compare_cohorts(
     censoring: str = "cox",
     entitlement_col: str | None = None,
     exit_reason_col: str | None = "exit_reason",
+    trim: float | None = None,
 ) -> CohortComparison:
     """Compare two cohorts on restricted mean time on benefit up to ``horizon``.
 
@@ -220,6 +227,9 @@ def compare_cohorts(
         (Kaplan-Meier of censoring per cohort).
     entitlement_col : entitlement in calendar days, needed for ``"paid_days"``
         (default ``"entitlement_days"``).
+    trim : truncate the propensity to [trim, 1 - trim] in the weights (e.g. 0.01); the
+        summary notes how many spells it touched. ``estimand="overlap"`` instead
+        weights by e (1 - e) (the population where the cohorts overlap).
     exit_reason_col : column of exit kinds (``work``, ``exhausted``, ``other``,
         ``censored``); when present, ``competing`` holds exits to work as a
         competing exit (None: leave it out).
@@ -285,6 +295,7 @@ def compare_cohorts(
 
     basis = propensity_basis(X, knots=propensity_knots)
 
+    trim = check_trim(trim)
     opts = resolve_options(data, horizon=horizon, estimand=estimand, outcome=outcome,
                            outcome_model=outcome_model, censoring=censoring,
                            entitlement_col=entitlement_col)
@@ -293,7 +304,7 @@ def compare_cohorts(
         return estimate_all(durations, events, A, X, horizon, weighting=weighting,
                             propensity_design=basis, estimand=opts.estimand,
                             outcome_model=opts.outcome_model, censoring=opts.censoring,
-                            tau=opts.tau)
+                            tau=opts.tau, trim=trim)
 
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
     X_all = None if checked.all_data is None else spec.transform(checked.all_data)
@@ -324,7 +335,7 @@ def compare_cohorts(
     cox_table["p"] = 2 * stats.norm.sf(np.abs(cox_table["coef"] / cox_table["se"]))
     ph = zph_score_test(cox, cox_design(A, X), durations, events, names=cox_names)
     for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival),
-                 *est.notes):
+                 trim_note(trim, est.propensity), *est.notes):
         if note:
             notes.append(note)
     competing = None

@@ -150,28 +150,42 @@ def cox_design(A: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.column_stack((A.astype(float), X))
 
 
-ESTIMANDS = ("att", "ate")
+ESTIMANDS = ("att", "ate", "overlap")
 OUTCOME_MODELS = ("per_cohort", "pooled")
 
 
-def target_weights(estimand: str, A: np.ndarray, e: np.ndarray | None):
-    """Target-population weights pi, and per regime the propensity weights w_a and d log w_a / d lp.
+def target_weights(estimand: str, A: np.ndarray, e: np.ndarray | None, trim: float | None = None):
+    """Target weights pi, per regime the propensity weights w_a, d log w_a / d lp and d log pi / d lp.
 
     ATT: pi = A; w_1 = 1, w_0 = e / (1 - e). ATE: pi = 1; w_1 = 1 / e, w_0 = 1 / (1 - e).
+    Overlap (Li, Morgan & Zaslavsky 2018): pi = e (1 - e); w_1 = 1 - e, w_0 = e.
+    ``trim``: e is truncated to [trim, 1 - trim] in the weights (no gradient where cut).
     """
     if estimand not in ESTIMANDS:
         raise ValueError(f"estimand must be one of {list(ESTIMANDS)}, got {estimand!r}")
-    pi = A.astype(float) if estimand == "att" else np.ones(A.size)
     if e is None:
-        return pi, None
+        if estimand == "overlap":
+            raise ValueError("estimand='overlap' needs the propensity model (weighting)")
+        return (A.astype(float) if estimand == "att" else np.ones(A.size)), None
+    inside = np.ones(A.size)
+    if trim is not None:
+        inside = ((e >= trim) & (e <= 1 - trim)).astype(float)
+        e = np.clip(e, trim, 1 - trim)
+    dlogpi = None
     if estimand == "att":
-        odds = e / (1 - e)
-        w = {1: np.ones(A.size), 0: odds}
-        dlogw = {1: np.zeros(A.size), 0: np.ones(A.size)}
-    else:
+        pi = A.astype(float)
+        w = {1: np.ones(A.size), 0: e / (1 - e)}
+        dlogw = {1: np.zeros(A.size), 0: inside}
+    elif estimand == "ate":
+        pi = np.ones(A.size)
         w = {1: 1 / e, 0: 1 / (1 - e)}
-        dlogw = {1: -(1 - e), 0: e}
-    return pi, (w, dlogw)
+        dlogw = {1: -(1 - e) * inside, 0: e * inside}
+    else:
+        pi = e * (1 - e)
+        w = {1: 1 - e, 0: e}
+        dlogw = {1: -e * inside, 0: (1 - e) * inside}
+        dlogpi = (1 - 2 * e) * inside
+    return pi, (w, dlogw, dlogpi)
 
 
 def _outcome_model(a: int, kind: str, pooled: CoxFit, durations, events, A, X, top) -> Model:
@@ -190,7 +204,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
                  propensity_design: np.ndarray | None = None, estimand: str = "att",
                  outcome_model: str = "per_cohort", censoring: str = "cox",
                  tau: np.ndarray | None = None,
-                 censoring_design: np.ndarray | None = None) -> Estimates:
+                 censoring_design: np.ndarray | None = None,
+                 trim: float | None = None) -> Estimates:
     """naive, gcomp, iptw and aipw on one data set (``weighting=False`` skips iptw and aipw).
 
     ``X`` is the outcome and censoring models' covariate design; the propensity
@@ -209,7 +224,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     propensity = None
     if weighting:
         propensity = fit_propensity(X if propensity_design is None else propensity_design, A)
-    pi, weighting_terms = target_weights(estimand, A, None if propensity is None else propensity.e)
+    pi, weighting_terms = target_weights(estimand, A, None if propensity is None else propensity.e,
+                                         trim)
     grid = Grid.build(durations, tau)
     top = float(tau.max())
     parts: dict[str, dict[int, tuple[float, np.ndarray | None]]] = {
@@ -252,6 +268,12 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
                 for m, f in (("iptw", f_iptw), ("aipw", f_aipw)):
                     gradient = propensity.gradient_design(own).T @ (omega * f * dlogw)[own]
                     c[m] = c[m] + propensity.term(A, gradient)
+                dlogpi = weighting_terms[2]
+                if dlogpi is not None:  # the target population itself rests on the propensity
+                    every = np.ones(n, bool)
+                    gradient = propensity.gradient_design(every).T @ (tpi * (res.m - g_a) * dlogpi)
+                    for m in ("gcomp", "aipw"):
+                        c[m] = c[m] + propensity.term(A, gradient)
         parts["gcomp"][a] = (g_a, c["gcomp"])
         parts["iptw"][a] = (iptw_a, c["iptw"])
         parts["aipw"][a] = (g_a + resid, c["aipw"])

@@ -80,6 +80,26 @@ def ph_note(ph_test: pd.DataFrame, outcome_model: str) -> str | None:
             f"{', '.join(terms)}: {where}")
 
 
+def check_trim(trim) -> float | None:
+    if trim is None:
+        return None
+    try:
+        trim = float(trim)
+    except (TypeError, ValueError):
+        raise ValueError(f"trim must be a number between 0 and 0.5, got {trim!r}") from None
+    if not 0 < trim < 0.5:
+        raise ValueError(f"trim must be between 0 and 0.5, got {trim!r}")
+    return trim
+
+
+def trim_note(trim: float | None, e: np.ndarray | None) -> str | None:
+    if trim is None or e is None:
+        return None
+    cut = int(np.sum((e < trim) | (e > 1 - trim)))
+    return (f"propensity truncated to [{trim:g}, {1 - trim:g}] in the weights: {cut:,} spell(s) "
+            "affected; the weighting estimators then target a slightly different population")
+
+
 def positivity_note(min_g: float) -> str | None:
     if min_g >= POSITIVITY_G:
         return None

@@ -100,7 +100,11 @@ def _estimand_text(cmp) -> str:
             f"restricted mean time on benefit up to {cmp.horizon:g} calendar days, "
             f"E[min(T, {cmp.horizon:g})] with T the latent time on benefit (entitlement end and "
             "data end censor it)")
-    if getattr(cmp, "estimand", "att") == "ate":
+    if getattr(cmp, "estimand", "att") == "overlap":
+        who = (f"over the population where the cohorts overlap, each spell weighted by "
+               f"e (1 - e) (overlap weights): the {cmp.other!r} regime minus the "
+               f"{cmp.reference!r} regime")
+    elif getattr(cmp, "estimand", "att") == "ate":
         who = (f"averaged over both cohorts: everyone under the {cmp.other!r} regime minus "
                f"everyone under the {cmp.reference!r} regime (average effect, ATE)")
     else:
