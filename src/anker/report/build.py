@@ -143,6 +143,11 @@ def _key_section(comparison, be, cb, truth) -> str:
         items.append(("True effect (synthetic data)", f"{-float(truth.coaching_effect_days):+.2f}",
                       f"calendar days; {float(truth.coaching_effect_benefit_days):.2f} benefit "
                       "days saved"))
+        if getattr(comparison, "outcome", None) == "paid_days" and hasattr(truth, "effect"):
+            paid = truth.effect(getattr(comparison, "estimand", "att"), "paid_days")
+            items.append(("True effect on paid days (synthetic)", f"{paid:+.2f}",
+                          f"calendar days; {-paid * 261 / 365:.2f} benefit days saved: the "
+                          "estimand the comparison and the break-even use"))
     body = ['<section id="summary" class="keybox"><h2>Key figures</h2>', key_figures(items)]
     if cb is not None:
         body.append(para(esc(headline(cb)) + " Effects after the horizon are not counted.",
