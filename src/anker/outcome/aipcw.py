@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anker.outcome.cox_functionals import CoxInfluence
+from anker.survival import product_limit
 
 # cells per chunk of (rows x grid) matrices: ~24 MB per float array
 _CELLS_PER_CHUNK = 3_000_000
@@ -147,7 +148,7 @@ def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.
         if censoring.product_limit:
             if (jump_c >= 1.0).any():
                 raise FloatingPointError("censoring survival reaches 0")
-            g_common = np.cumprod(1.0 - jump_c)
+            g_common = product_limit(np.ones(L1), jump_c)  # the censoring KM on the grid
     min_g = 1.0
     for rows in _chunks(n, L1):
         r, zc = outcome.risk(rows)

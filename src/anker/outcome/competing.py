@@ -29,6 +29,7 @@ from anker.errors import AnkerDataError
 from anker.models.cox import fit_cox
 from anker.outcome.cox_functionals import cox_influence
 from anker.outcome.inference import cluster_sums, stratified_se
+from anker.survival import product_limit
 
 CAUSES = ("work", "other", "exhausted")
 
@@ -86,7 +87,7 @@ def aalen_johansen(durations: np.ndarray, cause: np.ndarray, horizon: float) -> 
     times = np.unique(durations[ended & (durations <= horizon)])
     at_risk = durations.size - np.searchsorted(np.sort(durations), times, side="left")
     d_all = np.array([np.sum(ended & (durations == t)) for t in times], dtype=float)
-    surv_before = np.concatenate(([1.0], np.cumprod(1 - d_all / at_risk)[:-1]))
+    surv_before = np.concatenate(([1.0], product_limit(at_risk, d_all)[:-1]))  # S(t_j-)
     rows = {}
     for k in CAUSES:
         d_k = np.array([np.sum((cause == k) & (durations == t)) for t in times], dtype=float)
