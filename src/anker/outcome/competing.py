@@ -79,9 +79,12 @@ def aalen_johansen(durations: np.ndarray, cause: np.ndarray, horizon: float) -> 
 
     Examples
     --------
+    By hand: day 1, 1 of 4 at risk leaves for work (F_work 1/4, S 3/4); day 2, other
+    (F_other 3/4 x 1/3); day 3 censored; day 4, the last one leaves for work (+ 1/2 x 1/1).
+
     >>> aj = aalen_johansen(np.array([1.0, 2, 3, 4]), np.array(["work", "other", "", "work"]), 5)
     >>> aj["cif"].round(3).to_dict()
-    {'work': 0.625, 'other': 0.25, 'exhausted': 0.0}
+    {'work': 0.75, 'other': 0.25, 'exhausted': 0.0}
     """
     ended = cause != ""
     times = np.unique(durations[ended & (durations <= horizon)])
