@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="out", help="folder for the results (default out; "
                                                       "created if needed)")
     add_common(parser, n_boot=1000)
+    parser.add_argument("--cluster-col", default="auto", metavar="COL",
+                        help="resample whole clusters in the bootstrap (default: coach_id; "
+                             "'none': spells as independent)")
     # for tests and quick looks: simulate a smaller data set with the shipped seed instead
     parser.add_argument("--n-per-cohort", type=whole_number(100), default=None, help=argparse.SUPPRESS)
 

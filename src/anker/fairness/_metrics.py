@@ -81,15 +81,16 @@ def _person_table(test: Any, df: pd.DataFrame, *, time: float,
             "risk": _numeric(_on_index(test.risk_score(df), df, "risk_score(df)")),
             "flag": np.where(np.isnan(surv), np.nan, surv >= survival_threshold),
             "target": status})
-        meaning = {"outcome": f"still on benefit at {time:g} calendar days "
+        unit = getattr(getattr(test, "time_unit", None), "label", "calendar days")
+        meaning = {"outcome": f"still on benefit at {time:g} {unit} "
                    f"(Kaplan-Meier, {test.duration_col}/{test.event_col})",
-                   "flag": f"predicted P(still on benefit at {time:g} days) >= "
+                   "flag": f"predicted P(still on benefit at {time:g} {unit}) >= "
                    f"{survival_threshold:g}",
-                   "flag_target": f"observed still on benefit at {time:g} days (spells "
+                   "flag_target": f"observed still on benefit at {time:g} {unit} (spells "
                    "censored before then are left out of fpr and fnr)",
                    "auc": f"Harrell's C of risk_score for {test.duration_col} (exits as events)",
                    "calibration_in_the_large": f"Kaplan-Meier P(still on benefit at {time:g} "
-                   "days) minus the mean predicted one (> 0: the model is too optimistic)"}
+                   f"{unit}) minus the mean predicted one (> 0: the model is too optimistic)"}
         return "survival", table, meaning
     raise TypeError(f"audit_fairness cannot audit a {type(test).__name__}; {SUPPORTED}")
 

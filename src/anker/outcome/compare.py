@@ -33,7 +33,7 @@ from anker.outcome.balance import balance_table, weight_diagnostics
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.competing import competing_exits
 from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
-from anker.outcome.inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
+from anker.outcome.inference import estimates_table
 from anker.outcome.options import (
     check_trim,
     ph_note,
@@ -43,7 +43,7 @@ from anker.outcome.options import (
 )
 from anker.outcome.ph_test import zph_score_test
 from anker.outcome.summary import ComparisonSummary, build_summary
-from anker.schema import PROTECTED
+from anker.schema import PROTECTED, TimeUnit, resolve_time_unit
 from anker.survival import logrank_test, rmst
 
 __all__ = ["compare_cohorts", "CohortComparison", "DEFAULT_COVARIATES", "METHODS", "OverlapWarning"]
@@ -61,7 +61,8 @@ _LOW_ESS_SHARE = 0.10
 
 @dataclass(frozen=True, repr=False)
 class CohortComparison:
-    """Result of `compare_cohorts`. All durations in calendar days unless named ``*_benefit_days``.
+    """Result of `compare_cohorts`. Durations in ``time_unit`` (calendar days by default) unless
+    named ``*_benefit_days``.
 
     Attributes
     ----------
@@ -125,6 +126,7 @@ class CohortComparison:
     censoring: str = "cox"
     entitlement_col: str | None = None
     competing: Any = None
+    time_unit: TimeUnit = field(default_factory=resolve_time_unit)
 
     @property
     def logrank_p(self) -> float:
@@ -133,12 +135,13 @@ class CohortComparison:
 
     @property
     def rmst_difference_benefit_days(self) -> float:
-        """The chosen difference in benefit (working) days: x 261/365."""
-        return self.rmst_difference * BENEFIT_DAYS_PER_CALENDAR_DAY
+        """The chosen difference in benefit (working) days: x days per time unit x 261/365."""
+        return self.rmst_difference * self.time_unit.benefit_days_per_unit
 
     @property
     def ci_benefit_days(self) -> tuple[float, float]:
-        return (self.ci[0] * BENEFIT_DAYS_PER_CALENDAR_DAY, self.ci[1] * BENEFIT_DAYS_PER_CALENDAR_DAY)
+        factor = self.time_unit.benefit_days_per_unit
+        return (self.ci[0] * factor, self.ci[1] * factor)
 
     @property
     def summary(self) -> ComparisonSummary:
@@ -182,6 +185,8 @@ def compare_cohorts(
     entitlement_col: str | None = None,
     exit_reason_col: str | None = "exit_reason",
     trim: float | None = None,
+    time_unit: str | float | TimeUnit = "day",
+    reference_levels: dict[str, Any] | None = None,
 ) -> CohortComparison:
     """Compare two cohorts on restricted mean time on benefit up to ``horizon``.
 
@@ -193,12 +198,12 @@ def compare_cohorts(
     reference : the reference cohort (subtracted). Default: ``cohorts[0]``, else
         ``"casemanagement_2004"`` when present.
     cohorts : optional pair ``(reference, other)``.
-    duration_col : spell length, calendar days (>= 0).
+    duration_col : spell length (>= 0), in ``time_unit`` (calendar days by default).
     event_col : 1 when the spell ended (an exit), 0 when censored (entitlement
         end, data end).
     covariates : columns adjusted for; default `DEFAULT_COVARIATES` (the inflow
         covariates; protected attributes only when listed explicitly).
-    horizon : RMST horizon, calendar days; at most the follow-up of each cohort.
+    horizon : RMST horizon, in ``time_unit``; at most the follow-up of each cohort.
     method : the estimator reported as ``rmst_difference``: ``"naive"``,
         ``"gcomp"``, ``"iptw"``, ``"aipw"`` or ``"did"`` (needs ``comparison_col``).
         All available estimators are computed and listed in ``estimates``.
@@ -233,6 +238,14 @@ def compare_cohorts(
     exit_reason_col : column of exit kinds (``work``, ``exhausted``, ``other``,
         ``censored``); when present, ``competing`` holds exits to work as a
         competing exit (None: leave it out).
+    time_unit : ``"day"`` (default), ``"week"``, ``"month"`` (30.4375 days),
+        ``"year"`` or a number of calendar days per unit (``14``: two-week
+        periods). Durations, the horizon and every RMST are in this unit; the
+        benefit-day figures convert through it (days per unit x 261/365), and
+        the summary names it.
+    reference_levels : optional dict, the reference level per categorical
+        covariate (``{"ui": "no"}``); by default a ``CategoricalDtype``'s first
+        category, else as `anker.models.design` chooses.
 
     Returns
     -------
@@ -275,6 +288,7 @@ def compare_cohorts(
     >>> cmp.ci[0] < cmp.rmst_difference < cmp.ci[1]
     True
     """
+    unit = resolve_time_unit(time_unit)
     checked = check_inputs(
         df, cohort_col=cohort_col, reference=reference, cohorts=cohorts,
         duration_col=duration_col, event_col=event_col,
@@ -284,7 +298,7 @@ def compare_cohorts(
     )
     data, A, durations, events = checked.data, checked.A, checked.durations, checked.events
     horizon, n_boot, notes = checked.horizon, checked.n_boot, list(checked.notes)
-    spec = DesignSpec.learn(data, checked.covariates)
+    spec = DesignSpec.learn(data, checked.covariates, reference_levels=reference_levels)
     X = spec.transform(data)
     terms = spec.term_names
     checked.check_design(X, terms)
@@ -298,7 +312,7 @@ def compare_cohorts(
     trim = check_trim(trim)
     opts = resolve_options(data, horizon=horizon, estimand=estimand, outcome=outcome,
                            outcome_model=outcome_model, censoring=censoring,
-                           entitlement_col=entitlement_col)
+                           entitlement_col=entitlement_col, days_per_unit=unit.days)
 
     def run(*, weighting: bool):
         return estimate_all(durations, events, A, X, horizon, weighting=weighting,
@@ -312,6 +326,8 @@ def compare_cohorts(
                                             km_door=not opts.paid_days, X_all=X_all)
     if method not in estimates.index:
         raise AnkerDataError(f"method={method!r} could not be computed on these data")
+    for col in ("estimate", "ci_low", "ci_high"):  # benefit days per unit of the durations
+        estimates[f"{col}_benefit_days"] = estimates[col] * unit.benefit_days_per_unit
 
     # ----------------------------------------------------------------- per cohort, tests, Cox
     z = stats.norm.ppf(0.5 + level / 2)
@@ -375,4 +391,5 @@ def compare_cohorts(
         notes=tuple(notes), comparison_col=comparison_col, cluster_col=cluster_col,
         estimand=opts.estimand, outcome=opts.outcome, outcome_model=opts.outcome_model,
         censoring=opts.censoring, entitlement_col=opts.entitlement_col, competing=competing,
+        time_unit=unit,
     )

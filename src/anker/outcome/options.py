@@ -45,8 +45,10 @@ class Options:
 
 
 def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcome: str,
-                    outcome_model: str, censoring: str, entitlement_col: str | None) -> Options:
-    """Check the options and form the per-row restriction times (calendar days)."""
+                    outcome_model: str, censoring: str, entitlement_col: str | None,
+                    days_per_unit: float = 1.0) -> Options:
+    """Check the options and form the per-row restriction times (in the durations' unit;
+    the entitlement column is calendar days)."""
     for name, value, allowed in (("estimand", estimand, ESTIMANDS), ("outcome", outcome, OUTCOMES),
                                  ("outcome_model", outcome_model, OUTCOME_MODELS),
                                  ("censoring", censoring, CENSORING_MODELS)):
@@ -63,7 +65,7 @@ def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcom
         if bad.any():
             raise AnkerDataError(f"entitlement column {col!r} has {int(bad.sum())} missing, "
                                  "non-numeric or non-positive value(s)", columns=[col])
-        tau = np.minimum(values.to_numpy(dtype=float), float(horizon))
+        tau = np.minimum(values.to_numpy(dtype=float) / days_per_unit, float(horizon))
         entitlement_col = col
     return Options(estimand, outcome, outcome_model, censoring, entitlement_col, tau)
 

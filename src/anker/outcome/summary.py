@@ -88,28 +88,35 @@ class ComparisonSummary:
                 + (f"<ul>{notes}</ul>" if notes else ""))
 
 
+def _plain(label) -> str:
+    """A cohort label as a reader writes it: 1, not np.int64(1)."""
+    return repr(label.item() if hasattr(label, "item") else label)
+
+
 def _p(value: float) -> str:
     return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
 def _estimand_text(cmp) -> str:
+    label = cmp.time_unit.label
+    h = f"{cmp.horizon:g}"
     paid = getattr(cmp, "outcome", "time_on_benefit") == "paid_days"
-    what = (f"benefit paid up to {cmp.horizon:g} calendar days, E[min(T, entitlement, "
-            f"{cmp.horizon:g})] (paid days; entitlement end ends a spell, data end censors it)"
+    what = (f"benefit paid up to {h} {label}, E[min(T, entitlement, {h})] (paid days; "
+            "entitlement end ends a spell, data end censors it)"
             if paid else
-            f"restricted mean time on benefit up to {cmp.horizon:g} calendar days, "
-            f"E[min(T, {cmp.horizon:g})] with T the latent time on benefit (entitlement end and "
-            "data end censor it)")
-    if getattr(cmp, "estimand", "att") == "overlap":
+            f"restricted mean time on benefit up to {h} {label}, E[min(T, {h})] with T the latent "
+            "time on benefit (entitlement end and data end censor it)")
+    other, reference = _plain(cmp.other), _plain(cmp.reference)
+    estimand = getattr(cmp, "estimand", "att")
+    if estimand == "overlap":
         who = (f"over the population where the cohorts overlap, each spell weighted by "
-               f"e (1 - e) (overlap weights): the {cmp.other!r} regime minus the "
-               f"{cmp.reference!r} regime")
-    elif getattr(cmp, "estimand", "att") == "ate":
-        who = (f"averaged over both cohorts: everyone under the {cmp.other!r} regime minus "
-               f"everyone under the {cmp.reference!r} regime (average effect, ATE)")
+               f"e (1 - e) (overlap weights): the {other} regime minus the {reference} regime")
+    elif estimand == "ate":
+        who = (f"averaged over both cohorts: everyone under the {other} regime minus "
+               f"everyone under the {reference} regime (average effect, ATE)")
     else:
-        who = (f"of the {cmp.other!r} cohort minus what the same spells would have had under the "
-               f"{cmp.reference!r} regime (effect on the treated, ATT)")
+        who = (f"of the {other} cohort minus what the same spells would have had under the "
+               f"{reference} regime (effect on the treated, ATT)")
     return f"{what}, {who}; < 0 means shorter on benefit. Exits of any kind end a spell."
 
 
@@ -120,13 +127,15 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
               else "normal, influence-function SE")
     ci_how += (f"; whole clusters of {cmp.cluster_col!r} resampled" if cmp.cluster_col
                else "; spells treated as independent")
+    unit = cmp.time_unit
     estimand = _estimand_text(cmp)
     rmst = cmp.rmst
     counts = ", ".join(f"{label}: {int(r.n):,} spells, {int(r.events):,} exits"
                        for label, r in rmst.iterrows())
     info = {
         "compared": counts,
-        "horizon": f"{cmp.horizon:g} calendar days ({cmp.horizon * 261 / 365:.1f} benefit days)",
+        "horizon": f"{cmp.horizon:g} {unit.label} "
+                   f"({cmp.horizon * unit.benefit_days_per_unit:.1f} benefit days)",
         "RMST per cohort (KM)": ", ".join(f"{label}: {r.rmst:.1f} (SE {r.se:.2f})"
                                           for label, r in rmst.iterrows()),
         "log-rank test": f"chi2 = {cmp.logrank.statistic:.2f} on 1 df, p = {_p(cmp.logrank_p)}",
@@ -155,12 +164,12 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
             f"({level} CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}; cause-specific Cox "
             "g-computation; see .competing)")
     info["CI"] = f"{level}, {ci_how}"
-    info["reported method"] = f"{cmp.method}: {cmp.rmst_difference:.2f} calendar days " \
+    info["reported method"] = f"{cmp.method}: {cmp.rmst_difference:.2f} {unit.label} " \
         f"({cmp.rmst_difference_benefit_days:.2f} benefit days)"
 
     est = cmp.estimates
     table = pd.DataFrame({
-        "days": est["estimate"],
+        "days" if unit.name == "day" else unit.short: est["estimate"],
         "ci_low": est["ci_low"],
         "ci_high": est["ci_high"],
         "se": est["se"],
@@ -170,7 +179,7 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
     })
     table.index = pd.Index(list(est.index), name="method")
     table.insert(0, "estimator", [LABELS[m] for m in est.index])
-    title = (f"Cohort comparison: {cmp.other!r} minus {cmp.reference!r}, "
-             f"RMST difference up to {cmp.horizon:g} days")
+    title = (f"Cohort comparison: {_plain(cmp.other)} minus {_plain(cmp.reference)}, "
+             f"RMST difference up to {cmp.horizon:g} {unit.label}")
     return ComparisonSummary(title=title, estimand=estimand, info=pd.Series(info, name="value"),
                              table=table, notes=tuple(cmp.notes))

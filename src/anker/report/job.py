@@ -72,32 +72,33 @@ class _Step:
 
 
 def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", reference=None,
-            horizon: float = 365, method: str = "aipw", n_boot: int = 1000, seed: int = 0,
+            horizon: float | None = 365, method: str = "aipw", n_boot: int = 1000, seed: int = 0,
             protected: tuple[str, ...] = PROTECTED, coach_col: str = "coach_id",
-            cluster_col: str | None = "auto", outcome: str = "auto",
-            say: Callable[[str], None] | None = None) -> JobResults:
+            say: Callable[[str], None] | None = None, duration_col: str = "duration_days",
+            event_col: str = "exited", covariates=None, time_unit="day",
+            cluster_col: str | None = "auto", cohorts=None, fit: bool | None = None,
+            extrapolate: bool = False, outcome: str = "auto") -> JobResults:
     """Fit, profile, compare, cost-benefit, audit: all results for the report.
 
     Parameters
     ----------
     data : DataFrame
-        One row per benefit spell, two cohorts in ``cohort_col``.
+        One row per benefit spell, two cohorts in ``cohort_col`` (None: no
+        cohorts, and no comparison or cost-benefit).
     model : AnkerModel, optional, keyword-only
-        A fitted model; fitted on ``data`` when not given.
+        A fitted model; when not given (or ``fit=True``: a configured one) it is
+        fitted on ``data``.
     reference, horizon, method, n_boot, seed : keyword-only
-        Passed to :func:`anker.compare_cohorts` (horizon in calendar days).
+        Passed to :func:`anker.compare_cohorts` (horizon in ``time_unit``; None:
+        365 calendar days in that unit).
+    duration_col, event_col, covariates, time_unit, cluster_col, cohorts : keyword-only
+        The records' own columns and time unit, passed to :func:`anker.compare_cohorts`.
+    extrapolate : bool, keyword-only
+        Passed to :meth:`anker.AnkerModel.profile`.
     protected : tuple of str, keyword-only
         Columns to audit the compliance and labour-market tests by (those present).
     coach_col : str, keyword-only
         Outcome per coach is computed for the later cohort when this column is present.
-    cluster_col : str or None, keyword-only
-        Clusters resampled by the comparison's bootstrap; ``"auto"`` (default):
-        ``coach_col`` when the data have it (a coach's caseload shares the
-        coach's own effect); None or ``"none"``: spells as independent.
-    outcome : str, keyword-only
-        The comparison's outcome scale; ``"auto"`` (default): ``"paid_days"``
-        when the data have ``entitlement_days`` (what the break-even prices),
-        else ``"time_on_benefit"``.
     say : callable, optional, keyword-only
         Called with one line per finished step (e.g. ``print``).
 
@@ -120,46 +121,62 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     from anker.outcome.coach import outcome_by_coach
     from anker.outcome.options import resolve_cluster_col
     from anker.profile import AnkerModel
+    from anker.schema import resolve_time_unit
 
+    unit = resolve_time_unit(time_unit)
+    horizon = float(unit.from_days(365.0)) if horizon is None else horizon
     say = say or (lambda line: None)
     results = JobResults(data=data, model=model, profiles=pd.DataFrame())
-    if model is None:
+    if model is None or fit:
         with _Step(results, "fit") as step:
-            results.model = AnkerModel().fit(data)
-        say(f"fitted the four tests on {len(data):,} records "
+            results.model = (AnkerModel() if model is None else model).fit(data)
+        say(f"fitted the tests ({', '.join(results.model.tests)}) on {len(data):,} records "
             f"({results.seconds[step.name]:.1f} s)")
     elif not isinstance(model, AnkerModel) or not model.is_fitted:
         raise TypeError("model must be a fitted AnkerModel")
     with _Step(results, "profile"):
-        results.profiles = results.model.profile(data)
-    routes = results.profiles["route"].value_counts()
-    say(f"profiled {len(data):,} clients: route A {routes.get('A', 0):,}, route B "
-        f"{routes.get('B', 0):,}; WWB flag {int(results.profiles['wwb_flag'].sum()):,}")
-
-    with _Step(results, "compare") as step:
-        if outcome == "auto":
-            outcome = "paid_days" if "entitlement_days" in data.columns else "time_on_benefit"
-        cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
-                              method=method, n_boot=n_boot, seed=seed, outcome=outcome,
-                              cluster_col=resolve_cluster_col(cluster_col, data, coach_col))
-    results.comparison = cmp
-    unit = f"whole {cmp.cluster_col} clusters" if cmp.cluster_col else "spells"
-    say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {cmp.outcome}, {n_boot:,} "
-        f"bootstrap replicates of {unit}): difference {cmp.rmst_difference:+.2f} calendar days "
-        f"({cmp.level:.0%} CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; "
-        f"{results.seconds[step.name]:.1f} s)")
+        results.profiles = results.model.profile(data, extrapolate=extrapolate)
+    prof, parts = results.profiles, []
+    if "route" in prof:
+        routes = prof["route"].value_counts()
+        parts.append(f"route A {routes.get('A', 0):,}, route B {routes.get('B', 0):,}")
+    if "wwb_flag" in prof:
+        parts.append(f"WWB flag {int(prof['wwb_flag'].sum()):,}")
+    if missing := prof.attrs.get("not_assessed", []) + list(prof.attrs.get("not_profiled", {})):
+        parts.append(f"not assessed: {', '.join(missing)}")
+    say(f"profiled {len(data):,} clients: {'; '.join(parts)}")
 
     results.break_even = BreakEven.iwi_2005()
-    with _Step(results, "cost-benefit"):
-        cb = cost_benefit(cmp, results.break_even)
-    results.cost_benefit = cb
-    say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client ({cb.level:.0%} CI "
-        f"{cb.ci[0]:.2f} to {cb.ci[1]:.2f}) against a break-even of {cb.break_even_days:.2f}; "
-        f"P(> break-even) {cb.p_exceeds_break_even:.2f}; net EUR {cb.net_benefit / 1e6:,.1f} "
-        "million a year")
+    if cohort_col is None:
+        say("no cohort column: the cohort comparison and its cost-benefit are left out")
+    else:
+        with _Step(results, "compare") as step:
+            if outcome == "auto":  # what the break-even prices: benefit actually paid
+                outcome = ("paid_days" if "entitlement_days" in data.columns
+                           and unit.days == 1 else "time_on_benefit")
+            cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
+                                  method=method, n_boot=n_boot, seed=seed, cohorts=cohorts,
+                                  duration_col=duration_col, event_col=event_col,
+                                  cluster_col=resolve_cluster_col(cluster_col, data, coach_col),
+                                  time_unit=unit, outcome=outcome,
+                                  **({} if covariates is None else {"covariates": covariates}))
+        results.comparison = cmp
+        sampled = f"whole {cmp.cluster_col} clusters" if cmp.cluster_col else "spells"
+        say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {cmp.outcome}, {n_boot:,} "
+            f"bootstrap replicates of {sampled}): difference {cmp.rmst_difference:+.2f} "
+            f"{unit.label} ({cmp.level:.0%} CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; "
+            f"{results.seconds[step.name]:.1f} s)")
+
+        with _Step(results, "cost-benefit"):
+            cb = cost_benefit(cmp, results.break_even)
+        results.cost_benefit = cb
+        say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client ({cb.level:.0%} CI "
+            f"{cb.ci[0]:.2f} to {cb.ci[1]:.2f}) against a break-even of {cb.break_even_days:.2f}; "
+            f"P(> break-even) {cb.p_exceeds_break_even:.2f}; net EUR {cb.net_benefit / 1e6:,.1f} "
+            "million a year")
 
     with _Step(results, "fairness"):
-        for name in AUDITED_TESTS:
+        for name in [n for n in AUDITED_TESTS if n in results.model.tests]:
             for group_col in protected:
                 if group_col in data.columns:
                     results.fairness.append(audit_fairness(results.model.tests[name], data,
@@ -168,7 +185,9 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     say(f"fairness audit: {len(results.fairness)} audits, {flagged} group(s) with a ratio "
         "outside 0.8-1.25")
 
-    if coach_col in data.columns and cohort_col in data.columns:
+    bd = results.model.benefit_duration
+    if coach_col in data.columns and cohort_col in data.columns and bd is not None \
+            and results.comparison is not None:
         later = data[data[cohort_col].astype(str) == str(cmp.other)]
         with _Step(results, "outcome per coach"):
             results.coach_outcome = outcome_by_coach(later, group_col=coach_col,
