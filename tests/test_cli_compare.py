@@ -124,3 +124,11 @@ def test_bad_data_in_the_file(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "anker compare: error: column 'exited' must be 0 or 1, found [2.0]"]
+
+
+def test_cluster_col_defaults_to_coach_id_and_can_be_switched_off(spells_csv, capsys):
+    base = ["compare", str(spells_csv), "--covariates", "age,tightness", "--n-boot", "0"]
+    assert main(base) == 0
+    assert "whole clusters of 'coach_id' resampled" in capsys.readouterr().out
+    assert main(base + ["--cluster-col", "none"]) == 0
+    assert "spells treated as independent" in capsys.readouterr().out

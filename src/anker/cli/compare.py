@@ -18,7 +18,7 @@ NAME = "compare"
 HELP = ("Compare two cohorts (e.g. casemanagement 2004 vs coaching 2007) on restricted mean "
         "time on benefit: naive, g-computation, IPTW and doubly robust estimates with CIs.")
 
-_METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
+_METHODS = ("naive", "gcomp", "iptw", "aipw", "did", "did_adjusted")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,10 +44,14 @@ def comparison_arguments(args: argparse.Namespace, df) -> dict:
     """The keyword arguments of `compare_cohorts` that the flags and the file describe."""
     from anker.cli._config import match_label, missing_defaults, require
     from anker.outcome.compare import DEFAULT_COVARIATES
+    from anker.outcome.options import resolve_cluster_col
     from anker.schema import resolve_time_unit
 
+    # coaches share their own effect over the caseload: cluster on coach_id when present,
+    # unless --cluster-col names another column or 'none'
+    cluster_col = resolve_cluster_col("auto" if args.cluster_col is None else args.cluster_col, df)
     require(df, [(args.cohort_col, "--cohort-col"), (args.duration_col, "--duration-col"),
-                 (args.event_col, "--event-col"), (args.cluster_col, "--cluster-col")],
+                 (args.event_col, "--event-col"), (cluster_col, "--cluster-col")],
             data=args.data)
     if args.covariates is None:
         missing_defaults(df, DEFAULT_COVARIATES, flag="--covariates", data=args.data,
@@ -64,7 +68,7 @@ def comparison_arguments(args: argparse.Namespace, df) -> dict:
     horizon = args.horizon if args.horizon is not None else float(unit.from_days(365.0))
     return dict(cohort_col=args.cohort_col, reference=reference, cohorts=cohorts,
                 duration_col=args.duration_col, event_col=args.event_col,
-                covariates=args.covariates, horizon=horizon, cluster_col=args.cluster_col,
+                covariates=args.covariates, horizon=horizon, cluster_col=cluster_col,
                 time_unit=unit)
 
 
