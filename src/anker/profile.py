@@ -79,6 +79,8 @@ class AnkerModel:
             raise ValueError(f"top_factors must be at least 1, got {top_factors!r}")
         self.wwb_threshold = float(wwb_threshold)
         self.top_factors = int(top_factors)
+        # binned feature and score distributions of the fitting data, for anker.monitor
+        self.reference_: dict[str, Any] | None = None
 
     # convenient names
     compliance = property(lambda self: self.tests["compliance"])
@@ -92,8 +94,11 @@ class AnkerModel:
 
     def fit(self, df: pd.DataFrame) -> AnkerModel:
         """Fit all four tests on the same records; returns self."""
+        from anker.monitoring.reference import reference_distributions
+
         for test in self.tests.values():
             test.fit(df)
+        self.reference_ = reference_distributions(self, df)
         return self
 
     def _designs(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -155,7 +160,8 @@ class AnkerModel:
                 "config": {"wwb_threshold": self.wwb_threshold, "top_factors": self.top_factors},
                 "protected_features_used": {n: t.protected_features_used
                                             for n, t in self.tests.items()},
-                "tests": {name: test.to_dict() for name, test in self.tests.items()}}
+                "tests": {name: test.to_dict() for name, test in self.tests.items()},
+                **({"reference_distributions": self.reference_} if self.reference_ else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnkerModel:
@@ -170,6 +176,8 @@ class AnkerModel:
             config = data["config"]
             model = cls(**tests, wwb_threshold=config["wwb_threshold"],
                         top_factors=config["top_factors"])
+            # older model files have none: anker.monitor then asks for a refitted file
+            model.reference_ = data.get("reference_distributions")
         except AnkerModelFileError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
