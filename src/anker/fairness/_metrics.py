@@ -14,6 +14,7 @@ import pandas as pd
 
 from anker import diagnostics
 from anker.errors import AnkerDataError
+from anker.fairness.calibration import cumulative_hazard_to
 from anker.schema import require_columns
 from anker.survival import survival_at_time
 
@@ -76,11 +77,14 @@ def _person_table(test: Any, df: pd.DataFrame, *, time: float,
                                   "predict_survival(df, times)"))
         # status at `time`: 1 still on benefit, 0 left (exit), NaN unknown (censored before)
         status = np.where(durations > time, 1.0, np.where(events == 1, 0.0, np.nan))
+        risk = _numeric(_on_index(test.risk_score(df), df, "risk_score(df)"))
         table = pd.DataFrame({
             "duration": durations, "event": events, "y": status, "score": surv,
-            "risk": _numeric(_on_index(test.risk_score(df), df, "risk_score(df)")),
+            "risk": risk,
             "flag": np.where(np.isnan(surv), np.nan, surv >= survival_threshold),
             "target": status})
+        if hasattr(test, "predict_cumulative_hazard"):  # for the calibration per group
+            table["cumhaz"] = cumulative_hazard_to(test, df, durations, risk, time)
         meaning = {"outcome": f"still on benefit at {time:g} calendar days "
                    f"(Kaplan-Meier, {test.duration_col}/{test.event_col})",
                    "flag": f"predicted P(still on benefit at {time:g} days) >= "
