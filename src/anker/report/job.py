@@ -38,6 +38,8 @@ class JobResults:
     cost_benefit: Any = None
     fairness: list[pd.DataFrame] = field(default_factory=list)
     coach_outcome: Any = None
+    monitoring: Any = None  # a model fitted on the reference cohort, monitored on the other
+    intersectional: list[pd.DataFrame] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -46,7 +48,8 @@ class JobResults:
         return {"data": self.data, "model": self.model, "profiles": self.profiles,
                 "comparison": self.comparison, "break_even": self.break_even,
                 "cost_benefit": self.cost_benefit, "fairness": self.fairness,
-                "coach_outcome": self.coach_outcome}
+                "coach_outcome": self.coach_outcome, "monitoring": self.monitoring,
+                "intersectional": self.intersectional or None}
 
 
 class _Step:
@@ -153,6 +156,8 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     say(f"fairness audit: {len(results.fairness)} audits, {flagged} group(s) with a ratio "
         "outside 0.8-1.25")
 
+    _accountability(results, data, cmp, cohort_col, protected, say)
+
     if coach_col in data.columns and cohort_col in data.columns:
         later = data[data[cohort_col].astype(str) == str(cmp.other)]
         with _Step(results, "outcome per coach"):
@@ -162,3 +167,29 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
         say(f"outcome per coach ({cmp.other}): {len(t)} coaches, {int(t['flag'].sum())} outside "
             "the 99.8 % funnel limits")
     return results
+
+
+def _accountability(results: JobResults, data: pd.DataFrame, cmp: Any, cohort_col: str,
+                    protected: tuple[str, ...], say: Callable[[str], None]) -> None:
+    """Would a model fitted on the reference cohort still hold for the other? And the
+    compliance test audited on the intersection of the protected attributes."""
+    from anker.fairness import audit_fairness
+    from anker.monitoring.drift import monitor
+    from anker.profile import AnkerModel
+
+    if cohort_col in data.columns:
+        cohorts = data[cohort_col].astype(str)
+        reference = data[cohorts == str(cmp.reference)]
+        later = data[cohorts == str(cmp.other)]
+        if len(reference) and len(later):
+            with _Step(results, "monitoring"):
+                results.monitoring = monitor(AnkerModel().fit(reference), later)
+            advice = results.monitoring.advice["advice"]
+            say(f"monitoring: a model fitted on {cmp.reference} against {cmp.other}: "
+                f"{len(results.monitoring.flags)} flag(s); "
+                + ", ".join(f"{name} {a}" for name, a in advice.items()))
+    present = [c for c in protected if c in data.columns]
+    if len(present) >= 2:
+        with _Step(results, "intersectional audit"):
+            results.intersectional.append(audit_fairness(results.model.tests["compliance"], data,
+                                                         present, min_group_size=50))
