@@ -21,6 +21,7 @@ from anker.fairness.groups import (
     is_missing_group,
     suppressed_row,
 )
+from anker.fairness.ipcw import ipcw_weights
 from anker.schema import require_columns
 
 MISSING_LABEL = "(missing)"  # the same label as anker.fairness.groups
@@ -78,8 +79,11 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], 
     benefit at ``time`` calendar days: ``base_rate`` is the Kaplan-Meier
     estimate, ``mean_score`` the mean predicted survival, ``auc`` Harrell's C
     of ``risk_score``, and the flag is a predicted survival of at least
-    ``survival_threshold``; spells censored before ``time`` (status unknown)
-    count in ``n`` and ``flag_rate`` but not in ``fpr`` and ``fnr``.
+    ``survival_threshold``; ``fpr`` and ``fnr`` are censoring-aware: the spells
+    whose status at ``time`` is known are weighted by the inverse probability
+    of remaining uncensored in their group (IPCW, `anker.fairness.ipcw`), so
+    spells censored before ``time`` are represented, not dropped (they count
+    in ``n`` and ``flag_rate`` as they are).
 
     Parameters
     ----------
@@ -199,6 +203,9 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], 
         if g in small:
             continue
         parts[g] = table[codes == i]
+        if kind == "survival":  # censoring-aware fpr and fnr, with the group's own censoring
+            parts[g] = parts[g].assign(ipcw=ipcw_weights(parts[g]["duration"],
+                                                         parts[g]["event"], float(time)))
         rows[g], notes[g] = _group_row(parts[g], kind, meaning, ci=ci, z=z, level=level,
                                        time=float(time))
         calibration, calibration_notes = group_calibration(parts[g], kind, time=float(time))
@@ -270,7 +277,8 @@ def _column_order(columns: pd.Index, kind: str, ci: bool) -> list[str]:
 def _add_bootstrap(audit: pd.DataFrame, parts: dict, kind: str, reference: Any, n_boot: int,
                    rng: np.random.Generator, level: float, z: float) -> None:
     """Within-group bootstrap intervals for the mean score, calibration and the ratios."""
-    reps = {g: _bootstrap(_cell_codes(part, kind), part["score"].to_numpy(), kind, n_boot, rng)
+    reps = {g: _bootstrap(_cell_codes(part, kind), part["score"].to_numpy(), kind, n_boot, rng,
+                          part["ipcw"].to_numpy() if "ipcw" in part.columns else None)
             for g, part in parts.items()}
     alpha = (1 - level) / 2
 
