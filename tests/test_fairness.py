@@ -570,3 +570,52 @@ def test_intersectional_missing_labels_form_their_own_cells():
     with pytest.warns(UserWarning, match="10 of 1000"):
         dropped = audit_fairness(FakeTest(), df, ["group", "other"], missing="drop")
     assert dropped["n"].sum() == 990
+
+
+# ------------------------------------------------------------------------ accuracy equity
+def test_accuracy_equity_matches_the_audit_at_the_flag_threshold():
+    from anker.fairness import accuracy_equity
+
+    df = _frame(6_000, seed=31, score_shift={"b": 0.1})
+    table = accuracy_equity(FakeTest(), df, "group", thresholds=[0.3, 0.5, 0.7])
+    audit = audit_fairness(FakeTest(0.5), df, "group")
+    at_half = table[table["threshold"] == 0.5].set_index("group")
+    for g in "abc":
+        assert at_half.loc[g, "fpr"] == pytest.approx(audit.loc[g, "fpr"])
+        assert at_half.loc[g, "fnr"] == pytest.approx(audit.loc[g, "fnr"])
+        assert at_half.loc[g, "fpr_ratio"] == pytest.approx(audit.loc[g, "fpr_ratio"])
+    # a higher threshold flags fewer people: fpr falls and fnr rises within each group
+    for _, part in table.groupby("group"):
+        assert part["fpr"].is_monotonic_decreasing and part["fnr"].is_monotonic_increasing
+    assert (table.loc[table["group"] == "a", "fpr_ratio"] == 1).all()
+
+
+def test_accuracy_equity_follows_the_flag_direction_of_route_b(small_population):
+    from anker.fairness import accuracy_equity
+
+    df = small_population.data
+    amt = anker.LabourMarketTest().fit(df)
+    table = accuracy_equity(amt, df, ["sex", "migration_background"], thresholds=[amt.threshold],
+                            min_group_size=100)
+    audit = audit_fairness(amt, df, ["sex", "migration_background"], min_group_size=100)
+    shown = audit[~audit["suppressed"]]
+    assert len(table) == len(shown)
+    for _, row in table.iterrows():
+        key = (row["sex"], row["migration_background"])
+        assert row["fpr"] == pytest.approx(shown.loc[key, "fpr"])
+        assert row["fnr"] == pytest.approx(shown.loc[key, "fnr"])
+    assert table.attrs["flag_direction"] == "score < threshold"
+    assert len(table.attrs["suppressed"]) == int(audit["suppressed"].sum())
+
+
+def test_accuracy_equity_figure_draws_the_table():
+    import matplotlib.pyplot as plt
+
+    from anker.fairness import accuracy_equity
+
+    table = accuracy_equity(FakeTest(), _frame(3_000, seed=32), "group")
+    fig = anker.plots.accuracy_equity_curves(table)
+    assert len(fig.axes) == 2 and len(fig.axes[0].get_lines()) == 1 + 3  # the 1.0 line + groups
+    plt.close(fig)
+    with pytest.raises(ValueError, match="accuracy_equity"):
+        anker.plots.accuracy_equity_curves(pd.DataFrame({"x": [1]}))
