@@ -56,7 +56,7 @@ def test_advice_and_factors_follow_the_profile_in_words(fitted):
         for j in (1, 2, 3):
             words = FEATURE_WORDS["en"][str(factors.loc[index, f"factor_{j}"])]
             direction = "larger" if factors.loc[index, f"contribution_{j}"] >= 0 else "smaller"
-            assert f"{words[0].upper() + words[1:]}: this makes the chance of work {direction}" \
+            assert f"{words[0].upper() + words[1:]}: this makes your chance of work {direction}" \
                 in text
         # words, not coefficients: no decimal numbers anywhere
         assert not re.search(r"\d[.,]\d", text)
