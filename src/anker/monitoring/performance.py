@@ -15,7 +15,9 @@ Per test on the new data (`check_tests`):
 
 `advise` turns them into keep / recalibrate / refit: **refit** when the
 discrimination fell by more than ``discrimination_drop`` below its value on
-the fitting data, or the slope is more than ``slope_tolerance`` from 1
+the fitting data, or the slope is more than ``slope_tolerance`` from the
+slope a fresh sample should show (1, less the optimism of an over-fitted
+model: van Houwelingen's heuristic shrinkage)
 (the ranking or the spread of the scores no longer fits: new coefficients
 are needed); **recalibrate** when only the level is off by more than
 ``tolerance`` (update the intercept, or scale the baseline hazard by
@@ -104,7 +106,9 @@ def check_tests(model: Any, new_df: pd.DataFrame, at_fit: dict[str, Any], *, lev
     ``kind``, ``outcome``, ``n``, ``observed`` and ``expected`` (rate and mean
     prediction; exits and expected exits for the survival test),
     ``calibration_in_the_large`` (ideal 0) and ``calibration_slope`` (ideal
-    1) with ``_se`` and ``_ci_low`` / ``_ci_high``, ``metric`` (``auc`` or
+    1) with ``_se`` and ``_ci_low`` / ``_ci_high``, ``expected_slope`` (what a
+    fresh sample of the fitting inflow should show: the heuristic shrinkage of
+    the model's likelihood-ratio chi-square, 1 for the survival test), ``metric`` (``auc`` or
     ``c_index``), ``discrimination`` with its interval and
     ``discrimination_at_fit``.
     """
@@ -142,6 +146,7 @@ def check_tests(model: Any, new_df: pd.DataFrame, at_fit: dict[str, Any], *, lev
         key = "concordance" if name == "benefit_duration" else "auc"
         row["discrimination_at_fit"] = float(at_fit.get(name, {}).get(key, np.nan))
         row["n_fit"] = int(at_fit.get(name, {}).get("n", 0))
+        row["expected_slope"] = float(at_fit.get(name, {}).get("expected_slope", 1.0))
         rows[name] = row
     if not rows:
         return None
@@ -156,7 +161,7 @@ def check_tests(model: Any, new_df: pd.DataFrame, at_fit: dict[str, Any], *, lev
     order = ["kind", "outcome", "n", "observed", "expected", "calibration_in_the_large",
              "citl_se", "calibration_in_the_large_ci_low", "calibration_in_the_large_ci_high",
              "calibration_slope", "slope_se", "calibration_slope_ci_low",
-             "calibration_slope_ci_high", "metric", "discrimination", "discrimination_se",
+             "calibration_slope_ci_high", "expected_slope", "metric", "discrimination", "discrimination_se",
              "discrimination_ci_low", "discrimination_ci_high", "discrimination_at_fit", "n_fit"]
     table = table[order]
     table.index.name = "test"
@@ -201,7 +206,8 @@ def advise(model: Any, calibration: pd.DataFrame | None, psi: pd.DataFrame, *, a
         noise = float(np.sqrt(1 + row["n"] / row["n_fit"])) if row["n_fit"] > 0 else 1.0
         drop = row["discrimination_at_fit"] - row["discrimination"]
         metric = "AUC" if row["metric"] == "auc" else "C-index"
-        slope_off = row["calibration_slope"] - 1
+        # an over-fitted model has a slope below 1 on any fresh sample: compare with that
+        slope_off = row["calibration_slope"] - row["expected_slope"]
         citl = row["calibration_in_the_large"]
         if np.isfinite(drop) and drop > discrimination_drop and drop / (noise * row["discrimination_se"]) > z:
             reason = (f"{metric} fell from {row['discrimination_at_fit']:.3f} at fitting to "
@@ -210,7 +216,8 @@ def advise(model: Any, calibration: pd.DataFrame | None, psi: pd.DataFrame, *, a
             flags.append(f"{name}: {reason}.")
         elif abs(slope_off) > slope_tolerance and abs(slope_off) / (noise * row["slope_se"]) > z:
             spread = "too spread out" if slope_off < 0 else "too compressed"
-            reason = (f"calibration slope {row['calibration_slope']:.2f} (ideal 1): its "
+            reason = (f"calibration slope {row['calibration_slope']:.2f} (expected "
+                      f"{row['expected_slope']:.2f} on a fresh sample): its "
                       f"predictions are {spread} for the new inflow; refit it")
             rows[name] = {"advice": "refit", "reason": reason}
             flags.append(f"{name}: {reason}.")

@@ -200,7 +200,20 @@ def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | 
     if y.min() == y.max():
         return None
     return {"kind": "classifier", "n": int(len(y)), "base_rate": float(y.mean()),
-            "mean_predicted": float(p.mean()), "auc": float(auc(y, p, ci=False))}
+            "mean_predicted": float(p.mean()), "auc": float(auc(y, p, ci=False)),
+            "expected_slope": _expected_slope(y, p, n_parameters=len(test.summary) - 1)}
+
+
+def _expected_slope(y: np.ndarray, p: np.ndarray, *, n_parameters: int) -> float:
+    """Calibration slope a fresh sample should show: van Houwelingen's heuristic shrinkage
+    (chi2 - df) / chi2 of the model's likelihood-ratio chi-square, so that an over-fitted
+    model is not mistaken for drift."""
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    rate = float(np.clip(y.mean(), 1e-12, 1 - 1e-12))
+    loglik = float(np.sum(y * np.log(q) + (1 - y) * np.log1p(-q)))
+    null = float(len(y) * (rate * np.log(rate) + (1 - rate) * np.log1p(-rate)))
+    chi2 = 2 * (loglik - null)
+    return float(max(chi2 - n_parameters, 0.0) / chi2) if chi2 > 0 else 1.0
 
 
 def reference_distributions(model: Any, df: pd.DataFrame, *,
