@@ -13,7 +13,8 @@ within strata (cohorts) when given, ``n_boot`` times, from
 - `multiplier_bootstrap` serves asymptotically linear estimators: with
   per-person influence values IF_i (estimate - truth ~= mean(IF)), a
   resample's estimate moves by sum_i (W_i - 1) IF_i / n, where W_i counts
-  how often person i was drawn; one weighted sum per replicate.
+  how often person i was drawn; one matrix product of the counts with the
+  influence values gives every replicate of every estimator.
 
 `percentile_ci` turns replicates into an interval. The same seed gives the
 same replicates, however they are chunked; a progress line shows on a
@@ -78,6 +79,25 @@ def _draw_indices(
             row[start : start + size] = rng.integers(0, size, size, dtype=dtype)
             row[start : start + size] += start
     return index
+
+
+def _draw_counts(
+    rng: np.random.Generator, blocks: tuple[np.ndarray, list[tuple[int, int]]], n_rows: int
+) -> np.ndarray:
+    """(n_rows, n) multinomial counts W: how often each person (stratum-sorted order) is drawn.
+
+    The same calls on the random stream as `_draw_indices`, so a seed gives
+    the same resamples through either door. Counts are small integers, exact
+    in float64.
+    """
+    order, spans = blocks
+    counts = np.empty((n_rows, order.size))
+    for row in counts:
+        for start, size in spans:
+            dtype = np.uint32 if size < 2**32 else np.uint64
+            row[start : start + size] = np.bincount(rng.integers(0, size, size, dtype=dtype),
+                                                    minlength=size)
+    return counts
 
 
 def _check_boot(n_boot: Any) -> int:
@@ -179,17 +199,16 @@ def multiplier_bootstrap(
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     rng = np.random.default_rng(seed)
     blocks = _strata_blocks(n, strata)
-    # one contiguous row per column: a 1-D gather is far faster than a row gather
-    ordered = np.ascontiguousarray(matrix[blocks[0]].T)
+    ordered = np.ascontiguousarray(matrix[blocks[0]])
     total = matrix.sum(axis=0)
     out = np.empty((n_boot, matrix.shape[1]))
     with progress(n_boot, desc="bootstrap (multiplier)") as bar:
         for begin in range(0, n_boot, chunk):
             rows = min(chunk, n_boot - begin)
-            index = _draw_indices(rng, blocks, rows)
-            # summing the resampled values is sum_i W_i IF_i without forming the counts W
-            for column, values in enumerate(ordered):
-                out[begin : begin + rows, column] = (values.take(index).sum(axis=1) - total[column]) / n
+            # sum_i W_i IF_i for every replicate and column at once: one matrix product,
+            # whatever the number of estimators sharing the draw
+            counts = _draw_counts(rng, blocks, rows)
+            out[begin : begin + rows] = (counts @ ordered - total) / n
             bar.update(rows)
     return out[:, 0] if influence.ndim == 1 else out
 
