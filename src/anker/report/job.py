@@ -153,10 +153,9 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
                     results.fairness.append(audit_fairness(results.model.tests[name], data,
                                                            group_col))
     flagged = sum(int(a["flagged"].sum()) for a in results.fairness)
+    monitored = _accountability(results, data, cmp, cohort_col, protected)
     say(f"fairness audit: {len(results.fairness)} audits, {flagged} group(s) with a ratio "
-        "outside 0.8-1.25")
-
-    _accountability(results, data, cmp, cohort_col, protected, say)
+        "outside 0.8-1.25" + monitored)
 
     if coach_col in data.columns and cohort_col in data.columns:
         later = data[data[cohort_col].astype(str) == str(cmp.other)]
@@ -170,13 +169,15 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
 
 
 def _accountability(results: JobResults, data: pd.DataFrame, cmp: Any, cohort_col: str,
-                    protected: tuple[str, ...], say: Callable[[str], None]) -> None:
+                    protected: tuple[str, ...]) -> str:
     """Would a model fitted on the reference cohort still hold for the other? And the
-    compliance test audited on the intersection of the protected attributes."""
+    compliance test audited on the intersection of the protected attributes. Returns the
+    monitoring's summary, to end the fairness line with."""
     from anker.fairness import audit_fairness
     from anker.monitoring.drift import monitor
     from anker.profile import AnkerModel
 
+    line = ""
     if cohort_col in data.columns:
         cohorts = data[cohort_col].astype(str)
         reference = data[cohorts == str(cmp.reference)]
@@ -185,11 +186,12 @@ def _accountability(results: JobResults, data: pd.DataFrame, cmp: Any, cohort_co
             with _Step(results, "monitoring"):
                 results.monitoring = monitor(AnkerModel().fit(reference), later)
             advice = results.monitoring.advice["advice"]
-            say(f"monitoring: a model fitted on {cmp.reference} against {cmp.other}: "
-                f"{len(results.monitoring.flags)} flag(s); "
-                + ", ".join(f"{name} {a}" for name, a in advice.items()))
+            line = (f"; monitoring a model fitted on {cmp.reference} on {cmp.other}: "
+                    f"{len(results.monitoring.flags)} flag(s), "
+                    + ", ".join(f"{name} {a}" for name, a in advice.items()))
     present = [c for c in protected if c in data.columns]
     if len(present) >= 2:
         with _Step(results, "intersectional audit"):
             results.intersectional.append(audit_fairness(results.model.tests["compliance"], data,
                                                          present, min_group_size=50))
+    return line
