@@ -102,20 +102,20 @@ def test_monitoring_result_is_summarised(setting):
 
 
 def test_cli_card(setting, tmp_path):
-    model, df, _ = setting
+    model, _, _ = setting
     model.save(tmp_path / "m.json")
-    df.head(600).to_csv(tmp_path / "d.csv", index=False)
     (tmp_path / "org.json").write_text(json.dumps({"contacts": "algoritmes@example.org"}))
     out = tmp_path / "card.json"
     run = subprocess.run([sys.executable, "-m", "anker.cli", "card", "--model",
-                          str(tmp_path / "m.json"), "--data", str(tmp_path / "d.csv"),
-                          "--organisation", str(tmp_path / "org.json"), "--out", str(out)],
+                          str(tmp_path / "m.json"), "--organisation", str(tmp_path / "org.json"),
+                          "--out", str(out)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     data = json.loads(out.read_text())
     assert data["fields"]["contacts"] == "algoritmes@example.org"
     assert "lawful_basis" in data["to_be_filled"]
+    (tmp_path / "org.txt").write_text("lawful_basis = WW")
     bad = subprocess.run([sys.executable, "-m", "anker.cli", "card", "--model",
-                          str(tmp_path / "m.json"), "--organisation", str(tmp_path / "d.csv"),
+                          str(tmp_path / "m.json"), "--organisation", str(tmp_path / "org.txt"),
                           "--out", str(out)], capture_output=True, text=True)
     assert bad.returncode == 2 and "not JSON" in bad.stderr
