@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import anker
 from anker.errors import AnkerDataError
@@ -127,3 +130,15 @@ def test_cli_letter(fitted, tmp_path):
                           "--model", str(tmp_path / "m.json"), "--out", str(tmp_path / "none" / "x")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(client_id=st.text(min_size=1, max_size=30), contact=st.text(max_size=30))
+def test_any_client_id_and_contact_are_escaped_in_html(fitted, client_id, contact):
+    model, df = fitted
+    letter = anker.client_letter(model, df.head(1).assign(client_id=client_id),
+                                 contact=contact or None, language="en")[0]
+    assert html.escape(client_id) in letter.html
+    body = letter.html.replace("<article", "").replace("</article>", "")
+    for tag in ("<script", "<img", "<iframe"):
+        assert tag not in body.replace(html.escape(client_id), "")

@@ -334,3 +334,16 @@ def test_cli_monitor(own_model, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "anker.cli", "monitor", str(data), "--model",
                           str(tmp_path / "none.json")], capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+@settings(max_examples=12, deadline=None)
+@given(n=st.integers(1, 80), seed=st.integers(0, 10_000), holes=st.floats(0, 0.5))
+def test_monitor_takes_any_small_messy_inflow(own_model, n, seed, holes):
+    rng = np.random.default_rng(seed)
+    new = _own_records(n, seed=seed)
+    new.loc[rng.random(n) < holes, "x2"] = np.nan
+    new.loc[rng.random(n) < holes, "kind"] = "unseen"
+    mon = anker.monitor(own_model, new)
+    per_variable = mon.bins.groupby("variable")["n_new"].sum()
+    assert (per_variable == n).all()
+    assert set(mon.advice["advice"]) <= {"keep", "recalibrate", "refit"}

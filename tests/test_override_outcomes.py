@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import expit, logit
 from statsmodels.stats.proportion import proportion_confint
 
@@ -157,3 +159,15 @@ def test_bad_input_names_the_problem():
         override_outcomes("log.sqlite", df, outcome_col="work6", client_col="client")
     with pytest.raises(AnkerDataError, match="no decisions"):
         override_outcomes(log.iloc[:0], df, outcome_col="work6", client_col="client")
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 40), seed=st.integers(0, 10_000))
+def test_any_small_log_gives_a_table_that_counts_every_decision(n, seed):
+    df, log, _ = _scenario(60, seed=seed)
+    rows = log.sample(n, random_state=seed)
+    table = override_outcomes(rows, df, outcome_col="work6", client_col="client",
+                              score_col="p_work")
+    assert table["n"].sum() == n
+    assert ((table["observed_ci_low"] <= table["observed_rate"])
+            & (table["observed_rate"] <= table["observed_ci_high"])).all()
