@@ -347,3 +347,14 @@ def test_monitor_takes_any_small_messy_inflow(own_model, n, seed, holes):
     per_variable = mon.bins.groupby("variable")["n_new"].sum()
     assert (per_variable == n).all()
     assert set(mon.advice["advice"]) <= {"keep", "recalibrate", "refit"}
+
+
+def test_a_bad_outcome_column_is_an_error_naming_it(own_model):
+    new = _own_records(300, seed=13)
+    with pytest.raises(AnkerDataError, match="job6: values other than 0/1"):
+        anker.monitor(own_model, new.assign(job6=2))
+    with pytest.raises(AnkerDataError, match="spell: expected numbers"):
+        anker.monitor(own_model, new.assign(spell="long"))
+    one_class = anker.monitor(own_model, new.assign(sanction=0))
+    assert "compliance" not in one_class.calibration.index
+    assert any("sanction takes one value" in n for n in one_class.notes)

@@ -115,14 +115,16 @@ def check_tests(model: Any, new_df: pd.DataFrame, at_fit: dict[str, Any], *, lev
     z = float(stats.norm.ppf(0.5 + level / 2))
     rng = np.random.default_rng(seed)
     rows = {}
+    features = list(dict.fromkeys(f for t in model.tests.values() for f in t.features))
+    complete = new_df[features].notna().all(axis=1)
+    if not complete.all():  # no prediction without every feature
+        notes.append(f"{int((~complete).sum())} new row(s) without every feature value are left "
+                     "out of the calibration checks")
+        new_df = new_df[complete]
     for name, test in model.tests.items():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                data = test_outcomes(name, test, new_df)
-        except AnkerDataError as exc:
-            notes.append(f"{name}: not checked ({exc})")
-            continue
+        with warnings.catch_warnings():  # a bad outcome column is an error, not a note
+            warnings.simplefilter("ignore")
+            data = test_outcomes(name, test, new_df)
         if data is None:
             continue
         if data["n_dropped"]:

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anker.errors import AnkerDataError
+
 FORMAT_VERSION = 1
 DEFAULT_BINS = 10
 
@@ -167,19 +169,34 @@ def test_outcomes(name: str, test: Any, df: pd.DataFrame) -> dict[str, np.ndarra
         return None
     out: dict[str, Any] = {"n_dropped": int((~complete).sum())}
     if name == "benefit_duration":
-        out["durations"] = pd.to_numeric(part[test.duration_col]).to_numpy(dtype=float)
-        out["events"] = pd.to_numeric(part[test.event_col]).to_numpy(dtype=float)
+        out["durations"] = _numbers(part, test.duration_col)
+        if (out["durations"] < 0).any():
+            raise AnkerDataError(f"{test.duration_col}: negative durations",
+                                 columns=[test.duration_col])
+        out["events"] = _numbers(part, test.event_col, flag=True)
         out["lp"] = test.risk_score(part).to_numpy()
         return out
-    y = pd.to_numeric(part[test.outcome_col]).to_numpy(dtype=float)
+    y = _numbers(part, test.outcome_col, flag=True)
     if name == "reintegration":
-        treated = pd.to_numeric(part[test.treatment_col]).to_numpy(dtype=float) == 1
+        treated = _numbers(part, test.treatment_col, flag=True) == 1
         p = np.where(treated, test.predict_outcome(part, treated=True).to_numpy(),
                      test.predict_outcome(part, treated=False).to_numpy())
     else:
         p = test.predict_proba(part).to_numpy()
     out.update(y=y, p=p)
     return out
+
+
+def _numbers(df: pd.DataFrame, column: str, *, flag: bool = False) -> np.ndarray:
+    """A column as floats; text, or anything but 0/1 for a flag, is an error naming it."""
+    values = pd.to_numeric(df[column], errors="coerce")
+    if values.isna().any():
+        bad = df.loc[values.isna(), column].astype(str).unique()[:3].tolist()
+        raise AnkerDataError(f"{column}: expected numbers, found {bad}", columns=[column])
+    values = values.to_numpy(dtype=float)
+    if flag and not np.isin(values, (0, 1)).all():
+        raise AnkerDataError(f"{column}: values other than 0/1", columns=[column])
+    return values
 
 
 def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | None:
