@@ -358,3 +358,38 @@ def test_a_bad_outcome_column_is_an_error_naming_it(own_model):
     one_class = anker.monitor(own_model, new.assign(sanction=0))
     assert "compliance" not in one_class.calibration.index
     assert any("sanction takes one value" in n for n in one_class.notes)
+
+
+def test_recalibrating_acts_on_the_advice(own_model, tmp_path):
+    from anker.monitoring import recalibrate
+
+    new = _own_records(8_000, seed=14, work_shift=0.5, hazard=1.5)
+    mon = anker.monitor(own_model, new)
+    assert set(mon.advice.index[mon.advice["advice"] == "recalibrate"]) >= {"labour_market",
+                                                                           "benefit_duration"}
+    updated = recalibrate(own_model, mon)
+    again = anker.monitor(updated, new)
+    # the intercept update zeroes calibration-in-the-large on these data; the baseline
+    # update makes observed / expected exits exactly 1
+    assert again.calibration.loc["labour_market", "calibration_in_the_large"] == \
+        pytest.approx(0, abs=1e-6)
+    assert again.calibration.loc["benefit_duration", "calibration_in_the_large"] == \
+        pytest.approx(0, abs=1e-9)
+    assert again.advice.loc["labour_market", "advice"] == "keep"
+    # slopes and ranking are untouched; the given model is unchanged
+    for name in ("labour_market", "benefit_duration"):
+        assert again.calibration.loc[name, "calibration_slope"] == pytest.approx(
+            mon.calibration.loc[name, "calibration_slope"], rel=0.05)
+        assert again.calibration.loc[name, "discrimination"] == pytest.approx(
+            mon.calibration.loc[name, "discrimination"], abs=1e-12)
+    assert anker.monitor(own_model, new).calibration.loc["labour_market",
+                                                         "calibration_in_the_large"] > 0.3
+    updated.save(tmp_path / "r.json")
+    record = json.loads((tmp_path / "r.json").read_text())["reference_distributions"]
+    assert [u["test"] for u in record["recalibrated"]] == list(
+        mon.advice.index[mon.advice["advice"] == "recalibrate"])
+    with pytest.raises(ValueError, match="no outcomes"):
+        recalibrate(own_model, anker.monitor(own_model, new[FEATURES]))
+    with pytest.raises(ValueError, match="not checked"):
+        recalibrate(own_model, anker.monitor(own_model, new.drop(columns="sanction")),
+                    tests=["compliance"])

@@ -4,7 +4,8 @@
   score of the fitting data, kept in the model file (no row-level data);
 - `anker.monitoring.drift`: :func:`monitor`, PSI per variable against those
   distributions, and keep / recalibrate / refit advice per test
-  (`anker.monitoring.performance` checks the tests on new outcomes);
+  (`anker.monitoring.performance` checks the tests on new outcomes), and
+  `anker.monitoring.update` (`recalibrate`) applies the intercept or baseline update;
 - `anker.monitoring.card`: :func:`model_card`, the entry for the Dutch
   Algorithm Register;
 - `anker.monitoring.letter`: :func:`client_letter`, one plain-language
@@ -21,7 +22,7 @@ from typing import Any
 
 _NAMES = {"monitor": "drift", "Monitoring": "drift", "psi_table": "drift",
           "reference_distributions": "reference", "model_card": "card", "ModelCard": "card",
-          "client_letter": "letter", "ClientLetter": "letter"}
+          "client_letter": "letter", "ClientLetter": "letter", "recalibrate": "update"}
 
 __all__ = sorted(_NAMES)
 
