@@ -393,3 +393,23 @@ def test_recalibrating_acts_on_the_advice(own_model, tmp_path):
     with pytest.raises(ValueError, match="not checked"):
         recalibrate(own_model, anker.monitor(own_model, new.drop(columns="sanction")),
                     tests=["compliance"])
+
+
+def test_report_section_shows_flags_advice_cells_and_overrides(own_model):
+    from anker.report.sections.accountability import accountability_section
+
+    new = _own_records(3_000, seed=15, work_shift=0.6, x1_shift=1.0)
+    mon = anker.monitor(own_model, new)
+    audit = anker.audit_fairness(own_model.labour_market, new.assign(
+        band=np.where(new["x2"] > 1, "hi", "lo")), ["kind", "band"], min_group_size=400)
+    log = pd.DataFrame({"client_id": [f"c{i}" for i in range(40)], "coach_id": "k1",
+                        "direction": ["none"] * 30 + ["less support"] * 10, "office": "o1"})
+    outcomes = anker.override_outcomes(log, new.assign(client_id=[f"c{i}" for i in
+                                                                   range(len(new))]),
+                                       outcome_col="job6")
+    html = accountability_section(monitoring=mon, intersectional=audit,
+                                  override_outcomes=outcomes)
+    assert "9. Accountability" in html and "x1 (feature): a major shift" in html
+    assert "recalibrate" in html and "suppressed" in html and "less support" in html
+    empty = accountability_section()
+    assert "No monitoring run was given" in empty
