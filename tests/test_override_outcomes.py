@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, logit
 from statsmodels.stats.proportion import proportion_confint
@@ -163,6 +163,7 @@ def test_bad_input_names_the_problem():
 
 @settings(max_examples=15, deadline=None)
 @given(n=st.integers(1, 40), seed=st.integers(0, 10_000))
+@example(n=3, seed=543)  # no outcome among three: the Wilson bound once sat 1e-17 above 0
 def test_any_small_log_gives_a_table_that_counts_every_decision(n, seed):
     df, log, _ = _scenario(60, seed=seed)
     rows = log.sample(n, random_state=seed)

@@ -62,7 +62,10 @@ def _wilson(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.
     from statsmodels.stats.proportion import proportion_confint
 
     low, high = proportion_confint(k, n, alpha=1 - level, method="wilson")
-    return np.asarray(low, float), np.asarray(high, float)
+    rate = np.asarray(k, float) / np.asarray(n, float)
+    # rounding leaves the bound 1e-17 off an observed rate of 0 or 1: keep the rate inside
+    return (np.minimum(np.clip(np.asarray(low, float), 0, 1), rate),
+            np.maximum(np.clip(np.asarray(high, float), 0, 1), rate))
 
 
 def _shares(frame: pd.DataFrame, by: str, level: float) -> pd.DataFrame:
