@@ -17,6 +17,11 @@ SHIPPED_SEED = 2005
 SHIPPED_N_PER_COHORT = 20_000
 
 
+def pytest_collection_modifyitems(items):
+    """The docs build last: it renders the notebooks that tests/test_notebooks.py executed."""
+    items.sort(key=lambda item: item.path.name == "test_docs.py")
+
+
 @pytest.fixture(scope="session")
 def small_population():
     import anker

@@ -198,13 +198,15 @@ def test_benefit_duration_median_and_exhaustion(df, fitted):
     finite = np.isfinite(median.to_numpy())
     assert (surv_at_median[finite] <= 0.5).all()
     p_ex = bd.predict_exhaustion(sub)
-    own = np.diag(bd.predict_survival(sub, sub["entitlement_days"].tolist()).to_numpy())
+    # beyond follow-up P(exhausting) uses the Cox curve's last value, as extrapolate=True does
+    own = np.diag(bd.predict_survival(sub, sub["entitlement_days"].tolist(),
+                                      extrapolate=True).to_numpy())
     np.testing.assert_allclose(p_ex, own)
 
 
 def test_weibull_option_extrapolates(df):
     bd = anker.BenefitDurationTest(model="weibull").fit(df)
-    far = bd.predict_survival(df.head(3), [365, 2000, 4000]).to_numpy()
+    far = bd.predict_survival(df.head(3), [365, 2000, 4000], extrapolate=True).to_numpy()
     assert (np.diff(far, axis=1) < 0).all()  # still falling beyond follow-up
     assert "time_ratio" in bd.summary.columns
 

@@ -68,7 +68,11 @@ def test_sensitivity_table(capsys):
              if line.split() and line.split()[0] in {"caseload", "extra_cost"}
              and len(line.split()) == 4}
     assert lines["extra_cost"] == [f"{3.7 * 0.8:.2f}", f"{3.7 * 1.2:.2f}", f"{3.7 * 0.4:.2f}"]
-    assert lines["caseload"][:2] == [f"{3.7 / 1.2:.2f}", f"{3.7 / 0.8:.2f}"]
+    # labelled by the change: 20 % more clients per coach lowers the break-even, so the
+    # "+20 %" column holds the smaller number (3.7 / 1.2), not the larger
+    header = next(line for line in out.splitlines() if "-20 %" in line)
+    assert header.index("-20 %") < header.index("+20 %")
+    assert lines["caseload"][:2] == [f"{3.7 / 0.8:.2f}", f"{3.7 / 1.2:.2f}"]
 
 
 @pytest.mark.parametrize(

@@ -71,11 +71,13 @@ def test_named_pair_of_cohorts(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--horizon", "-3"], "argument --horizon: must be a positive number"),
-    (["--horizon", "a year"], "argument --horizon: must be a number of calendar days"),
+    (["--horizon", "a year"], "argument --horizon: must be a positive number (in --time-unit"),
     (["--horizon", "5000"], "horizon=5000 days is beyond the follow-up of cohort"),
     (["--method", "matching"], "argument --method: invalid choice: 'matching'"),
-    (["--covariates", "age,wage"], "needs column(s) missing from the data: ['wage']"),
-    (["--cohort-col", "period"], "needs column(s) missing from the data: ['period']"),
+    (["--covariates", "age,wage"], "column(s) 'wage' (set --covariates) not in the data"),
+    (["--cohort-col", "period"], "column(s) 'period' (set --cohort-col) not in the data"),
+    (["--time-unit", "fortnight"], "argument --time-unit: time_unit must be one of"),
+    (["--reference", "casemanagement_2005"], "--reference casemanagement_2005: not a cohort"),
     (["--n-boot", "many"], "argument --n-boot: expected a whole number"),
     (["--method", "did"], "method='did' needs comparison_col"),
     (["--other", "coaching_2007"], "--other needs --reference"),

@@ -88,3 +88,36 @@ def test_rows_and_dummies_consistent(levels, values):
     assert set(dummies.sum(axis=1)) <= {0.0, 1.0}
     reference = spec.levels["g"][0]
     assert (dummies.sum(axis=1) == 0).sum() == (df["g"] == reference).sum()
+
+
+def test_reference_level_from_a_categorical_order_or_an_argument():
+    df = pd.DataFrame({"ui": ["yes"] * 5 + ["no"] * 3 + ["maybe"] * 2, "age": range(10)})
+    # by default the most frequent level
+    assert DesignSpec.learn(df, ["ui", "age"]).levels["ui"] == ("yes", "maybe", "no")
+    chosen = DesignSpec.learn(df, ["ui", "age"], reference_levels={"ui": "no"})
+    assert chosen.levels["ui"][0] == "no"
+    X = chosen.transform(df)
+    assert X[df["ui"] == "no"][:, :2].sum() == 0  # the reference has no column
+    ordered = df.assign(ui=pd.Categorical(df["ui"], categories=["maybe", "no", "yes", "never"]))
+    spec = DesignSpec.learn(ordered, ["ui", "age"])
+    assert spec.levels["ui"] == ("maybe", "no", "yes")  # the order kept, unseen 'never' has no rows
+    with pytest.raises(ValueError, match="'unknown' is not a level of 'ui'"):
+        DesignSpec.learn(df, ["ui"], reference_levels={"ui": "unknown"})
+    with pytest.raises(ValueError, match="'age' is numeric"):
+        DesignSpec.learn(df, ["ui", "age"], reference_levels={"age": 30})
+    with pytest.raises(ValueError, match="are not features"):
+        DesignSpec.learn(df, ["age"], reference_levels={"ui": "no"})
+
+
+def test_reference_levels_reach_the_models():
+    import anker
+
+    pop = anker.simulate_population(n_per_cohort=800, seed=3).data
+    bd = anker.BenefitDurationTest(features=["age", "sector"],
+                                   reference_levels={"sector": "care"}).fit(pop)
+    assert "sector[care]" not in bd.summary.index and "sector[industry]" in bd.summary.index
+    again = anker.BenefitDurationTest.from_dict(bd.to_dict())
+    assert again.reference_levels == {"sector": "care"}
+    cmp = anker.compare_cohorts(pop, reference="casemanagement_2004", covariates=["age", "sector"],
+                                reference_levels={"sector": "care"}, method="gcomp", n_boot=0)
+    assert "sector[industry]" in cmp.terms and "sector[care]" not in cmp.terms

@@ -353,6 +353,11 @@ def test_bad_arguments_name_the_problem():
 @given(n=st.integers(2, 60), seed=st.integers(0, 10_000), threshold=st.floats(0.05, 0.95))
 def test_audit_is_consistent_on_any_small_frame(n, seed, threshold):
     df = _frame(n, seed=seed)
+    if not FakeTest(threshold).flag_target(df).astype(bool).any():
+        # nobody with the outcome the flag is meant to catch: an error, never a flag
+        with pytest.raises(AnkerDataError, match="nobody in the"):
+            audit_fairness(FakeTest(threshold), df, "group")
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         audit = audit_fairness(FakeTest(threshold), df, "group")
@@ -619,3 +624,57 @@ def test_accuracy_equity_figure_draws_the_table():
     plt.close(fig)
     with pytest.raises(ValueError, match="accuracy_equity"):
         anker.plots.accuracy_equity_curves(pd.DataFrame({"x": [1]}))
+
+
+# ------------------------------------------------------------- durations in other units
+def _rossi_periods():
+    """Rossi (lifelines) in two-week periods: follow-up 26 periods, so 182 calendar days
+    (13 periods) lie inside it and the old default of 182 *periods* lay far beyond."""
+    rossi = pd.read_csv("tests/data/rossi.csv")
+    return rossi.assign(period=np.ceil(rossi["week"] / 2))
+
+
+def test_duration_audit_time_follows_the_unit_and_raises_no_false_alarm():
+    own = _rossi_periods()
+    bd = anker.BenefitDurationTest(duration_col="period", event_col="arrest",
+                                   features=["age", "prio"], entitlement_col=None,
+                                   time_unit=14).fit(own)
+    audit = audit_fairness(bd, own, "race")
+    assert audit.attrs["time"] == 13.0  # 182 calendar days in periods of 14 days
+    assert (audit["n_target"] > 0).all()
+    assert "13 periods of 14 days" in audit.attrs["outcome"]
+    # the same audit by hand: status at 13 periods, flag = predicted S(13) >= 0.5
+    surv = bd.predict_survival(own, [13])[13]
+    status = np.where(own["period"] > 13, 1.0, np.where(own["arrest"] == 1, 0.0, np.nan))
+    for group, part in own.groupby("race"):
+        rows = (own["race"] == group).to_numpy()
+        flag = surv[rows] >= 0.5
+        fpr = (flag & (status[rows] == 0)).sum() / (status[rows] == 0).sum()
+        assert audit.loc[group, "fpr"] == pytest.approx(fpr)
+
+
+def test_duration_audit_beyond_follow_up_or_without_target_is_an_error():
+    own = _rossi_periods()
+    bd = anker.BenefitDurationTest(duration_col="period", event_col="arrest",
+                                   features=["age", "prio"], entitlement_col=None,
+                                   time_unit=14).fit(own)
+    with pytest.raises(AnkerDataError, match="beyond the longest duration"):
+        audit_fairness(bd, own, "race", time=182)  # the old default, in periods
+    # at the longest duration nobody is still observed on benefit: no target, no audit
+    # (before, such an audit compared fpr on nothing and flagged a group)
+    ended = own[own["period"] < 26]
+    with pytest.raises(AnkerDataError, match="nobody in the .* audited record"):
+        audit_fairness(bd, ended, "race", time=float(ended["period"].max()))
+
+
+def test_duration_audit_default_time_within_a_short_follow_up():
+    rossi = pd.read_csv("tests/data/rossi.csv")
+    # follow-up cut at 20 weeks: 182 calendar days (26 weeks) lie beyond it
+    short = rossi.assign(week=rossi["week"].clip(upper=20),
+                         arrest=np.where(rossi["week"] > 20, 0, rossi["arrest"]))
+    bd = anker.BenefitDurationTest(duration_col="week", event_col="arrest",
+                                   features=["age", "prio"], entitlement_col=None,
+                                   time_unit="week").fit(short)
+    with pytest.warns(UserWarning, match="audited at half of it, 10 weeks"):
+        audit = audit_fairness(bd, short, "race")
+    assert audit.attrs["time"] == 10.0 and (audit["n_target"] > 0).all()

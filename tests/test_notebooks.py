@@ -3,7 +3,8 @@
 Notebooks are found by file name, so a new ``notebooks/NN_*.ipynb`` is run
 without touching this file. Each runs in a fresh ``python3`` kernel in the
 notebooks folder (so ``../data/...`` paths work), with matplotlib's
-non-interactive Agg backend. The kernel must be this interpreter (the
+inline backend (Agg, keeping each figure as an output: the executed copies in
+docs/_build/executed_notebooks/ are what the docs build renders). The kernel must be this interpreter (the
 project's virtual environment): a kernel from another Python would import
 another ``anker``, or none. The module fixture checks that by asking the
 kernel for its ``sys.prefix``; if the ``python3`` kernelspec points
@@ -31,6 +32,10 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_SECONDS = 600
+# executed copies, with their figures, for the docs build (tests/test_docs.py runs after this)
+EXECUTED_DIR = ROOT / "docs" / "_build" / "executed_notebooks"
+# the inline backend draws with Agg and also keeps each figure as a PNG output
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -65,7 +70,7 @@ def _write_kernelspec(jupyter_dir: Path) -> None:
 @pytest.fixture(scope="module")
 def kernel_env(tmp_path_factory):
     """Environment for the notebook kernels, checked to start this interpreter."""
-    env = dict(os.environ, MPLBACKEND="Agg")
+    env = dict(os.environ, MPLBACKEND=INLINE_BACKEND)
     with pytest.MonkeyPatch.context() as mp:
         prefix = _kernel_prefix(env)
         if prefix != sys.prefix:
@@ -108,3 +113,5 @@ def test_notebook_runs(path, kernel_env):
         failure = ANSI_ESCAPE.sub("", str(err))
     if failure is not None:
         pytest.fail(f"{path.name}: a cell failed\n{failure}", pytrace=False)
+    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, EXECUTED_DIR / path.name)

@@ -118,3 +118,68 @@ def test_custom_tests_and_wrong_type():
     assert custom.labour_market.threshold == 0.3
     with pytest.raises(TypeError, match="labour_market"):
         anker.AnkerModel(labour_market=anker.ComplianceTest())
+
+
+# ------------------------------------------------------------------ a subset of the tests
+@pytest.fixture(scope="module")
+def spells_only(df):
+    """A site that has only spells, under its own names: no outcome of the other tests."""
+    own = df[["age", "work_history_years", "duration_days", "exited"]].rename(
+        columns={"duration_days": "spell", "exited": "ended"})
+    bd = anker.BenefitDurationTest(duration_col="spell", event_col="ended",
+                                   features=["age", "work_history_years"], entitlement_col=None)
+    return own, anker.AnkerModel(benefit_duration=bd, tests=["benefit_duration"]).fit(own)
+
+
+def test_a_subset_fits_and_profiles_only_the_named_tests(spells_only):
+    own, model = spells_only
+    assert list(model.tests) == ["benefit_duration"] and model.compliance is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prof = model.profile(own.head(30))
+    assert set(prof.columns) == {"p_on_benefit_3m", "p_on_benefit_6m", "p_on_benefit_12m",
+                                 "median_duration_days", "advice", "top_factors"}
+    assert prof.attrs["not_assessed"] == ["compliance", "labour_market", "reintegration"]
+    assert set(prof.attrs["not_profiled"]) == {"p_exhaust", "wwb_flag"}
+    assert prof["advice"].str.endswith("not assessed: compliance, labour_market, reintegration, "
+                                       "p_exhaust, wwb_flag").all()
+    np.testing.assert_allclose(prof["p_on_benefit_6m"],
+                               model.benefit_duration.predict_survival(own.head(30), [182])[182])
+    ex = model.benefit_duration.explain(own.head(30), top=2)
+    assert prof["top_factors"].str.split(", ").str[0].str.rsplit(" ", n=1).str[0].tolist() == \
+        ex["factor_1"].astype(str).tolist()
+
+
+def test_a_subset_round_trips_through_the_model_file(spells_only, tmp_path):
+    own, model = spells_only
+    path = tmp_path / "spells.json"
+    model.save(path)
+    again = anker.AnkerModel.load(path)
+    assert list(again.tests) == ["benefit_duration"]
+    pd.testing.assert_frame_equal(again.profile(own.head(10)), model.profile(own.head(10)))
+
+
+def test_two_tests_with_their_own_columns(df):
+    amt = anker.LabourMarketTest(features=["age", "tightness"])
+    bd = anker.BenefitDurationTest(features=["age", "work_history_years"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = anker.AnkerModel(labour_market=amt, benefit_duration=bd,
+                                 tests=["labour_market", "benefit_duration"]).fit(df)
+        prof = model.profile(df.head(40))
+    assert {"route", "p_work_6m", "p_exhaust", "wwb_flag"} <= set(prof.columns)
+    assert "compliance_risk" not in prof and prof.attrs["top_factors_from"] == "labour_market"
+    assert prof["advice"].str.startswith("Route ").all()
+    assert ((prof["advice"].str.contains("prepare early hand-over")) == prof["wwb_flag"]).all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"tests": ["benefit_duration", "wwb"]}, "unknown test name"),
+    ({"tests": []}, "name at least one"),
+    ({"tests": "benefit_duration"}, "got the string"),
+    ({"tests": ["compliance"], "benefit_duration": anker.BenefitDurationTest()},
+     "leaves out \\['benefit_duration'\\]"),
+])
+def test_a_bad_subset_is_refused_naming_it(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        anker.AnkerModel(**kwargs)

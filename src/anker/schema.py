@@ -1,6 +1,7 @@
 """Client-record schema: one row per WW benefit spell, and ``validate``.
 
-Durations are calendar days. Every column has a kind (identifier, category,
+Durations are calendar days (unless a model is given another
+``time_unit``, see :class:`TimeUnit`). Every column has a kind (identifier, category,
 date, integer, number or 0/1 flag) and, where it makes sense, an allowed
 range. ``validate`` checks all of it at once and raises
 :class:`anker.AnkerDataError` listing every problem by column, with a few
@@ -288,3 +289,115 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], *, role: str = "mo
     if missing:
         raise AnkerDataError(f"the {role} needs column(s) missing from the data: {missing}",
                              columns=missing)
+
+
+# ---------------------------------------------------------------------------- time units
+# calendar days per unit; a month is a twelfth of a Julian year, as a year is 365.25 days
+TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+_UNIT_ALIASES = {"days": "day", "d": "day", "calendar day": "day", "calendar days": "day",
+                 "weeks": "week", "w": "week", "months": "month", "years": "year"}
+
+
+class FollowUpWarning(UserWarning):
+    """A time asked for lies beyond the follow-up of the data a model was fitted on."""
+
+
+@dataclass(frozen=True)
+class TimeUnit:
+    """The unit in which durations are counted: a named unit or a number of calendar days.
+
+    Every stage converts through one instance of this class, so a horizon, a
+    profile time or a benefit-day figure means the same thing everywhere.
+
+    Attributes
+    ----------
+    name : str
+        ``"day"``, ``"week"``, ``"month"``, ``"year"`` or ``"14 days"`` for a
+        period given as a number of days.
+    days : float
+        Calendar days per unit.
+
+    Examples
+    --------
+    >>> from anker.schema import resolve_time_unit
+    >>> unit = resolve_time_unit(14)
+    >>> unit.label, unit.from_days(182), round(unit.benefit_days_per_unit, 3)
+    ('periods of 14 days', 13.0, 10.011)
+    >>> resolve_time_unit("week").label
+    'weeks'
+    """
+
+    name: str
+    days: float
+
+    @property
+    def is_named(self) -> bool:
+        return self.name in TIME_UNITS
+
+    @property
+    def label(self) -> str:
+        """The unit in words, plural: ``calendar days``, ``weeks``, ``periods of 14 days``."""
+        if self.name == "day":
+            return "calendar days"
+        if self.is_named:
+            return f"{self.name}s"
+        return f"periods of {self.days:g} days"
+
+    @property
+    def short(self) -> str:
+        """A short plural label for table columns and axes: ``days``, ``weeks``, ``14-day periods``."""
+        if self.name == "day":
+            return "days"
+        return f"{self.name}s" if self.is_named else f"{self.days:g}-day periods"
+
+    @property
+    def benefit_days_per_unit(self) -> float:
+        """Benefit (working) days in one unit: calendar days x 261/365."""
+        return self.days * BENEFIT_DAYS_PER_CALENDAR_DAY
+
+    def from_days(self, days):
+        """Calendar days -> this unit (numbers or arrays)."""
+        return np.asarray(days, dtype=float) / self.days if np.ndim(days) else days / self.days
+
+    def to_days(self, value):
+        """This unit -> calendar days (numbers or arrays)."""
+        return np.asarray(value, dtype=float) * self.days if np.ndim(value) else value * self.days
+
+    def to_json(self) -> str | float:
+        """What a model file stores: the name, or the number of days per unit."""
+        return self.name if self.is_named else self.days
+
+    __str__ = label.fget  # type: ignore[assignment]
+
+
+def resolve_time_unit(unit: str | float | TimeUnit | None = "day") -> TimeUnit:
+    """Turn ``"day"``, ``"week"``, ``"month"``, ``"year"``, a number of days (``14``,
+    ``"14"``) or a :class:`TimeUnit` into a :class:`TimeUnit`; anything else raises ValueError.
+
+    Examples
+    --------
+    >>> resolve_time_unit("month").days
+    30.4375
+    >>> resolve_time_unit("14").name
+    '14 days'
+    """
+    if isinstance(unit, TimeUnit):
+        return unit
+    unit = "day" if unit is None else unit
+    key = _UNIT_ALIASES.get(unit.strip().lower(), unit.strip().lower()) \
+        if isinstance(unit, str) else unit
+    if isinstance(key, str) and key in TIME_UNITS:
+        return TimeUnit(key, TIME_UNITS[key])
+    try:
+        days = float(key) if not isinstance(key, bool) else None
+    except (TypeError, ValueError):
+        days = None
+    if days is None:
+        raise ValueError(f"time_unit must be one of {list(TIME_UNITS)} or a number of days per "
+                         f"unit (e.g. 14), got {unit!r}")
+    if not np.isfinite(days) or days <= 0:
+        raise ValueError(f"time_unit: days per unit must be a positive number, got {unit!r}")
+    for name, value in TIME_UNITS.items():
+        if days == value:
+            return TimeUnit(name, value)
+    return TimeUnit(f"{days:g} days", days)

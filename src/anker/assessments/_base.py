@@ -140,7 +140,8 @@ class Assessment:
                              role=type(self).__name__)
         if len(df) == 0:
             raise AnkerDataError("no rows to fit on", columns=[])
-        spec = DesignSpec.learn(df, self._features)
+        spec = DesignSpec.learn(df, self._features,
+                                reference_levels=getattr(self, "reference_levels", None))
         self.spec_ = spec
         self.n_fit_ = len(df)
         return spec.transform(df)

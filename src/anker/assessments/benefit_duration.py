@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,6 +17,7 @@ from anker.assessments._base import (
 )
 from anker.models.cox import CoxFit, fit_cox
 from anker.models.weibull import WeibullFit, fit_weibull
+from anker.schema import FollowUpWarning, TimeUnit, resolve_time_unit
 
 MODELS = ("cox", "weibull")
 
@@ -26,21 +28,33 @@ class BenefitDurationTest(Assessment):
     Cox proportional hazards (Efron ties, as R's ``coxph`` and lifelines) by
     default; ``model="weibull"`` fits a Weibull PH/AFT model that can
     extrapolate beyond the follow-up of the data (e.g. P(exhausting) a long
-    entitlement). Durations are calendar days.
+    entitlement). Durations are counted in ``time_unit`` (calendar days by
+    default); every time given to or returned by the test is in that unit.
+    A time beyond the longest follow-up of the fitting data is not silently
+    answered with the last value: predictions there are NaN with a
+    :class:`~anker.schema.FollowUpWarning`, unless ``extrapolate=True``.
 
     Parameters
     ----------
     features : list of str, optional
         Feature columns; by default the schema's inflow features.
     duration_col, event_col : str
-        Spell length (calendar days) and exit flag (1 exit, 0 censored).
+        Spell length (in ``time_unit``) and exit flag (1 exit, 0 censored).
     entitlement_col : str or None
-        Maximum duration per client (calendar days), for P(exhausting).
+        Maximum duration per client (in ``time_unit``), for P(exhausting).
     model : {"cox", "weibull"}
     ties : {"efron", "breslow"}
         Tie handling of the Cox model.
     allow_protected : bool
         Opt in to protected attributes as features; recorded with the model.
+    time_unit : {"day", "week", "month", "year"} or float
+        Unit of the durations: a named unit (a month is 30.4375 days) or a
+        number of calendar days per unit, e.g. ``14`` for two-week periods.
+        Stored in the model file.
+    reference_levels : dict, optional
+        Reference level per categorical feature, e.g. ``{"ui": "no"}``; by
+        default a pandas ``CategoricalDtype``'s first category, else the
+        schema's preferred or the most frequent level (see `anker.models.design`).
 
     Examples
     --------
@@ -54,6 +68,11 @@ class BenefitDurationTest(Assessment):
     ...                                 features=["age", "work_history_years"]).fit(other)
     >>> list(bd2.summary.index)
     ['age', 'work_history_years']
+    >>> weeks = other.assign(spell=(other["spell"] / 7).round())
+    >>> bd3 = anker.BenefitDurationTest(duration_col="spell", event_col="censor1",
+    ...                                 features=["age"], time_unit="week").fit(weeks)
+    >>> bd3.time_unit.label, bd3.summary.attrs["time_unit"]
+    ('weeks', 'weeks')
     """
 
     name: ClassVar[str] = "benefit_duration"
@@ -62,7 +81,8 @@ class BenefitDurationTest(Assessment):
     def __init__(self, *, features=None, duration_col: str = "duration_days",
                  event_col: str = "exited", entitlement_col: str | None = "entitlement_days",
                  model: str = "cox", ties: str = "efron", allow_protected: bool = False,
-                 protected=None) -> None:
+                 protected=None, time_unit: str | float | TimeUnit = "day",
+                 reference_levels: dict[str, Any] | None = None) -> None:
         extra = {} if protected is None else {"protected": protected}
         super().__init__(features=features, allow_protected=allow_protected, **extra)
         if model not in MODELS:
@@ -74,13 +94,17 @@ class BenefitDurationTest(Assessment):
         self.entitlement_col = entitlement_col
         self.model = model
         self.ties = ties
+        self.time_unit = resolve_time_unit(time_unit)
+        self.reference_levels = None if reference_levels is None else {
+            str(k): (v.item() if hasattr(v, "item") else v) for k, v in reference_levels.items()}
         self.fit_: CoxFit | WeibullFit | None = None
         self._x_mean: np.ndarray | None = None
 
     def _config(self) -> dict[str, Any]:
         return {**super()._config(), "duration_col": self.duration_col,
                 "event_col": self.event_col, "entitlement_col": self.entitlement_col,
-                "model": self.model, "ties": self.ties}
+                "model": self.model, "ties": self.ties, "time_unit": self.time_unit.to_json(),
+                "reference_levels": self.reference_levels}
 
     def fit(self, df: pd.DataFrame):
         """Fit on records with the features, ``duration_col`` and ``event_col``; returns self."""
@@ -112,25 +136,49 @@ class BenefitDurationTest(Assessment):
         X = self._design(df) if X is None else X
         return pd.Series(self.fit_.linear_predictor(X), index=df.index, name="exit_risk_score")
 
-    def predict_cumulative_hazard(self, df: pd.DataFrame, times, *,
+    def beyond_follow_up(self, times) -> list:
+        """The times (in ``time_unit``) that lie beyond the longest follow-up of the fitting data."""
+        self._require_fitted()
+        return [t for t in _times(times) if t > self.max_follow_up_]
+
+    def predict_cumulative_hazard(self, df: pd.DataFrame, times, *, extrapolate: bool = False,
                                   X: np.ndarray | None = None) -> pd.DataFrame:
-        """H(t | x) of leaving benefit, one column per time (calendar days)."""
+        """H(t | x) of leaving benefit, one column per time (in ``time_unit``).
+
+        Times beyond the longest follow-up of the fitting data give NaN and a
+        :class:`~anker.schema.FollowUpWarning` unless ``extrapolate=True``
+        (a Cox curve is then flat after the last exit, a Weibull curve follows
+        its shape).
+        """
         self._require_fitted()
         times = _times(times)
         X = self._design(df) if X is None else X
-        return pd.DataFrame(self.fit_.cumulative_hazard(X, times), index=df.index, columns=times)
+        out = pd.DataFrame(self.fit_.cumulative_hazard(X, times), index=df.index, columns=times)
+        beyond = [t for t in times if t > self.max_follow_up_]
+        if beyond and not extrapolate:
+            warnings.warn(f"time(s) {beyond} {self.time_unit.label} lie beyond the follow-up of "
+                          f"the fitting data ({self.max_follow_up_:g} {self.time_unit.label}): "
+                          "their predictions are NaN (pass extrapolate=True to use the model's "
+                          "extrapolation)", FollowUpWarning, stacklevel=3)
+            out[beyond] = np.nan
+        out.attrs["time_unit"] = self.time_unit.label
+        return out
 
-    def predict_survival(self, df: pd.DataFrame, times, *,
+    def predict_survival(self, df: pd.DataFrame, times, *, extrapolate: bool = False,
                          X: np.ndarray | None = None) -> pd.DataFrame:
-        """P(still on benefit at t) per row, one column per time in calendar days.
+        """P(still on benefit at t) per row, one column per time (in ``time_unit``).
 
         A Cox model's curve is flat beyond the last exit in the fitting data;
-        use ``model="weibull"`` to extrapolate.
+        times beyond the follow-up are NaN with a warning unless
+        ``extrapolate=True``; use ``model="weibull"`` to extrapolate by a shape.
         """
-        return np.exp(-self.predict_cumulative_hazard(df, times, X=X))
+        hazard = self.predict_cumulative_hazard(df, times, extrapolate=extrapolate, X=X)
+        out = np.exp(-hazard)
+        out.attrs["time_unit"] = self.time_unit.label
+        return out
 
     def predict_median(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
-        """Median duration on benefit in calendar days; inf where the curve never reaches 0.5."""
+        """Median duration on benefit in ``time_unit``; inf where the curve never reaches 0.5."""
         self._require_fitted()
         X = self._design(df) if X is None else X
         if self.model == "weibull":
@@ -141,7 +189,10 @@ class BenefitDurationTest(Assessment):
             idx = np.searchsorted(self.fit_.baseline_cumhaz, need, side="left")
             times = np.append(self.fit_.baseline_times, np.inf)
             med = times[idx]
-        return pd.Series(med, index=df.index, name="median_duration_days")
+        name = "median_duration_days" if self.time_unit.name == "day" else "median_duration"
+        out = pd.Series(med, index=df.index, name=name)
+        out.attrs["time_unit"] = self.time_unit.label
+        return out
 
     def predict_exhaustion(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
         """P(still on benefit when the entitlement ends) = S(entitlement | x).
@@ -153,7 +204,7 @@ class BenefitDurationTest(Assessment):
         self._require_fitted()
         if self.entitlement_col is None:
             raise ValueError("entitlement_col is None: P(exhausting) needs each client's "
-                             "entitlement in calendar days")
+                             f"entitlement in {self.time_unit.label}")
         if self.entitlement_col not in df.columns:
             raise ValueError(f"P(exhausting) needs column {self.entitlement_col!r}")
         X = self._design(df) if X is None else X
@@ -161,6 +212,12 @@ class BenefitDurationTest(Assessment):
         if self.model == "weibull":
             H = np.exp(self.fit_.linear_predictor(X)) * np.power(ent, self.fit_.shape)
         else:
+            if (beyond := ent > self.max_follow_up_).any():
+                warnings.warn(f"P(exhausting) of {int(beyond.sum()):,} of {len(ent):,} client(s) "
+                              f"whose entitlement lies beyond the follow-up of the fitting data "
+                              f"({self.max_follow_up_:g} {self.time_unit.label}) is the survival "
+                              "at the end of follow-up: an upper bound (model='weibull' "
+                              "extrapolates)", FollowUpWarning, stacklevel=2)
             idx = np.searchsorted(self.fit_.baseline_times, ent, side="right") - 1
             h0 = np.where(idx >= 0, self.fit_.baseline_cumhaz[np.maximum(idx, 0)], 0.0)
             H = np.exp(self.fit_.linear_predictor(X)) * h0
@@ -177,6 +234,7 @@ class BenefitDurationTest(Assessment):
         if self.model == "weibull":
             table["time_ratio"] = np.exp(-table["coef"] / self.fit_.shape)
         table.attrs.update({"model": f"{type(self).__name__} ({self.model})",
+                            "time_unit": self.time_unit.label,
                             "n": self.n_fit_, "events": self.fit_.n_events,
                             "loglik": self.fit_.loglik,
                             "protected_features_used": self.protected_features_used})
@@ -230,5 +288,6 @@ class BenefitDurationTest(Assessment):
 def _times(times) -> list:
     arr = np.atleast_1d(np.asarray(times, dtype=float))
     if arr.ndim != 1 or arr.size == 0 or not np.isfinite(arr).all() or (arr < 0).any():
-        raise ValueError(f"times must be non-negative finite numbers (calendar days), got {times!r}")
+        raise ValueError(f"times must be non-negative finite numbers (in the test's time_unit), "
+                         f"got {times!r}")
     return [int(t) if float(t).is_integer() else float(t) for t in arr]

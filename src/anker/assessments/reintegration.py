@@ -292,7 +292,8 @@ class ReintegrationTest(Assessment):
         low, high = self.support_
         return ((ps < low) | (ps > high)).rename("outside_support")
 
-    def advise(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.DataFrame:
+    def advise(self, df: pd.DataFrame, *, X: np.ndarray | None = None,
+               extrapolate: bool = False) -> pd.DataFrame:
         """Gain, its value in EUR and the advice (``trajectory`` / ``no trajectory`` /
         ``no advice: outside support``) per row.
 
@@ -300,9 +301,11 @@ class ReintegrationTest(Assessment):
         with one-sided confidence ``advice_confidence``: the lower bound of
         the gain, not the point estimate, must pay for the trajectory, so that
         noise in the estimated individual effects does not turn into advice.
+        With ``extrapolate=True`` clients outside the common support get a gain
+        too; their interval is undefined there, so their advice is ``no trajectory``.
         """
         X = self._design(df) if X is None else X
-        gain = self.predict_gain(df, X=X)
+        gain = self.predict_gain(df, X=X, extrapolate=extrapolate)
         value = gain * self.benefit_days_per_work_exit * self.daily_benefit
         pays = (value > self.trajectory_cost).to_numpy()
         if self.advice_confidence > 0.5 and pays.any():

@@ -24,6 +24,17 @@ def _count(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+def sensitivity_table(be):
+    """Break-even days with each input 20 % lower and 20 % higher, labelled by the change
+    (not by which value is smaller), widest range first."""
+    grid = be.sensitivity(changes=(-0.2, 0.2))
+    table = grid.pivot(index="parameter", columns="change", values="days")
+    table = table.rename(columns={-0.2: "-20 %", 0.2: "+20 %"})[["-20 %", "+20 %"]]
+    table["range"] = (table["+20 %"] - table["-20 %"]).abs()
+    table.columns.name = None
+    return table.sort_values("range", ascending=False, kind="stable")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extra-cost", type=positive_number, default=15e6, metavar="EUR",
                         help="structural extra execution cost of coaching, euros a year (default 15e6)")
@@ -63,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
     for label, text in rows:
         print(f"{label:<{width}}  {text}")
     if args.sensitivity:
-        table = be.tornado_table(changes=(-0.2, 0.2))
         print("\nbreak-even benefit days, each input 20 % lower / higher:")
-        print(table.round(2).to_string())
+        print(sensitivity_table(be).round(2).to_string())
     return 0

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from anker.cli._args import calendar_days, whole_number
+from anker.cli._args import whole_number
+from anker.cli._config import add_column_arguments, finish_parser
 
 NAME = "compare"
 HELP = ("Compare two cohorts (e.g. casemanagement 2004 vs coaching 2007) on restricted mean "
@@ -22,67 +23,75 @@ _METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="DATA.csv", help="one row per benefit spell (CSV)")
-    parser.add_argument("--horizon", type=calendar_days, default=365.0, metavar="DAYS",
-                        help="RMST horizon in calendar days (default 365)")
     parser.add_argument("--method", choices=_METHODS, default="aipw",
                         help="estimator reported as the RMST difference (default aipw); "
                              "all are listed")
-    parser.add_argument("--covariates", default=None, metavar="A,B,C",
-                        help="comma-separated covariate columns (default: the inflow "
-                             "covariates; protected attributes only when listed)")
     parser.add_argument("--n-boot", type=whole_number(0), default=1000, metavar="N",
                         help="bootstrap replicates (default 1000; 0: normal intervals)")
     parser.add_argument("--seed", type=whole_number(0), default=0, metavar="S",
                         help="seed of the bootstrap (default 0)")
-    parser.add_argument("--cohort-col", default="cohort", metavar="COL",
-                        help="column naming the cohort (default cohort)")
-    parser.add_argument("--reference", default=None, metavar="COHORT",
-                        help="reference cohort (default casemanagement_2004 when present)")
     parser.add_argument("--other", default=None, metavar="COHORT",
                         help="the other cohort, when the cohort column holds more than two")
-    parser.add_argument("--duration-col", default="duration_days", metavar="COL",
-                        help="spell length in calendar days (default duration_days)")
-    parser.add_argument("--event-col", default="exited", metavar="COL",
-                        help="1 = spell ended, 0 = censored (default exited)")
-    parser.add_argument("--cluster-col", default=None, metavar="COL",
-                        help="resample whole clusters in the bootstrap, e.g. coach_id")
     parser.add_argument("--comparison-col", default=None, metavar="COL",
                         help="0/1 column of a comparison group: adds difference in differences")
+    add_column_arguments(parser)
+    finish_parser(parser)
+
+
+def comparison_arguments(args: argparse.Namespace, df) -> dict:
+    """The keyword arguments of `compare_cohorts` that the flags and the file describe."""
+    from anker.cli._config import match_label, missing_defaults, require
+    from anker.outcome.compare import DEFAULT_COVARIATES
+    from anker.schema import resolve_time_unit
+
+    require(df, [(args.cohort_col, "--cohort-col"), (args.duration_col, "--duration-col"),
+                 (args.event_col, "--event-col"), (args.cluster_col, "--cluster-col")],
+            data=args.data)
+    if args.covariates is None:
+        missing_defaults(df, DEFAULT_COVARIATES, flag="--covariates", data=args.data,
+                         what="covariates of the cohort comparison")
+    else:
+        require(df, [(c, "--covariates") for c in args.covariates], data=args.data)
+    reference = match_label(df[args.cohort_col], args.reference)
+    cohorts = None
+    if getattr(args, "other", None) is not None:
+        if reference is None:
+            raise ValueError("--other needs --reference")
+        cohorts = (reference, match_label(df[args.cohort_col], args.other, flag="--other"))
+    unit = resolve_time_unit(args.time_unit)
+    horizon = args.horizon if args.horizon is not None else float(unit.from_days(365.0))
+    return dict(cohort_col=args.cohort_col, reference=reference, cohorts=cohorts,
+                duration_col=args.duration_col, event_col=args.event_col,
+                covariates=args.covariates, horizon=horizon, cluster_col=args.cluster_col,
+                time_unit=unit)
 
 
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from anker.cli._config import resolve, say_warnings, unused
     from anker.outcome import compare_cohorts
 
+    resolve(args, NAME)
+    unused(args, ["tests", "features"], why="the comparison adjusts for --covariates")
     try:
         df = pd.read_csv(args.data)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{args.data}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{args.data}: not a readable CSV file ({exc})") from None
-    covariates = None
-    if args.covariates is not None:
-        covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
-    cohorts = None
-    if args.other is not None:
-        if args.reference is None:
-            raise ValueError("--other needs --reference")
-        cohorts = (args.reference, args.other)
+    kwargs = comparison_arguments(args, df)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cmp = compare_cohorts(
-            df, cohort_col=args.cohort_col, reference=args.reference, cohorts=cohorts,
-            duration_col=args.duration_col, event_col=args.event_col, covariates=covariates,
-            horizon=args.horizon, method=args.method, n_boot=args.n_boot, seed=args.seed,
-            comparison_col=args.comparison_col, cluster_col=args.cluster_col,
-        )
+        try:
+            cmp = compare_cohorts(df, **kwargs, method=args.method, n_boot=args.n_boot,
+                                  seed=args.seed, comparison_col=args.comparison_col)
+        except ValueError as exc:
+            if "horizon" in str(exc) and "horizon" not in args.given:
+                raise ValueError(f"{exc} (the default horizon is 365 calendar days in "
+                                 f"{kwargs['time_unit'].label}: pass --horizon)") from None
+            raise
     print(cmp.summary)
     # caveats are in the summary's notes already; anything else is shown once, briefly
-    shown = set(cmp.notes)
-    for w in caught:
-        message = " ".join(str(w.message).split())
-        if message not in shown:
-            shown.add(message)
-            print(f"warning: {message}")
+    say_warnings(caught, shown=[" ".join(n.split()) for n in cmp.notes])
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from anker.cli._config import add_column_arguments, finish_parser
+
 NAME = "profile"
 HELP = "profile clients with a fitted model: scores, route, advice and top factors"
 
@@ -15,25 +17,74 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="CSV or Parquet file for the profiles")
     parser.add_argument("--id-col", default="client_id",
                         help="column to use as the row key of the output (default client_id)")
+    parser.add_argument("--extrapolate", action="store_true",
+                        help="give P(on benefit) beyond the follow-up of the fitting data and "
+                             "trajectory gains outside the common support (default: NaN, with a "
+                             "warning)")
+    add_column_arguments(parser)
+    finish_parser(parser)
+
+
+def _chosen(model, args):
+    """The model, or the part of it that --tests names; a --time-unit must match the model's."""
+    from anker.profile import AnkerModel
+
+    bd = model.benefit_duration
+    if "time_unit" in args.given and bd is not None:
+        from anker.schema import resolve_time_unit
+
+        if resolve_time_unit(args.time_unit) != bd.time_unit:
+            raise ValueError(f"--time-unit {args.time_unit}: the model counts durations in "
+                             f"{bd.time_unit.label} (set when it was fitted, `anker fit "
+                             "--time-unit`); leave --time-unit out")
+    if not args.tests:
+        return model
+    absent = [t for t in args.tests if t not in model.tests]
+    if absent:
+        raise ValueError(f"--tests: {absent} not in the model (it holds {list(model.tests)})")
+    return AnkerModel(**{t: model.tests[t] for t in args.tests}, tests=args.tests,
+                      wwb_threshold=model.wwb_threshold, top_factors=model.top_factors)
 
 
 def run(args: argparse.Namespace) -> int:
+    from anker.cli._config import require, resolve, say_warnings, unused
     from anker.cli._io import read_records, write_table
     from anker.profile import AnkerModel
 
-    model = AnkerModel.load(args.model)
+    resolve(args, NAME)
+    unused(args, ["features", "duration_col", "event_col", "cohort_col", "reference",
+                  "covariates", "horizon", "cluster_col"],
+           why="the model file holds the tests' columns")
+    model = _chosen(AnkerModel.load(args.model), args)
     df = read_records(args.data)
     if args.id_col in df.columns:
         df = df.set_index(args.id_col, drop=False)
+    needed = {f for t in model.tests.values() for f in t.features}
+    require(df, [(f, "the same column names as the fitting data") for f in sorted(needed)],
+            data=args.data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        profiles = model.profile(df)
+        profiles = model.profile(df, extrapolate=bool(args.extrapolate))
     write_table(profiles, args.out)
-    for w in caught:
-        print(f"warning: {w.message}")
-    counts = profiles["route"].value_counts().to_dict()
-    print(f"profiled {len(profiles):,} clients -> {args.out} "
-          f"(route A {counts.get('A', 0):,}, route B {counts.get('B', 0):,}; "
-          f"trajectory advised {int((profiles['trajectory_advice'] == 'trajectory').sum()):,}; "
-          f"WWB flag {int(profiles['wwb_flag'].sum()):,})")
+    say_warnings(caught)
+    parts = []
+    if "route" in profiles:
+        counts = profiles["route"].value_counts().to_dict()
+        parts.append(f"route A {counts.get('A', 0):,}, route B {counts.get('B', 0):,}")
+    if "trajectory_advice" in profiles:
+        advised = int((profiles["trajectory_advice"] == "trajectory").sum())
+        parts.append(f"trajectory advised {advised:,}")
+    if "wwb_flag" in profiles:
+        parts.append(f"WWB flag {int(profiles['wwb_flag'].sum()):,}")
+    if "p_on_benefit_6m" in profiles:
+        times = profiles.attrs["survival_times"]
+        unit = profiles.attrs["time_unit"]
+        shown = ", ".join(f"{col.rsplit('_', 1)[-1]} {profiles[col].mean():.3f}"
+                          for col in times)
+        parts.append(f"mean P(on benefit) {shown} (at "
+                     f"{', '.join(f'{t:.4g}' for t in times.values())} {unit})")
+    missing = profiles.attrs.get("not_assessed", []) + list(profiles.attrs.get("not_profiled", {}))
+    if missing:
+        parts.append(f"not assessed: {', '.join(missing)}")
+    print(f"profiled {len(profiles):,} clients -> {args.out} ({'; '.join(parts)})")
     return 0

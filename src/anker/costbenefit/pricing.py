@@ -42,14 +42,16 @@ class CostBenefit:
     level: float
     n_boot: int
     boot_days_saved: np.ndarray | None = field(default=None, compare=False)
+    time_unit: str = "calendar days"
+    benefit_days_per_unit: float = BENEFIT_DAYS_PER_CALENDAR_DAY
 
     @property
     def summary(self) -> pd.DataFrame:
         """The result as a table: estimate, CI and unit per quantity."""
-        to_calendar = 1 / BENEFIT_DAYS_PER_CALENDAR_DAY
+        to_unit = 1 / self.benefit_days_per_unit
         rows = {
             "RMST difference (other minus reference)": (
-                self.rmst_difference, -self.ci[1] * to_calendar, -self.ci[0] * to_calendar, "calendar days"),
+                self.rmst_difference, -self.ci[1] * to_unit, -self.ci[0] * to_unit, self.time_unit),
             "days saved per client": (self.days_saved, *self.ci, "benefit days"),
             "break-even per client": (self.break_even_days, np.nan, np.nan, "benefit days"),
             "net benefit": (self.net_benefit, *self.net_benefit_ci, "EUR"),
@@ -61,7 +63,7 @@ class CostBenefit:
         return table
 
     def _header(self) -> str:
-        return (f"CostBenefit: {self.method}, horizon {self.horizon:g} calendar days, "
+        return (f"CostBenefit: {self.method}, horizon {self.horizon:g} {self.time_unit}, "
                 f"{self.guided_clients:,.0f} guided clients, {self.level:.0%} CI by {self.ci_method}")
 
     def __repr__(self) -> str:
@@ -102,7 +104,8 @@ def cost_benefit(
     comparison : CohortComparison
         A `compare_cohorts` result (or any object with ``rmst_difference``,
         ``ci``, ``boot_differences``, ``horizon`` and ``method``): coaching
-        cohort minus reference, RMST in calendar days up to ``horizon``.
+        cohort minus reference, RMST up to ``horizon`` in the comparison's
+        ``time_unit`` (calendar days when it has none).
     break_even : BreakEven
     guided_clients : float, optional, keyword-only
         Clients guided in the year; default ``break_even.clients``.
@@ -112,7 +115,7 @@ def cost_benefit(
     Returns
     -------
     CostBenefit
-        ``days_saved = -rmst_difference * 261/365`` benefit days per client and
+        ``days_saved = -rmst_difference * days per unit * 261/365`` benefit days per client and
         its ``ci``; ``net_benefit = days_saved * daily_benefit * guided_clients
         - extra_cost`` in euros and its ``net_benefit_ci``; ``break_even_days``
         (``extra_cost / (daily_benefit * guided_clients)``, which is
@@ -161,12 +164,14 @@ def cost_benefit(
     guided = break_even.clients if guided_clients is None else _positive("guided_clients", guided_clients)
     euros_per_day_saved = break_even.daily_benefit * guided
     threshold = break_even.extra_cost / euros_per_day_saved
-    days_saved = -rmst_difference * BENEFIT_DAYS_PER_CALENDAR_DAY
+    unit = getattr(comparison, "time_unit", None)
+    to_benefit = BENEFIT_DAYS_PER_CALENDAR_DAY if unit is None else unit.benefit_days_per_unit
+    days_saved = -rmst_difference * to_benefit
     alpha = 1 - level
 
     boot = _boot_replicates(comparison)
     if boot is not None:
-        boot_days = -boot * BENEFIT_DAYS_PER_CALENDAR_DAY
+        boot_days = -boot * to_benefit
         boot_net = boot_days * euros_per_day_saved - break_even.extra_cost
         ci = tuple(np.quantile(boot_days, [alpha / 2, 1 - alpha / 2]))
         net_ci = tuple(np.quantile(boot_net, [alpha / 2, 1 - alpha / 2]))
@@ -176,7 +181,7 @@ def cost_benefit(
         low, high = (float(x) for x in comparison.ci)
         if not (math.isfinite(low) and math.isfinite(high)) or high < low:
             raise ValueError(f"comparison.ci must be a finite (low, high) pair, got {comparison.ci!r}")
-        se_days = (high - low) / (2 * stats.norm.ppf(0.975)) * BENEFIT_DAYS_PER_CALENDAR_DAY
+        se_days = (high - low) / (2 * stats.norm.ppf(0.975)) * to_benefit
         z = stats.norm.ppf(1 - alpha / 2)
         ci = (days_saved - z * se_days, days_saved + z * se_days)
         net_ci = tuple(d * euros_per_day_saved - break_even.extra_cost for d in ci)
@@ -199,4 +204,6 @@ def cost_benefit(
         level=level,
         n_boot=n_boot,
         boot_days_saved=boot_days,
+        time_unit="calendar days" if unit is None else unit.label,
+        benefit_days_per_unit=to_benefit,
     )

@@ -85,15 +85,16 @@ def _person_table(test: Any, df: pd.DataFrame, *, time: float,
             "target": status})
         if hasattr(test, "predict_cumulative_hazard"):  # for the calibration per group
             table["cumhaz"] = cumulative_hazard_to(test, df, durations, risk, time)
-        meaning = {"outcome": f"still on benefit at {time:g} calendar days "
+        unit = getattr(getattr(test, "time_unit", None), "label", "calendar days")
+        meaning = {"outcome": f"still on benefit at {time:g} {unit} "
                    f"(Kaplan-Meier, {test.duration_col}/{test.event_col})",
-                   "flag": f"predicted P(still on benefit at {time:g} days) >= "
+                   "flag": f"predicted P(still on benefit at {time:g} {unit}) >= "
                    f"{survival_threshold:g}",
-                   "flag_target": f"observed still on benefit at {time:g} days (fpr and "
+                   "flag_target": f"observed still on benefit at {time:g} {unit} (fpr and "
                    "fnr weight the known statuses by inverse probability of censoring)",
                    "auc": f"Harrell's C of risk_score for {test.duration_col} (exits as events)",
                    "calibration_in_the_large": f"Kaplan-Meier P(still on benefit at {time:g} "
-                   "days) minus the mean predicted one (> 0: the model is too optimistic)"}
+                   f"{unit}) minus the mean predicted one (> 0: the model is too optimistic)"}
         return "survival", table, meaning
     raise TypeError(f"audit_fairness cannot audit a {type(test).__name__}; {SUPPORTED}")
 

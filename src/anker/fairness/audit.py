@@ -44,10 +44,35 @@ def _check_options(band: tuple[float, float], flag_on: Sequence[str], missing: s
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
     if ci and (not isinstance(n_boot, int | np.integer) or n_boot < 2):
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
-    if not np.isfinite(time) or time <= 0:
-        raise ValueError(f"time must be a positive number of calendar days, got {time!r}")
+    if time is not None and (not np.isfinite(time) or time <= 0):
+        raise ValueError(f"time must be a positive number (in the test's time unit), got {time!r}")
     if not 0 < float(survival_threshold) < 1:
         raise ValueError(f"survival_threshold must lie in (0, 1), got {survival_threshold!r}")
+
+
+def _survival_time(test: Any, df: pd.DataFrame, time: float | None) -> float:
+    """The audit's time for a survival test, in its unit; 182 for any other test (unused)."""
+    duration_col = getattr(test, "duration_col", None)
+    if duration_col is None or duration_col not in df.columns or hasattr(test, "outcome_col"):
+        return 182.0 if time is None else float(time)
+    unit = getattr(test, "time_unit", None)
+    longest = float(pd.to_numeric(df[duration_col], errors="coerce").max())
+    if time is not None:
+        if float(time) > longest:
+            raise AnkerDataError(f"time={time:g} lies beyond the longest duration in the records "
+                                 f"({longest:g}): nobody's status is known then; choose a "
+                                 "smaller time=", columns=[duration_col])
+        return float(time)
+    default = 182.0 if unit is None else float(unit.from_days(182.0))
+    follow_up = min(longest, float(getattr(test, "max_follow_up_", longest)))
+    if default >= follow_up:
+        label = "calendar days" if unit is None else unit.label
+        warnings.warn(f"audit time: 182 calendar days ({default:.4g} {label}) lie at or beyond "
+                      f"the follow-up ({follow_up:g} {label}); audited at half of it, "
+                      f"{follow_up / 2:g} {label} (pass time= to choose)", UserWarning,
+                      stacklevel=3)
+        return follow_up / 2
+    return default
 
 
 def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], *,
@@ -55,7 +80,7 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], 
                    ci: bool = False, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
                    band: tuple[float, float] = (0.8, 1.25),
                    flag_on: Sequence[str] = RATIO_METRICS, missing: str = "group",
-                   time: float = 182.0, survival_threshold: float = 0.5,
+                   time: float | None = None, survival_threshold: float = 0.5,
                    min_group_size: int | None = None) -> pd.DataFrame:
     """Per group: size, base rate, mean score, AUC, calibration and the flag's error rates.
 
@@ -76,7 +101,9 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], 
     model uses, is recorded in ``attrs``.
 
     For a :class:`~anker.BenefitDurationTest` the outcome is being still on
-    benefit at ``time`` calendar days: ``base_rate`` is the Kaplan-Meier
+    benefit at ``time``, in the test's ``time_unit`` (default: 182 calendar
+    days in that unit, or half the longest follow-up of the records when 182
+    days lie beyond it, with a warning): ``base_rate`` is the Kaplan-Meier
     estimate, ``mean_score`` the mean predicted survival, ``auc`` Harrell's C
     of ``risk_score``, and the flag is a predicted survival of at least
     ``survival_threshold``; ``fpr`` and ``fnr`` are censoring-aware: the spells
@@ -115,10 +142,18 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], 
         Rows without a group label form the group ``"(missing)"`` (default),
         or are left out with a warning that counts them.
     time, survival_threshold : float
-        Survival tests only: the horizon in calendar days and the flag's cut-off.
+        Survival tests only: the horizon in the test's time unit and the flag's
+        cut-off. A time beyond the longest duration in ``df`` is an error.
     min_group_size : int, optional
         Groups with fewer people are suppressed: listed with ``suppressed``
         True and no count or metric (all NaN). The reference cannot be one.
+
+    Raises
+    ------
+    AnkerDataError
+        When nobody in the records has the outcome the flag is meant to catch
+        (for a survival test: nobody is observed still on benefit at ``time``):
+        fpr and fnr would compare groups on nothing, so there is no audit.
 
     Returns
     -------
@@ -158,6 +193,7 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], 
     _check_options(band, flag_on, missing, level, n_boot, ci, time, survival_threshold)
     min_size = check_min_group_size(min_group_size)
     low, high = (float(b) for b in band)
+    time = _survival_time(test, df, time)
     kind, table, meaning = _person_table(test, df, time=float(time),
                                          survival_threshold=float(survival_threshold))
     labels, n_missing = group_labels(df, columns, missing)
@@ -177,6 +213,12 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], 
         raise AnkerDataError("no rows left to audit (every row lacks a group label, a "
                              "prediction or an observed outcome)")
     table, labels = table[keep].reset_index(drop=True), labels[keep]
+    if not (table["target"] == 1).any():
+        what = meaning.get("flag_target", "the flag's target outcome")
+        raise AnkerDataError(f"nobody in the {int(keep.sum())} audited record(s) has the "
+                             f"outcome the flag is meant to catch ({what}): fpr and fnr are "
+                             "undefined, so groups cannot be compared"
+                             + ("; choose a smaller time=" if kind == "survival" else ""))
     codes, uniques = pd.factorize(labels)
     sizes = np.bincount(codes, minlength=len(uniques))
     order = sorted(range(len(uniques)), key=lambda i: (is_missing_group(uniques[i]), -sizes[i],

@@ -36,8 +36,11 @@ def cumulative_hazard_to(test: Any, df: pd.DataFrame, durations: np.ndarray, ris
     until = np.minimum(durations[usable], time)
     times = np.unique(until)
     first = int(np.flatnonzero(usable)[0])
-    baseline = (test.predict_cumulative_hazard(df.iloc[[first]], times).to_numpy()[0]
-                / np.exp(risk[first]))
+    try:  # beyond the fitting follow-up: a Cox baseline stays flat
+        row = test.predict_cumulative_hazard(df.iloc[[first]], times, extrapolate=True)
+    except TypeError:  # a test without the extrapolate option
+        row = test.predict_cumulative_hazard(df.iloc[[first]], times)
+    baseline = row.to_numpy()[0] / np.exp(risk[first])
     out[usable] = np.exp(risk[usable]) * baseline[np.searchsorted(times, until)]
     return out
 

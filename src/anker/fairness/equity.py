@@ -21,6 +21,7 @@ import pandas as pd
 
 from anker.errors import AnkerDataError
 from anker.fairness._metrics import _person_table
+from anker.fairness.audit import _survival_time
 from anker.fairness.groups import (
     check_min_group_size,
     group_columns,
@@ -35,7 +36,7 @@ __all__ = ["accuracy_equity"]
 
 def accuracy_equity(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], *,
                     thresholds: Sequence[float] | None = None, reference: Any = None,
-                    min_group_size: int | None = None, time: float = 182.0) -> pd.DataFrame:
+                    min_group_size: int | None = None, time: float | None = None) -> pd.DataFrame:
     """False positive and false negative rates per group at each threshold, and their ratios.
 
     Parameters
@@ -53,8 +54,9 @@ def accuracy_equity(test: Any, df: pd.DataFrame, group_col: str | Sequence[str],
         The group ratios are taken to; default the largest group.
     min_group_size : int, optional
         Groups with fewer people are left out (listed in ``attrs["suppressed"]``).
-    time : float
-        The duration test's horizon in calendar days.
+    time : float, optional
+        The duration test's horizon in its time unit (default as for
+        :func:`anker.audit_fairness`: 182 calendar days, within follow-up).
 
     Returns
     -------
@@ -75,6 +77,7 @@ def accuracy_equity(test: Any, df: pd.DataFrame, group_col: str | Sequence[str],
     columns = group_columns(group_col)
     require_columns(df, columns, role="accuracy equity")
     min_size = check_min_group_size(min_group_size)
+    time = _survival_time(test, df, time)
     kind, table, _ = _person_table(test, df, time=float(time), survival_threshold=0.5)
     labels, _ = group_labels(df, columns, "group")
     usable = (table["score"].notna() & table["y"].notna()).to_numpy() if kind == "classifier" \

@@ -11,7 +11,9 @@ Rules, the same everywhere:
 
 * numeric features enter as they are (units of the column);
 * a categorical feature gets one 0/1 column per non-reference level, named
-  ``column[level]``; the reference is the schema's preferred level when
+  ``column[level]``; the reference is, in this order, the level named in
+  ``reference_levels``, the first observed category of a pandas
+  ``CategoricalDtype`` (its order is kept), the schema's preferred level when
   present (``education`` -> ``low``), otherwise the most frequent level;
 * missing values are not imputed: they raise :class:`AnkerDataError` naming
   the column and the number of rows;
@@ -51,8 +53,16 @@ def _is_categorical(series: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
 
 
-def _level_order(name: str, levels: Iterable[str], counts: pd.Series) -> list[str]:
+def _level_order(name: str, levels: Iterable[str], counts: pd.Series,
+                 series: pd.Series | None = None, reference: object = None) -> list[str]:
     levels = list(levels)
+    if reference is not None:
+        if str(reference) not in levels:
+            raise ValueError(f"reference_levels: {reference!r} is not a level of {name!r} "
+                             f"(levels: {sorted(levels)[:10]})")
+        return [str(reference)] + [lv for lv in _declared(series, levels) if lv != str(reference)]
+    if series is not None and isinstance(series.dtype, pd.CategoricalDtype):
+        return _declared(series, levels)
     preferred = PREFERRED_REFERENCE.get(name)
     if preferred in levels:
         reference = preferred
@@ -65,6 +75,13 @@ def _level_order(name: str, levels: Iterable[str], counts: pd.Series) -> list[st
     else:
         rest.sort()
     return [reference] + rest
+
+
+def _declared(series: pd.Series | None, levels: list[str]) -> list[str]:
+    """The observed levels in a CategoricalDtype's order, else sorted."""
+    if series is not None and isinstance(series.dtype, pd.CategoricalDtype):
+        return [str(c) for c in series.cat.categories if str(c) in levels]
+    return sorted(levels)
 
 
 @dataclass(frozen=True)
@@ -108,7 +125,8 @@ class DesignSpec:
 
     @classmethod
     def learn(cls, df: pd.DataFrame, features: Sequence[str], *,
-              categorical: Iterable[str] = ()) -> DesignSpec:
+              categorical: Iterable[str] = (),
+              reference_levels: dict[str, object] | None = None) -> DesignSpec:
         """Learn the spec from fitting data.
 
         Parameters
@@ -119,6 +137,20 @@ class DesignSpec:
             Feature columns.
         categorical : iterable of str
             Numeric columns to treat as categorical anyway (e.g. coded regions).
+        reference_levels : dict, optional
+            The reference level per categorical feature, e.g. ``{"ui": "no"}``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"ui": ["yes", "yes", "no"], "age": [30, 40, 50]})
+        >>> DesignSpec.learn(df, ["ui", "age"]).term_names
+        ('ui[no]', 'age')
+        >>> DesignSpec.learn(df, ["ui", "age"], reference_levels={"ui": "no"}).term_names
+        ('ui[yes]', 'age')
+        >>> ordered = df.assign(ui=pd.Categorical(df["ui"], categories=["no", "yes"]))
+        >>> DesignSpec.learn(ordered, ["ui", "age"]).term_names
+        ('ui[yes]', 'age')
         """
         features = tuple(features)
         if len(set(features)) != len(features):
@@ -127,12 +159,20 @@ class DesignSpec:
         require_columns(df, features, role="design matrix")
         _reject_missing(df, features)
         forced = set(categorical)
+        references = dict(reference_levels or {})
+        unknown = [f for f in references if f not in features]
+        if unknown:
+            raise ValueError(f"reference_levels: {unknown} are not features ({list(features)})")
         levels: dict[str, tuple[str, ...]] = {}
         for f in features:
             if f in forced or _is_categorical(df[f]):
                 values = df[f].astype(str)
                 counts = values.value_counts()
-                levels[f] = tuple(_level_order(f, counts.index, counts))
+                levels[f] = tuple(_level_order(f, counts.index, counts, df[f], references.get(f)))
+            elif f in references:
+                raise ValueError(f"reference_levels: {f!r} is numeric and enters as a number; "
+                                 "make it categorical (a string or pandas Categorical column) "
+                                 "to give it a reference level")
             else:
                 values = df[f].to_numpy(dtype=float)
                 if not np.isfinite(values).all():

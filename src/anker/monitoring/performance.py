@@ -49,9 +49,19 @@ def _cumulative_hazard_at(test: Any, df: pd.DataFrame, durations: np.ndarray,
                           lp: np.ndarray) -> np.ndarray:
     """H(T_i | x_i) = exp(lp_i) H0(T_i) for a proportional-hazards test (Cox or Weibull)."""
     times = np.unique(durations)
-    first = test.predict_cumulative_hazard(df.iloc[:1], times).to_numpy()[0]
+    # beyond the fitting follow-up a Cox baseline stays flat: the expected exits there are
+    # those up to the end of follow-up (a Weibull model extrapolates its shape)
+    first = _cumulative_hazard_row(test, df.iloc[:1], times)
     baseline = first / np.exp(lp[0])
     return np.exp(lp) * baseline[np.searchsorted(times, durations)]
+
+
+def _cumulative_hazard_row(test: Any, row: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    try:
+        frame = test.predict_cumulative_hazard(row, times, extrapolate=True)
+    except TypeError:  # a test without the extrapolate option
+        frame = test.predict_cumulative_hazard(row, times)
+    return frame.to_numpy()[0]
 
 
 def _jackknife_c(durations: np.ndarray, events: np.ndarray, lp: np.ndarray,

@@ -33,9 +33,9 @@ from anker.outcome.balance import balance_table, weight_diagnostics
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.cox_functionals import proportional_hazards_test
 from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
-from anker.outcome.inference import BENEFIT_DAYS_PER_CALENDAR_DAY, estimates_table
+from anker.outcome.inference import estimates_table
 from anker.outcome.summary import ComparisonSummary, build_summary
-from anker.schema import PROTECTED
+from anker.schema import PROTECTED, TimeUnit, resolve_time_unit
 from anker.survival import logrank_test, rmst
 
 __all__ = ["compare_cohorts", "CohortComparison", "DEFAULT_COVARIATES", "METHODS", "OverlapWarning"]
@@ -53,7 +53,8 @@ _LOW_ESS_SHARE = 0.10
 
 @dataclass(frozen=True, repr=False)
 class CohortComparison:
-    """Result of `compare_cohorts`. All durations in calendar days unless named ``*_benefit_days``.
+    """Result of `compare_cohorts`. Durations in ``time_unit`` (calendar days by default) unless
+    named ``*_benefit_days``.
 
     Attributes
     ----------
@@ -110,6 +111,7 @@ class CohortComparison:
     notes: tuple[str, ...] = ()
     comparison_col: str | None = None
     cluster_col: str | None = None
+    time_unit: TimeUnit = field(default_factory=resolve_time_unit)
 
     @property
     def logrank_p(self) -> float:
@@ -118,12 +120,13 @@ class CohortComparison:
 
     @property
     def rmst_difference_benefit_days(self) -> float:
-        """The chosen difference in benefit (working) days: x 261/365."""
-        return self.rmst_difference * BENEFIT_DAYS_PER_CALENDAR_DAY
+        """The chosen difference in benefit (working) days: x days per time unit x 261/365."""
+        return self.rmst_difference * self.time_unit.benefit_days_per_unit
 
     @property
     def ci_benefit_days(self) -> tuple[float, float]:
-        return (self.ci[0] * BENEFIT_DAYS_PER_CALENDAR_DAY, self.ci[1] * BENEFIT_DAYS_PER_CALENDAR_DAY)
+        factor = self.time_unit.benefit_days_per_unit
+        return (self.ci[0] * factor, self.ci[1] * factor)
 
     @property
     def summary(self) -> ComparisonSummary:
@@ -160,6 +163,8 @@ def compare_cohorts(
     comparison_col: str | None = None,
     cluster_col: str | None = None,
     propensity_knots: int = 3,
+    time_unit: str | float | TimeUnit = "day",
+    reference_levels: dict[str, Any] | None = None,
 ) -> CohortComparison:
     """Compare two cohorts on restricted mean time on benefit up to ``horizon``.
 
@@ -171,12 +176,12 @@ def compare_cohorts(
     reference : the reference cohort (subtracted). Default: ``cohorts[0]``, else
         ``"casemanagement_2004"`` when present.
     cohorts : optional pair ``(reference, other)``.
-    duration_col : spell length, calendar days (>= 0).
+    duration_col : spell length (>= 0), in ``time_unit`` (calendar days by default).
     event_col : 1 when the spell ended (an exit), 0 when censored (entitlement
         end, data end).
     covariates : columns adjusted for; default `DEFAULT_COVARIATES` (the inflow
         covariates; protected attributes only when listed explicitly).
-    horizon : RMST horizon, calendar days; at most the follow-up of each cohort.
+    horizon : RMST horizon, in ``time_unit``; at most the follow-up of each cohort.
     method : the estimator reported as ``rmst_difference``: ``"naive"``,
         ``"gcomp"``, ``"iptw"``, ``"aipw"`` or ``"did"`` (needs ``comparison_col``).
         All available estimators are computed and listed in ``estimates``.
@@ -192,6 +197,14 @@ def compare_cohorts(
     propensity_knots : knots of the piecewise-linear spline of each continuous
         covariate in the propensity model (at quantiles; 0: linear terms only).
         The Cox outcome model always uses the covariates as they are.
+    time_unit : ``"day"`` (default), ``"week"``, ``"month"`` (30.4375 days),
+        ``"year"`` or a number of calendar days per unit (``14``: two-week
+        periods). Durations, the horizon and every RMST are in this unit; the
+        benefit-day figures convert through it (days per unit x 261/365), and
+        the summary names it.
+    reference_levels : optional dict, the reference level per categorical
+        covariate (``{"ui": "no"}``); by default a ``CategoricalDtype``'s first
+        category, else as `anker.models.design` chooses.
 
     Returns
     -------
@@ -233,6 +246,7 @@ def compare_cohorts(
     >>> cmp.ci[0] < cmp.rmst_difference < cmp.ci[1]
     True
     """
+    unit = resolve_time_unit(time_unit)
     checked = check_inputs(
         df, cohort_col=cohort_col, reference=reference, cohorts=cohorts,
         duration_col=duration_col, event_col=event_col,
@@ -242,7 +256,7 @@ def compare_cohorts(
     )
     data, A, durations, events = checked.data, checked.A, checked.durations, checked.events
     horizon, n_boot, notes = checked.horizon, checked.n_boot, list(checked.notes)
-    spec = DesignSpec.learn(data, checked.covariates)
+    spec = DesignSpec.learn(data, checked.covariates, reference_levels=reference_levels)
     X = spec.transform(data)
     terms = spec.term_names
     checked.check_design(X, terms)
@@ -261,6 +275,8 @@ def compare_cohorts(
     estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level)
     if method not in estimates.index:
         raise AnkerDataError(f"method={method!r} could not be computed on these data")
+    for col in ("estimate", "ci_low", "ci_high"):  # benefit days per unit of the durations
+        estimates[f"{col}_benefit_days"] = estimates[col] * unit.benefit_days_per_unit
 
     # ----------------------------------------------------------------- per cohort, tests, Cox
     z = stats.norm.ppf(0.5 + level / 2)
@@ -313,4 +329,5 @@ def compare_cohorts(
         cox=cox_table, ph_test=ph, weights=weights, balance=balance, propensity=propensity,
         att_weights=att_weights, curves={"km": est.km, **est.curves}, n_boot=n_boot,
         notes=tuple(notes), comparison_col=comparison_col, cluster_col=cluster_col,
+        time_unit=unit,
     )

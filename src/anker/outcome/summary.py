@@ -77,6 +77,11 @@ class ComparisonSummary:
                 + (f"<ul>{notes}</ul>" if notes else ""))
 
 
+def _plain(label) -> str:
+    """A cohort label as a reader writes it: 1, not np.int64(1)."""
+    return repr(label.item() if hasattr(label, "item") else label)
+
+
 def _p(value: float) -> str:
     return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
 
@@ -88,10 +93,11 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
               else "normal, influence-function SE")
     ci_how += (f"; whole clusters of {cmp.cluster_col!r} resampled" if cmp.cluster_col
                else "; spells treated as independent")
+    unit = cmp.time_unit
     estimand = (
-        f"restricted mean time on benefit up to {cmp.horizon:g} calendar days of the "
-        f"{cmp.other!r} cohort minus what the same spells would have had under the "
-        f"{cmp.reference!r} regime (effect on the treated, ATT); < 0 means shorter on benefit. "
+        f"restricted mean time on benefit up to {cmp.horizon:g} {unit.label} of the "
+        f"{_plain(cmp.other)} cohort minus what the same spells would have had under the "
+        f"{_plain(cmp.reference)} regime (effect on the treated, ATT); < 0 means shorter on benefit. "
         "Exits of any kind end a spell; entitlement end and data end censor it."
     )
     rmst = cmp.rmst
@@ -99,7 +105,8 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
                        for label, r in rmst.iterrows())
     info = {
         "compared": counts,
-        "horizon": f"{cmp.horizon:g} calendar days ({cmp.horizon * 261 / 365:.1f} benefit days)",
+        "horizon": f"{cmp.horizon:g} {unit.label} "
+                   f"({cmp.horizon * unit.benefit_days_per_unit:.1f} benefit days)",
         "RMST per cohort (KM)": ", ".join(f"{label}: {r.rmst:.1f} (SE {r.se:.2f})"
                                           for label, r in rmst.iterrows()),
         "log-rank test": f"chi2 = {cmp.logrank.statistic:.2f} on 1 df, p = {_p(cmp.logrank_p)}",
@@ -119,12 +126,12 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
             info["balance: max |SMD|"] = (f"{cmp.balance['smd_before'].abs().max():.3f} before, "
                                           f"{cmp.balance['smd_after'].abs().max():.3f} after weighting")
     info["CI"] = f"{level}, {ci_how}"
-    info["reported method"] = f"{cmp.method}: {cmp.rmst_difference:.2f} calendar days " \
+    info["reported method"] = f"{cmp.method}: {cmp.rmst_difference:.2f} {unit.label} " \
         f"({cmp.rmst_difference_benefit_days:.2f} benefit days)"
 
     est = cmp.estimates
     table = pd.DataFrame({
-        "days": est["estimate"],
+        "days" if unit.name == "day" else unit.short: est["estimate"],
         "ci_low": est["ci_low"],
         "ci_high": est["ci_high"],
         "se": est["se"],
@@ -134,7 +141,7 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
     })
     table.index = pd.Index(list(est.index), name="method")
     table.insert(0, "estimator", [LABELS[m] for m in est.index])
-    title = (f"Cohort comparison: {cmp.other!r} minus {cmp.reference!r}, "
-             f"RMST difference up to {cmp.horizon:g} days")
+    title = (f"Cohort comparison: {_plain(cmp.other)} minus {_plain(cmp.reference)}, "
+             f"RMST difference up to {cmp.horizon:g} {unit.label}")
     return ComparisonSummary(title=title, estimand=estimand, info=pd.Series(info, name="value"),
                              table=table, notes=tuple(cmp.notes))

@@ -33,7 +33,8 @@ def _step_values(times: np.ndarray, survival: np.ndarray, grid: np.ndarray) -> n
 def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
                     shade: bool = True, until: float | None = None,
                     ax: Axes | None = None) -> Figure:
-    """Share still on benefit against calendar days: KM per cohort and the adjusted curves.
+    """Share still on benefit against time (in the comparison's unit): KM per cohort and the
+    adjusted curves.
 
     Draws the Kaplan-Meier curve of each cohort (solid) and, with
     ``adjusted``, the g-computation curves of the other cohort's spells
@@ -49,7 +50,7 @@ def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
     adjusted, weighted, shade : bool, keyword-only
         Which curves to draw and whether to shade the RMST difference.
     until : float, keyword-only
-        Right end of the x axis, calendar days; default the horizon x 1.25,
+        Right end of the x axis, in the comparison's ``time_unit``; default the horizon x 1.25,
         so the horizon line is visible.
     ax : matplotlib Axes, keyword-only
         Draw here instead of on a new figure.
@@ -65,18 +66,27 @@ def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
     >>> cmp = anker.compare_cohorts(pop.data, covariates=["age", "tightness"], method="gcomp",
     ...                             n_boot=0)
     >>> fig = anker.plots.survival_curves(cmp)
+    >>> fig.axes[0].get_xlabel()
+    'calendar days since inflow'
     """
     fig, ax = figure_axes(ax, (7.0, 4.2))
+    unit = getattr(cmp, "time_unit", None)
+    label, short = ("calendar days", "d") if unit is None else (unit.label, unit.short)
+    short = "d" if short == "days" else short
     horizon = float(cmp.horizon)
     until = horizon * 1.25 if until is None else float(until)
     km = cmp.curves["km"]
-    _step(ax, km["reference"].times, km["reference"].survival, until, color=_REFERENCE_COLOR,
-          linewidth=1.6, label=f"{cmp.reference} (Kaplan-Meier)")
-    _step(ax, km["other"].times, km["other"].survival, until, color=_OTHER_COLOR,
+
+    def end(curve) -> float:  # a curve stops at its last observed time, not drawn flat beyond
+        return min(until, float(curve.times[-1])) if len(curve.times) else until
+
+    _step(ax, km["reference"].times, km["reference"].survival, end(km["reference"]),
+          color=_REFERENCE_COLOR, linewidth=1.6, label=f"{cmp.reference} (Kaplan-Meier)")
+    _step(ax, km["other"].times, km["other"].survival, end(km["other"]), color=_OTHER_COLOR,
           linewidth=1.6, label=f"{cmp.other} (Kaplan-Meier)")
     if weighted and "reference_weighted" in km:
         curve = km["reference_weighted"]
-        _step(ax, curve.times, curve.survival, until, color=_REFERENCE_COLOR, linewidth=1.0,
+        _step(ax, curve.times, curve.survival, end(curve), color=_REFERENCE_COLOR, linewidth=1.0,
               linestyle=":", label=f"{cmp.reference}, weighted to {cmp.other} (IPTW)")
     if adjusted and "gcomp_reference" in cmp.curves:
         times, own = cmp.curves["gcomp_other"]
@@ -91,13 +101,13 @@ def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
                             _step_values(times, counterfactual, grid), step="post",
                             color="grey", alpha=0.35, linewidth=0,
                             label=f"adjusted RMST difference: "
-                                  f"{cmp.estimates.loc['gcomp', 'estimate']:.1f} days")
+                                  f"{cmp.estimates.loc['gcomp', 'estimate']:.1f} {label}")
     ax.axvline(horizon, color="black", linewidth=0.8, linestyle="-.")
-    ax.annotate(f"horizon {horizon:g} d", (horizon, 0.0), xytext=(3, 4),
+    ax.annotate(f"horizon {horizon:g} {short}", (horizon, 0.0), xytext=(3, 4),
                 textcoords="offset points", fontsize=8)
     ax.set_xlim(0, until)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("calendar days since inflow")
+    ax.set_xlabel(f"{label} since inflow")
     ax.set_ylabel("share still on benefit")
     ax.set_title(f"Time on benefit: {cmp.other} vs {cmp.reference}")
     ax.legend(fontsize=7.5, loc="upper right", frameon=False)

@@ -111,15 +111,21 @@ def _source_rows(data: pd.DataFrame, data_path, model_path) -> list[tuple[str, s
     return rows
 
 
+def _unit(comparison) -> str:
+    unit = getattr(comparison, "time_unit", None)
+    return "calendar days" if unit is None else unit.label
+
+
 def _key_section(comparison, be, cb, truth) -> str:
     items = []
     if comparison is not None:
         ci = getattr(comparison, "ci", (float("nan"), float("nan")))
         who = (f"{esc(getattr(comparison, 'other', 'other'))} minus "
                f"{esc(getattr(comparison, 'reference', 'reference'))}")
-        items.append(("Coaching effect, calendar days",
+        items.append((f"Coaching effect, {_unit(comparison)}",
                       f"{comparison.rmst_difference:+.2f}",
-                      f"RMST difference up to {float(comparison.horizon):g} days, {who}, "
+                      f"RMST difference up to {float(comparison.horizon):g} {_unit(comparison)}, "
+                      f"{who}, "
                       f"{esc(getattr(comparison, 'method', ''))}; 95 % CI {interval(*ci)}"))
     if cb is not None:
         items.append(("Benefit days saved per client", f"{cb.days_saved:.2f}",
@@ -136,7 +142,8 @@ def _key_section(comparison, be, cb, truth) -> str:
                       f"{cb.guided_clients:,.0f} guided clients"))
     estimates = getattr(comparison, "estimates", None)
     if isinstance(estimates, pd.DataFrame) and "naive" in estimates.index:
-        items.append(("Naive difference, calendar days", f"{estimates.loc['naive', 'estimate']:+.2f}",
+        items.append((f"Naive difference, {_unit(comparison)}",
+                      f"{estimates.loc['naive', 'estimate']:+.2f}",
                       "unadjusted: mixes coaching with the business cycle and the client mix"))
     if truth is not None and getattr(truth, "coaching_effect_days", None) is not None:
         items.append(("True effect (synthetic data)", f"{-float(truth.coaching_effect_days):+.2f}",
@@ -181,7 +188,7 @@ def _footer(*, seed, command, comparison, cb, generated: str) -> str:
            ("model file schema version", str(SCHEMA_VERSION))]
     if comparison is not None:
         run.append(("comparison", f"method {esc(getattr(comparison, 'method', '?'))}, horizon "
-                                  f"{float(comparison.horizon):g} calendar days"))
+                                  f"{float(comparison.horizon):g} {_unit(comparison)}"))
     if cb is not None:
         run.append(("intervals", f"{esc(cb.ci_method)}, {cb.n_boot:,} replicates"))
     versions = ", ".join(f"{esc(k)} {esc(v)}" for k, v in _versions())

@@ -75,19 +75,29 @@ class _Step:
 
 
 def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", reference=None,
-            horizon: float = 365, method: str = "aipw", n_boot: int = 1000, seed: int = 0,
+            horizon: float | None = 365, method: str = "aipw", n_boot: int = 1000, seed: int = 0,
             protected: tuple[str, ...] = PROTECTED, coach_col: str = "coach_id",
-            say: Callable[[str], None] | None = None) -> JobResults:
+            say: Callable[[str], None] | None = None, duration_col: str = "duration_days",
+            event_col: str = "exited", covariates=None, time_unit="day",
+            cluster_col: str | None = None, cohorts=None, fit: bool | None = None,
+            extrapolate: bool = False) -> JobResults:
     """Fit, profile, compare, cost-benefit, audit: all results for the report.
 
     Parameters
     ----------
     data : DataFrame
-        One row per benefit spell, two cohorts in ``cohort_col``.
+        One row per benefit spell, two cohorts in ``cohort_col`` (None: no
+        cohorts, and no comparison or cost-benefit).
     model : AnkerModel, optional, keyword-only
-        A fitted model; fitted on ``data`` when not given.
+        A fitted model; when not given (or ``fit=True``: a configured one) it is
+        fitted on ``data``.
     reference, horizon, method, n_boot, seed : keyword-only
-        Passed to :func:`anker.compare_cohorts` (horizon in calendar days).
+        Passed to :func:`anker.compare_cohorts` (horizon in ``time_unit``; None:
+        365 calendar days in that unit).
+    duration_col, event_col, covariates, time_unit, cluster_col, cohorts : keyword-only
+        The records' own columns and time unit, passed to :func:`anker.compare_cohorts`.
+    extrapolate : bool, keyword-only
+        Passed to :meth:`anker.AnkerModel.profile`.
     protected : tuple of str, keyword-only
         Columns to audit the compliance and labour-market tests by (those present).
     coach_col : str, keyword-only
@@ -113,51 +123,68 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     from anker.outcome import compare_cohorts
     from anker.outcome.coach import outcome_by_coach
     from anker.profile import AnkerModel
+    from anker.schema import resolve_time_unit
 
+    unit = resolve_time_unit(time_unit)
+    horizon = float(unit.from_days(365.0)) if horizon is None else horizon
     say = say or (lambda line: None)
     results = JobResults(data=data, model=model, profiles=pd.DataFrame())
-    if model is None:
+    if model is None or fit:
         with _Step(results, "fit") as step:
-            results.model = AnkerModel().fit(data)
-        say(f"fitted the four tests on {len(data):,} records "
+            results.model = (AnkerModel() if model is None else model).fit(data)
+        say(f"fitted the tests ({', '.join(results.model.tests)}) on {len(data):,} records "
             f"({results.seconds[step.name]:.1f} s)")
     elif not isinstance(model, AnkerModel) or not model.is_fitted:
         raise TypeError("model must be a fitted AnkerModel")
     with _Step(results, "profile"):
-        results.profiles = results.model.profile(data)
-    routes = results.profiles["route"].value_counts()
-    say(f"profiled {len(data):,} clients: route A {routes.get('A', 0):,}, route B "
-        f"{routes.get('B', 0):,}; WWB flag {int(results.profiles['wwb_flag'].sum()):,}")
-
-    with _Step(results, "compare") as step:
-        cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
-                              method=method, n_boot=n_boot, seed=seed)
-    results.comparison = cmp
-    say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {n_boot:,} bootstrap "
-        f"replicates): RMST difference {cmp.rmst_difference:+.2f} calendar days "
-        f"(95 % CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; {results.seconds[step.name]:.1f} s)")
+        results.profiles = results.model.profile(data, extrapolate=extrapolate)
+    prof, parts = results.profiles, []
+    if "route" in prof:
+        routes = prof["route"].value_counts()
+        parts.append(f"route A {routes.get('A', 0):,}, route B {routes.get('B', 0):,}")
+    if "wwb_flag" in prof:
+        parts.append(f"WWB flag {int(prof['wwb_flag'].sum()):,}")
+    if missing := prof.attrs.get("not_assessed", []) + list(prof.attrs.get("not_profiled", {})):
+        parts.append(f"not assessed: {', '.join(missing)}")
+    say(f"profiled {len(data):,} clients: {'; '.join(parts)}")
 
     results.break_even = BreakEven.iwi_2005()
-    with _Step(results, "cost-benefit"):
-        cb = cost_benefit(cmp, results.break_even)
-    results.cost_benefit = cb
-    say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client (95 % CI "
-        f"{cb.ci[0]:.2f} to {cb.ci[1]:.2f}) against a break-even of {cb.break_even_days:.2f}; "
-        f"P(> break-even) {cb.p_exceeds_break_even:.2f}; net EUR {cb.net_benefit / 1e6:,.1f} "
-        "million a year")
+    if cohort_col is None:
+        say("no cohort column: the cohort comparison and its cost-benefit are left out")
+    else:
+        with _Step(results, "compare") as step:
+            cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
+                                  method=method, n_boot=n_boot, seed=seed, cohorts=cohorts,
+                                  duration_col=duration_col, event_col=event_col,
+                                  cluster_col=cluster_col, time_unit=unit,
+                                  **({} if covariates is None else {"covariates": covariates}))
+        results.comparison = cmp
+        say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {n_boot:,} bootstrap "
+            f"replicates): RMST difference {cmp.rmst_difference:+.2f} {unit.label} "
+            f"(95 % CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; {results.seconds[step.name]:.1f} s)")
+
+        with _Step(results, "cost-benefit"):
+            cb = cost_benefit(cmp, results.break_even)
+        results.cost_benefit = cb
+        say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client (95 % CI "
+            f"{cb.ci[0]:.2f} to {cb.ci[1]:.2f}) against a break-even of {cb.break_even_days:.2f}; "
+            f"P(> break-even) {cb.p_exceeds_break_even:.2f}; net EUR {cb.net_benefit / 1e6:,.1f} "
+            "million a year")
 
     with _Step(results, "fairness"):
-        for name in AUDITED_TESTS:
+        for name in [n for n in AUDITED_TESTS if n in results.model.tests]:
             for group_col in protected:
                 if group_col in data.columns:
                     results.fairness.append(audit_fairness(results.model.tests[name], data,
                                                            group_col))
     flagged = sum(int(a["flagged"].sum()) for a in results.fairness)
-    monitored = _accountability(results, data, cmp, cohort_col, protected)
+    monitored = _accountability(results, data, cohort_col, protected)
     say(f"fairness audit: {len(results.fairness)} audits, {flagged} group(s) with a ratio "
         "outside 0.8-1.25" + monitored)
 
-    if coach_col in data.columns and cohort_col in data.columns:
+    bd = results.model.benefit_duration
+    if coach_col in data.columns and cohort_col in data.columns and bd is not None \
+            and results.comparison is not None:
         later = data[data[cohort_col].astype(str) == str(cmp.other)]
         with _Step(results, "outcome per coach"):
             results.coach_outcome = outcome_by_coach(later, group_col=coach_col,
@@ -168,30 +195,38 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     return results
 
 
-def _accountability(results: JobResults, data: pd.DataFrame, cmp: Any, cohort_col: str,
+def _accountability(results: JobResults, data: pd.DataFrame, cohort_col: str | None,
                     protected: tuple[str, ...]) -> str:
-    """Would a model fitted on the reference cohort still hold for the other? And the
-    compliance test audited on the intersection of the protected attributes. Returns the
+    """Would the model, fitted on the reference cohort alone, still hold for the other? And
+    the compliance test audited on the intersection of the protected attributes. Returns the
     monitoring's summary, to end the fairness line with."""
+    from anker.errors import AnkerError
     from anker.fairness import audit_fairness
     from anker.monitoring.drift import monitor
     from anker.profile import AnkerModel
 
-    line = ""
-    if cohort_col in data.columns:
+    line, cmp, model = "", results.comparison, results.model
+    if cmp is not None and cohort_col is not None and cohort_col in data.columns:
         cohorts = data[cohort_col].astype(str)
         reference = data[cohorts == str(cmp.reference)]
         later = data[cohorts == str(cmp.other)]
-        if len(reference) and len(later):
+        # the same configuration as the report's model (tests, columns, units), refitted
+        unfitted = AnkerModel(**{n: type(t)(**t._config()) for n, t in model.tests.items()},
+                              wwb_threshold=model.wwb_threshold, top_factors=model.top_factors,
+                              tests=list(model.tests))
+        try:
             with _Step(results, "monitoring"):
-                results.monitoring = monitor(AnkerModel().fit(reference), later)
+                results.monitoring = monitor(unfitted.fit(reference), later)
+        except (AnkerError, ValueError) as exc:
+            results.warnings.append(f"monitoring: left out ({' '.join(str(exc).split())})")
+        else:
             advice = results.monitoring.advice["advice"]
             line = (f"; monitoring a model fitted on {cmp.reference} on {cmp.other}: "
                     f"{len(results.monitoring.flags)} flag(s), "
                     + ", ".join(f"{name} {a}" for name, a in advice.items()))
     present = [c for c in protected if c in data.columns]
-    if len(present) >= 2:
+    if len(present) >= 2 and "compliance" in model.tests:
         with _Step(results, "intersectional audit"):
-            results.intersectional.append(audit_fairness(results.model.tests["compliance"], data,
+            results.intersectional.append(audit_fairness(model.tests["compliance"], data,
                                                          present, min_group_size=50))
     return line

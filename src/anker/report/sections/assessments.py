@@ -121,15 +121,20 @@ def _survival_checks(bd, data: pd.DataFrame, notes: list[str]) -> dict[str, Any]
     part = _complete(data, [bd.duration_col, bd.event_col], "BenefitDurationTest", notes)
     if part is None or part.empty:
         return None
+    # 12 months in the test's unit, or the end of follow-up when that comes first (said in a note)
+    time = min(float(bd.time_unit.from_days(SURVIVAL_CHECK_DAYS)), bd.max_follow_up_)
+    if time < bd.time_unit.from_days(SURVIVAL_CHECK_DAYS):
+        notes.append(f"BenefitDurationTest: calibration at the end of follow-up ({time:.4g} "
+                     f"{bd.time_unit.label}), before 12 months")
     durations = pd.to_numeric(part[bd.duration_col]).to_numpy(dtype=float)
     events = pd.to_numeric(part[bd.event_col]).to_numpy(dtype=float)
     c_index = diagnostics.concordance_index(durations, events, bd.risk_score(part).to_numpy())
-    surv = bd.predict_survival(part, [SURVIVAL_CHECK_DAYS]).iloc[:, 0].to_numpy()
+    surv = bd.predict_survival(part, [time]).iloc[:, 0].to_numpy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cal = diagnostics.survival_calibration(durations, events, surv, time=SURVIVAL_CHECK_DAYS)
+        cal = diagnostics.survival_calibration(durations, events, surv, time=time)
     notes.extend(f"BenefitDurationTest calibration: {w.message}" for w in caught)
-    return {"c_index": c_index, "calibration": cal}
+    return {"c_index": c_index, "calibration": cal, "time": f"{time:.4g} {bd.time_unit.label}"}
 
 
 def _coefficients(test, name: str) -> str:
@@ -183,7 +188,7 @@ def _diagnostics_table(checks: dict[str, Any]) -> pd.DataFrame:
     if survival is not None:
         cal = survival["calibration"]
         rows[_TEST_TITLES["benefit_duration"].split(":")[0]] = {
-            "outcome": f"exit (C-index); on benefit at {SURVIVAL_CHECK_DAYS} days (calibration)",
+            "outcome": f"exit (C-index); on benefit at {survival['time']} (calibration)",
             "n": int(cal.table["n"].sum()), "observed rate": cal.observed,
             "AUC / C (95 % CI)": f"{survival['c_index']:.3f}", "Brier": np.nan,
             "calibration intercept": cal.observed - cal.mean_predicted,
@@ -206,7 +211,7 @@ def _reliability_figure(checks: dict[str, Any]) -> str:
         if name == "benefit_duration":
             cal = c["calibration"].table.rename(columns={"observed": "observed_rate"})
             reliability_diagram(cal, ax=ax, label="Kaplan-Meier (95 % CI)")
-            ax.set_xlabel(f"predicted P(on benefit at {SURVIVAL_CHECK_DAYS} d)")
+            ax.set_xlabel(f"predicted P(on benefit at {c['time']})")
             ax.set_ylabel("observed (Kaplan-Meier)")
         else:
             reliability_diagram(diagnostics.reliability_table(c["y"], c["p"], bins=10), ax=ax,
@@ -220,7 +225,7 @@ def _reliability_figure(checks: dict[str, Any]) -> str:
                "agree. Units: probabilities (0-1). The reintegration panel checks the outcome "
                "model (work within 12 months at the trajectory each client had), not the "
                "effect itself, which no single client reveals. The benefit-duration panel "
-               f"compares predicted P(still on benefit at {SURVIVAL_CHECK_DAYS} calendar days) "
+               "compares predicted P(still on benefit at 12 months, or the end of follow-up) "
                "with the Kaplan-Meier estimate per tenth.")
     return figure(fig, caption)
 
@@ -231,7 +236,7 @@ def _forest_figure(model, truth) -> str:
     from anker.plots import coefficient_forest
 
     panels = [(n, truth.coefficients.get(n)) for n in ("compliance", "benefit_duration")
-              if truth.coefficients.get(n)]
+              if truth.coefficients.get(n) and n in model.tests]
     if not panels:
         return ""
     heights = [len(model.tests[n].summary.drop(index="intercept", errors="ignore")) for n, _ in panels]
@@ -263,15 +268,20 @@ def _forest_figure(model, truth) -> str:
 def four_tests_section(model, data: pd.DataFrame, *, truth=None) -> str:
     notes: list[str] = []
     checks: dict[str, Any] = {}
-    for name in ("compliance", "labour_market"):
+    for name in [n for n in ("compliance", "labour_market") if n in model.tests]:
         c = _classifier_checks(model.tests[name], data, notes)
         if c is not None:
             c["outcome"] = model.tests[name].outcome_col
         checks[name] = c
-    checks["reintegration"] = _reintegration_checks(model.reintegration, data, notes)
-    if checks["reintegration"] is not None:
+    if model.reintegration is not None and (
+            checks.setdefault("reintegration", _reintegration_checks(model.reintegration, data,
+                                                                     notes)) is not None):
         checks["reintegration"]["outcome"] = f"{model.reintegration.outcome_col} (outcome model)"
-    checks["benefit_duration"] = _survival_checks(model.benefit_duration, data, notes)
+    if model.benefit_duration is not None:
+        checks["benefit_duration"] = _survival_checks(model.benefit_duration, data, notes)
+    if model.not_assessed:
+        notes.append(f"Not assessed (the model holds only {', '.join(model.tests)}): "
+                     f"{', '.join(model.not_assessed)}.")
 
     fitted_n = {name: getattr(t, "n_fit_", None) for name, t in model.tests.items()}
     n_text = ", ".join(f"{name.replace('_', ' ')} {num(n, 0)}" for name, n in fitted_n.items()
@@ -295,7 +305,7 @@ def four_tests_section(model, data: pd.DataFrame, *, truth=None) -> str:
                     "the benefit-duration test (0.5: no better than chance). Calibration intercept "
                     "and slope from a logistic recalibration (ideal 0 and 1); for the "
                     "benefit-duration test the intercept column holds Kaplan-Meier minus mean "
-                    f"predicted P(on benefit at {SURVIVAL_CHECK_DAYS} days) and the last column "
+                    "predicted P(on benefit at the time in its outcome column) and the last column "
                     "the chi-squared test over tenths of predicted survival."))
         body.append(para(
             "On the records a logistic test was fitted on, calibration intercept 0 and slope 1 "
@@ -394,7 +404,7 @@ def _score_figure(profiles: pd.DataFrame, cohorts: pd.Series) -> str:
     cols = [(c, t) for c, t in (("p_work_6m", "P(work within 6 months)"),
                                 ("compliance_risk", "P(sanction within 12 months)"),
                                 ("p_on_benefit_12m", "P(on benefit at 12 months)"))
-            if c in profiles.columns]
+            if c in profiles.columns and profiles[c].notna().any()]
     if not cols:
         return ""
     fig, axes = plt.subplots(1, len(cols), figsize=(4.3 * len(cols), 3.8), squeeze=False)

@@ -44,17 +44,21 @@ def comparison_section(cmp, *, truth=None) -> str:
     horizon = float(getattr(cmp, "horizon", np.nan))
     summary = getattr(cmp, "summary", None)
     estimand = getattr(summary, "estimand", None)
+    unit = getattr(cmp, "time_unit", None)
+    label = "calendar days" if unit is None else unit.label
+    to_benefit = BENEFIT_DAYS_PER_CALENDAR_DAY if unit is None else unit.benefit_days_per_unit
     body = [para(
         ("<b>Estimand:</b> the " + esc(estimand) if estimand else
-         f"Restricted mean time on benefit (RMST) up to {horizon:g} calendar days, the later "
+         f"Restricted mean time on benefit (RMST) up to {horizon:g} {label}, the later "
          "cohort minus the reference; a negative difference means a shorter time on benefit.")
         + " The adjusted estimators (g-computation, IPTW, AIPW) correct for the client mix and "
         "the labour market at inflow (the business cycle), which the naive difference does not. "
-        f"Benefit days = calendar days x 261/365. Reported method: <b>{esc(method)}</b>.")]
+        f"Durations in {esc(label)}; benefit days = calendar days x 261/365. "
+        f"Reported method: <b>{esc(method)}</b>.")]
 
     estimates = _frame(getattr(cmp, "estimates", None))
     if estimates is not None:
-        body.append(_estimates_table(estimates, method, truth))
+        body.append(_estimates_table(estimates, method, truth, label, to_benefit))
     info = getattr(summary, "info", None)
     if isinstance(info, pd.Series) and not info.empty:
         body.append(table(info.astype(str).map(esc).to_frame("value"), index_label="",
@@ -99,21 +103,22 @@ def comparison_section(cmp, *, truth=None) -> str:
     if callable(getattr(cmp, "plot", None)):
         body.append(figure(cmp.plot(), (
             "<b>Time on benefit per cohort.</b> Share of clients still on benefit (y, 0-1) "
-            "against calendar days since inflow (x): Kaplan-Meier per cohort and, where drawn, "
+            f"against {esc(label)} since inflow (x): Kaplan-Meier per cohort and, where drawn, "
             "the adjusted curve of the later cohort under the earlier regime; the area between "
-            f"the curves up to the horizon ({horizon:g} days) is the RMST difference in "
-            "calendar days.")))
+            f"the curves up to the horizon ({horizon:g} {esc(label)}) is the RMST difference in "
+            f"{esc(label)}.")))
     return section("comparison", "4. Cohort comparison", "\n".join(body))
 
 
-def _estimates_table(estimates: pd.DataFrame, method: str, truth) -> str:
+def _estimates_table(estimates: pd.DataFrame, method: str, truth, label: str = "calendar days",
+                     to_benefit: float = BENEFIT_DAYS_PER_CALENDAR_DAY) -> str:
     calendar = estimates["estimate"].to_numpy()
     low, high = estimates["ci_low"].to_numpy(), estimates["ci_high"].to_numpy()
-    to_benefit = BENEFIT_DAYS_PER_CALENDAR_DAY
     labels = [_METHOD_TEXT.get(str(m), str(m)) for m in estimates.index]
+    difference, ci = f"RMST difference ({label})", f"95 % CI ({label})"
     shown = pd.DataFrame({
-        "RMST difference (calendar days)": calendar,
-        "95 % CI (calendar days)": [interval(lo, hi) for lo, hi in zip(low, high, strict=True)],
+        difference: calendar,
+        ci: [interval(lo, hi) for lo, hi in zip(low, high, strict=True)],
         "benefit days saved": -calendar * to_benefit,
         "95 % CI (benefit days)": [interval(-hi * to_benefit, -lo * to_benefit)
                                    for lo, hi in zip(low, high, strict=True)]}, index=labels)
@@ -125,10 +130,9 @@ def _estimates_table(estimates: pd.DataFrame, method: str, truth) -> str:
             -saved, "", float(getattr(truth, "coaching_effect_benefit_days", saved * to_benefit)), ""]
         row_class["truth (synthetic data)"] = "truth"
     return table(shown, index_label="method", row_class=row_class,
-                 formats={"RMST difference (calendar days)": lambda v: num(v, 2),
-                          "benefit days saved": lambda v: num(v, 2),
-                          "95 % CI (calendar days)": str, "95 % CI (benefit days)": str},
-                 right=["95 % CI (calendar days)", "95 % CI (benefit days)"],
+                 formats={difference: lambda v: num(v, 2), "benefit days saved": lambda v: num(v, 2),
+                          ci: str, "95 % CI (benefit days)": str},
+                 right=[ci, "95 % CI (benefit days)"],
                  caption="Naive and adjusted RMST differences with 95 % CIs (the reported "
                          "method in bold)" + ("; last row: the true effect the synthetic data "
                                               "were made with" if truth is not None else ""))
