@@ -413,3 +413,18 @@ def test_report_section_shows_flags_advice_cells_and_overrides(own_model):
     assert "recalibrate" in html and "suppressed" in html and "less support" in html
     empty = accountability_section()
     assert "No monitoring run was given" in empty
+
+
+def test_a_subset_model_in_weeks_is_monitored_and_written_to(small_population):
+    df = small_population.data
+    weeks = df.assign(spell=np.ceil(df["duration_days"] / 7), ended=df["exited"])
+    bd = anker.BenefitDurationTest(duration_col="spell", event_col="ended", time_unit="week",
+                                   features=["age", "work_history_years", "tightness"])
+    model = anker.AnkerModel(benefit_duration=bd, tests=["benefit_duration"]).fit(
+        weeks[weeks["cohort"] == "casemanagement_2004"])
+    mon = anker.monitor(model, weeks[weeks["cohort"] == "coaching_2007"])
+    assert list(mon.advice.index) == ["benefit_duration"]
+    assert mon.psi.loc["tightness", "flagged"]
+    assert np.isfinite(mon.calibration.loc["benefit_duration", "expected"])
+    letter = anker.client_letter(model, weeks.head(1), language="en")[0].text
+    assert "decides, not the model" in letter and "What weighed most" not in letter
