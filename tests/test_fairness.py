@@ -277,6 +277,26 @@ def test_intervals_match_wilson_delong_and_a_plain_bootstrap():
 
 
 # --------------------------------------------------------------------- survival
+def _hand_ipcw(durations, events, time):
+    """1 / G(T-) for exits by ``time``, 1 / G(time) for spells still on benefit, 0 otherwise,
+    with G the reverse Kaplan-Meier in which exits at a censoring time leave first."""
+    times = np.unique(durations[events == 0])
+    g = np.ones(len(times))
+    running = 1.0
+    for j, t in enumerate(times):
+        at_risk = np.sum(durations >= t) - np.sum((durations == t) & (events == 1))
+        running *= 1 - np.sum((durations == t) & (events == 0)) / at_risk
+        g[j] = running
+
+    def before(t, strict=True):
+        idx = np.searchsorted(times, t, side="left" if strict else "right") - 1
+        return g[idx] if idx >= 0 else 1.0
+
+    return np.array([1 / before(d) if (d <= time and e == 1) else
+                     (1 / before(time, strict=False) if d > time else 0.0)
+                     for d, e in zip(durations, events, strict=True)])
+
+
 def test_survival_test_audit_against_lifelines_and_concordance(small_population):
     from lifelines import KaplanMeierFitter
 
@@ -293,7 +313,10 @@ def test_survival_test_audit_against_lifelines_and_concordance(small_population)
         assert audit.loc[g, "auc"] == pytest.approx(diagnostics.concordance_index(
             part["duration_days"], part["exited"], risk[rows]))
         known_left = (part["duration_days"] <= 182) & (part["exited"] == 1)
-        assert audit.loc[g, "fpr"] == pytest.approx((surv[rows][known_left] >= 0.5).mean())
+        weights = _hand_ipcw(part["duration_days"].to_numpy(), part["exited"].to_numpy(), 182)
+        flagged = (surv[rows] >= 0.5).to_numpy()
+        assert audit.loc[g, "fpr"] == pytest.approx(
+            np.sum(weights * flagged * known_left) / np.sum(weights * known_left))
         unknown = (part["duration_days"] <= 182) & (part["exited"] == 0)
         assert audit.loc[g, "n_status_unknown"] == unknown.sum()
     assert audit.attrs["kind"] == "survival" and audit.attrs["time"] == 182
@@ -423,6 +446,184 @@ def test_proxy_check_on_synthetic_data_finds_education(small_population):
     table = proxy_check(df, "migration_background", nt.features, top=3)
     assert "education" in table.index[:3]
     assert table.attrs["levels"] == sorted(df["migration_background"].unique())
+
+
+# ------------------------------------------- intersectional groups, suppression, calibration
+def _two_attributes(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed + 1_000)  # independent of the draws of _frame
+    df = _frame(n, seed)
+    df["other"] = rng.choice(["u", "v"], size=n, p=[0.7, 0.3])
+    return df
+
+
+def test_intersectional_groups_match_a_groupby_on_both_columns():
+    df = _two_attributes(6_000, seed=21)
+    audit = audit_fairness(FakeTest(), df, ["group", "other"])
+    assert audit.index.names == ["group", "other"] and len(audit) == 6
+    d = df.assign(flag=df["p"] >= 0.5)
+    for (g, o), part in d.groupby(["group", "other"]):
+        assert audit.loc[(g, o), "n"] == len(part)
+        assert audit.loc[(g, o), "base_rate"] == pytest.approx(part["y"].mean())
+        assert audit.loc[(g, o), "fpr"] == pytest.approx(part.loc[part["y"] == 0, "flag"].mean())
+    assert audit.attrs["reference"] == ("a", "u")  # the largest cell
+    again = audit_fairness(FakeTest(), df, ["group", "other"], reference=("b", "v"))
+    assert again.loc[("b", "v"), "fpr_ratio"] == 1.0
+
+
+def test_small_cells_are_suppressed_and_show_nothing():
+    df = _two_attributes(2_000, seed=22)
+    sizes = df.groupby(["group", "other"]).size()
+    cut = int(sizes.sort_values().iloc[2]) + 1  # the three smallest cells fall below
+    with_ci = audit_fairness(FakeTest(), df, ["group", "other"], min_group_size=cut, ci=True,
+                             n_boot=50)
+    for audit in (audit_fairness(FakeTest(), df, ["group", "other"], min_group_size=cut), with_ci):
+        small = audit["suppressed"]
+        assert small.sum() == 3 and set(audit.index[small]) == set(sizes[sizes < cut].index)
+        metrics = [c for c in audit.columns if c not in ("flagged", "flags", "suppressed", "notes",
+                                                         "flags_confident")]
+        assert audit.loc[small, metrics].isna().all().all()  # no count, no metric, no interval
+        assert not audit.loc[small, "flagged"].any()
+        assert audit.loc[small, "notes"].str.contains("suppressed").all()
+        assert audit.loc[~small, "n"].notna().all()
+    assert with_ci.attrs["n_suppressed"] == 3
+    smallest = sizes.idxmin()
+    with pytest.raises(ValueError, match="suppressed"):
+        audit_fairness(FakeTest(), df, ["group", "other"], min_group_size=cut, reference=smallest)
+    with pytest.raises(AnkerDataError, match="min_group_size"):
+        audit_fairness(FakeTest(), df, "group", min_group_size=10_000)
+
+
+def test_calibration_per_group_matches_statsmodels_and_finds_a_planted_miscalibration():
+    df = _frame(9_000, seed=23, score_shift={"b": 0.15})  # b is over-scored
+    audit = audit_fairness(FakeTest(), df, "group")
+    for g, part in df.groupby("group"):
+        res = diagnostics.calibration_intercept_slope(part["y"], part["p"])
+        assert audit.loc[g, "calibration_intercept"] == pytest.approx(res.intercept, rel=1e-6)
+        assert audit.loc[g, "calibration_slope"] == pytest.approx(res.slope, rel=1e-6)
+    assert audit.loc["b", "calibration_intercept"] < -0.3  # over-predicted: observed below score
+    assert abs(audit.loc["a", "calibration_intercept"]) < 0.1
+    assert abs(audit.loc["a", "calibration_slope"] - 1) < 0.1
+
+
+def test_survival_calibration_per_group_sees_a_faster_group():
+    rng = np.random.default_rng(24)
+    n = 8_000
+    group = rng.choice(["x", "y"], n)
+    age = rng.normal(40, 10, n)
+    # group y leaves benefit 1.5 times as fast; the model does not know the group
+    rate = 0.01 * np.exp(-0.02 * (age - 40)) * np.where(group == "y", 1.5, 1.0)
+    latent = rng.exponential(1 / rate)
+    censor = rng.uniform(30, 500, n)
+    df = pd.DataFrame({"years": age, "grp": group, "spell": np.minimum(latent, censor),
+                       "ended": (latent <= censor).astype(int)})
+    bd = anker.BenefitDurationTest(features=["years"], duration_col="spell", event_col="ended",
+                                   entitlement_col=None).fit(df)
+    audit = audit_fairness(bd, df, "grp", time=180)
+    gap = audit.loc["y", "calibration_intercept"] - audit.loc["x", "calibration_intercept"]
+    assert gap == pytest.approx(np.log(1.5), abs=0.1)
+    assert audit["calibration_slope"].between(0.7, 1.3).all()
+
+
+def test_ipcw_rates_recover_the_uncensored_truth_under_dependent_censoring():
+    """Long spells of flagged people are censored early: dropping them biases fnr, IPCW does not."""
+    rng = np.random.default_rng(25)
+    n = 30_000
+    age = rng.normal(40, 10, n)
+    group = np.where(rng.random(n) < 0.5, "x", "y")
+    rate = 0.006 * np.exp(-0.1 * (age - 40))  # older: longer spells, flagged as staying
+    latent = rng.exponential(1 / rate)
+    # censoring depends on the group only (e.g. a shorter follow-up for one office)
+    censor = np.where(group == "y", rng.uniform(10, 250, n), rng.uniform(150, 900, n))
+    df = pd.DataFrame({"years": age, "grp": group, "spell": np.minimum(latent, censor),
+                       "ended": (latent <= censor).astype(int)})
+    bd = anker.BenefitDurationTest(features=["years"], duration_col="spell", event_col="ended",
+                                   entitlement_col=None).fit(df)
+    audit = audit_fairness(bd, df, "grp", time=182)
+    flag = bd.predict_survival(df, times=[182]).iloc[:, 0].to_numpy() >= 0.5
+    still = latent > 182  # the truth, from the uncensored durations
+    for g in ("x", "y"):
+        m = group == g
+        true_fnr = np.mean(~flag[m & still])
+        true_fpr = np.mean(flag[m & ~still])
+        # binomial SE of these rates at about 7,500 spells per cell: 0.005
+        assert audit.loc[g, "fnr"] == pytest.approx(true_fnr, abs=0.015)
+        assert audit.loc[g, "fpr"] == pytest.approx(true_fpr, abs=0.01)
+    # the old rule, leaving out spells censored before 182 days, is biased in group y
+    exits = (group == "y") & (df["spell"] <= 182).to_numpy() & (df["ended"] == 1).to_numpy()
+    truth_y = np.mean(flag[(group == "y") & ~still])
+    assert abs(np.mean(flag[exits]) - truth_y) > 0.012
+
+
+def test_intersectional_bad_arguments():
+    df = _two_attributes(300, seed=26)
+    with pytest.raises(AnkerDataError, match="nationality"):
+        audit_fairness(FakeTest(), df, ["group", "nationality"])
+    with pytest.raises(TypeError, match="group_col"):
+        audit_fairness(FakeTest(), df, [])
+    with pytest.raises(ValueError, match="twice"):
+        audit_fairness(FakeTest(), df, ["group", "group"])
+    with pytest.raises(ValueError, match="min_group_size"):
+        audit_fairness(FakeTest(), df, "group", min_group_size=-1)
+
+
+def test_intersectional_missing_labels_form_their_own_cells():
+    df = _two_attributes(1_000, seed=27)
+    df.loc[:9, "other"] = None
+    audit = audit_fairness(FakeTest(), df, ["group", "other"])
+    assert audit["n"].sum() == 1_000
+    assert any(MISSING_LABEL in g for g in audit.index)
+    with pytest.warns(UserWarning, match="10 of 1000"):
+        dropped = audit_fairness(FakeTest(), df, ["group", "other"], missing="drop")
+    assert dropped["n"].sum() == 990
+
+
+# ------------------------------------------------------------------------ accuracy equity
+def test_accuracy_equity_matches_the_audit_at_the_flag_threshold():
+    from anker.fairness import accuracy_equity
+
+    df = _frame(6_000, seed=31, score_shift={"b": 0.1})
+    table = accuracy_equity(FakeTest(), df, "group", thresholds=[0.3, 0.5, 0.7])
+    audit = audit_fairness(FakeTest(0.5), df, "group")
+    at_half = table[table["threshold"] == 0.5].set_index("group")
+    for g in "abc":
+        assert at_half.loc[g, "fpr"] == pytest.approx(audit.loc[g, "fpr"])
+        assert at_half.loc[g, "fnr"] == pytest.approx(audit.loc[g, "fnr"])
+        assert at_half.loc[g, "fpr_ratio"] == pytest.approx(audit.loc[g, "fpr_ratio"])
+    # a higher threshold flags fewer people: fpr falls and fnr rises within each group
+    for _, part in table.groupby("group"):
+        assert part["fpr"].is_monotonic_decreasing and part["fnr"].is_monotonic_increasing
+    assert (table.loc[table["group"] == "a", "fpr_ratio"] == 1).all()
+
+
+def test_accuracy_equity_follows_the_flag_direction_of_route_b(small_population):
+    from anker.fairness import accuracy_equity
+
+    df = small_population.data
+    amt = anker.LabourMarketTest().fit(df)
+    table = accuracy_equity(amt, df, ["sex", "migration_background"], thresholds=[amt.threshold],
+                            min_group_size=100)
+    audit = audit_fairness(amt, df, ["sex", "migration_background"], min_group_size=100)
+    shown = audit[~audit["suppressed"]]
+    assert len(table) == len(shown)
+    for _, row in table.iterrows():
+        key = (row["sex"], row["migration_background"])
+        assert row["fpr"] == pytest.approx(shown.loc[key, "fpr"])
+        assert row["fnr"] == pytest.approx(shown.loc[key, "fnr"])
+    assert table.attrs["flag_direction"] == "score < threshold"
+    assert len(table.attrs["suppressed"]) == int(audit["suppressed"].sum())
+
+
+def test_accuracy_equity_figure_draws_the_table():
+    import matplotlib.pyplot as plt
+
+    from anker.fairness import accuracy_equity
+
+    table = accuracy_equity(FakeTest(), _frame(3_000, seed=32), "group")
+    fig = anker.plots.accuracy_equity_curves(table)
+    assert len(fig.axes) == 2 and len(fig.axes[0].get_lines()) == 1 + 3  # the 1.0 line + groups
+    plt.close(fig)
+    with pytest.raises(ValueError, match="accuracy_equity"):
+        anker.plots.accuracy_equity_curves(pd.DataFrame({"x": [1]}))
 
 
 # ------------------------------------------------------------- durations in other units

@@ -48,11 +48,15 @@ _PUBLIC = {
     "CostBenefit": "costbenefit",
     "audit_fairness": "fairness",
     "DecisionLog": "decisions",
+    "monitor": "monitoring",
+    "model_card": "monitoring",
+    "client_letter": "monitoring",
+    "override_outcomes": "decisions",
 }
 # attribute -> subpackage; "design" is the old home of the design-matrix builder
 _SUBMODULES = {name: f"anker.{name}" for name in (
-    "assessments", "costbenefit", "decisions", "diagnostics", "fairness", "models", "outcome",
-    "plots", "profile", "report", "schema", "survival", "synthetic")}
+    "assessments", "costbenefit", "decisions", "diagnostics", "fairness", "models",
+    "monitoring", "outcome", "plots", "profile", "report", "schema", "survival", "synthetic")}
 _SUBMODULES["design"] = "anker.models.design"
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

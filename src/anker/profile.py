@@ -98,6 +98,8 @@ class AnkerModel:
             raise ValueError(f"top_factors must be at least 1, got {top_factors!r}")
         self.wwb_threshold = float(wwb_threshold)
         self.top_factors = int(top_factors)
+        # binned feature and score distributions of the fitting data, for anker.monitor
+        self.reference_: dict[str, Any] | None = None
 
     # convenient names (None for a test left out with tests=[...])
     compliance = property(lambda self: self.tests.get("compliance"))
@@ -123,8 +125,11 @@ class AnkerModel:
         """Fit the model's tests (all four by default) on the same records; returns self."""
         if is_dask_frame(df):  # exact fits on the partitions, or an error saying what needs memory
             return fit_model_dask(self, df)
+        from anker.monitoring.reference import reference_distributions
+
         for test in self.tests.values():
             test.fit(df)
+        self.reference_ = reference_distributions(self, df)
         return self
 
     def _designs(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -273,7 +278,8 @@ class AnkerModel:
                            "tests": list(self.tests)},
                 "protected_features_used": {n: t.protected_features_used
                                             for n, t in self.tests.items()},
-                "tests": {name: test.to_dict() for name, test in self.tests.items()}}
+                "tests": {name: test.to_dict() for name, test in self.tests.items()},
+                **({"reference_distributions": self.reference_} if self.reference_ else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnkerModel:
@@ -294,6 +300,8 @@ class AnkerModel:
             tests = {name: _TESTS[name].from_dict(data["tests"][name]) for name in names}
             model = cls(**tests, wwb_threshold=config["wwb_threshold"],
                         top_factors=config["top_factors"], tests=names)
+            # older model files have none: anker.monitor then asks for a refitted file
+            model.reference_ = data.get("reference_distributions")
         except AnkerModelFileError:
             raise
         except (KeyError, TypeError, ValueError) as exc:

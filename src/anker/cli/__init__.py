@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 # subcommand modules, in the order --help lists them
 _COMMANDS = ("demo", "simulate", "fit", "profile", "compare", "break_even", "report")
+_COMMANDS += ("monitor", "card", "letter")  # accountability: drift, register entry, letters
 
 
 def _load(module_name: str):

@@ -5,5 +5,6 @@
 """
 
 from anker.decisions.log import SCHEMA_VERSION, DecisionLog, override_direction
+from anker.decisions.outcomes import override_outcomes
 
-__all__ = ["DecisionLog", "override_direction", "SCHEMA_VERSION"]
+__all__ = ["DecisionLog", "override_direction", "override_outcomes", "SCHEMA_VERSION"]

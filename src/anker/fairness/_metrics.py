@@ -14,6 +14,7 @@ import pandas as pd
 
 from anker import diagnostics
 from anker.errors import AnkerDataError
+from anker.fairness.calibration import cumulative_hazard_to
 from anker.schema import require_columns
 from anker.survival import survival_at_time
 
@@ -76,18 +77,21 @@ def _person_table(test: Any, df: pd.DataFrame, *, time: float,
                                   "predict_survival(df, times)"))
         # status at `time`: 1 still on benefit, 0 left (exit), NaN unknown (censored before)
         status = np.where(durations > time, 1.0, np.where(events == 1, 0.0, np.nan))
+        risk = _numeric(_on_index(test.risk_score(df), df, "risk_score(df)"))
         table = pd.DataFrame({
             "duration": durations, "event": events, "y": status, "score": surv,
-            "risk": _numeric(_on_index(test.risk_score(df), df, "risk_score(df)")),
+            "risk": risk,
             "flag": np.where(np.isnan(surv), np.nan, surv >= survival_threshold),
             "target": status})
+        if hasattr(test, "predict_cumulative_hazard"):  # for the calibration per group
+            table["cumhaz"] = cumulative_hazard_to(test, df, durations, risk, time)
         unit = getattr(getattr(test, "time_unit", None), "label", "calendar days")
         meaning = {"outcome": f"still on benefit at {time:g} {unit} "
                    f"(Kaplan-Meier, {test.duration_col}/{test.event_col})",
                    "flag": f"predicted P(still on benefit at {time:g} {unit}) >= "
                    f"{survival_threshold:g}",
-                   "flag_target": f"observed still on benefit at {time:g} {unit} (spells "
-                   "censored before then are left out of fpr and fnr)",
+                   "flag_target": f"observed still on benefit at {time:g} {unit} (fpr and "
+                   "fnr weight the known statuses by inverse probability of censoring)",
                    "auc": f"Harrell's C of risk_score for {test.duration_col} (exits as events)",
                    "calibration_in_the_large": f"Kaplan-Meier P(still on benefit at {time:g} "
                    f"{unit}) minus the mean predicted one (> 0: the model is too optimistic)"}
@@ -106,8 +110,12 @@ def _cell_codes(table: pd.DataFrame, kind: str) -> np.ndarray:
     return flag + 2 * status  # [status 0/1/unknown, flag]
 
 
-def _count_metrics(counts: np.ndarray, kind: str) -> dict[str, np.ndarray]:
-    """Rates from cell counts; ``counts`` is (..., 8) or (..., 6), rows may be replicates."""
+def _count_metrics(counts: np.ndarray, kind: str,
+                   weighted: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Rates from cell counts; ``counts`` is (..., 8) or (..., 6), rows may be replicates.
+
+    ``weighted`` (survival only): the same cells summed with IPCW weights, for fpr and fnr.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "classifier":
             c = counts.reshape(counts.shape[:-1] + (2, 2, 2))
@@ -117,17 +125,22 @@ def _count_metrics(counts: np.ndarray, kind: str) -> dict[str, np.ndarray]:
                     "fpr": c[..., 0, 1, :].sum(-1) / c[..., 0, :, :].sum(axis=(-2, -1)),
                     "fnr": c[..., 1, 0, :].sum(-1) / c[..., 1, :, :].sum(axis=(-2, -1))}
         c = counts.reshape(counts.shape[:-1] + (3, 2))
+        w = c if weighted is None else weighted.reshape(weighted.shape[:-1] + (3, 2))
         return {"flag_rate": c[..., 1].sum(-1) / c.sum(axis=(-2, -1)),
-                "fpr": c[..., 0, 1] / c[..., 0, :].sum(-1),
-                "fnr": c[..., 1, 0] / c[..., 1, :].sum(-1)}
+                "fpr": w[..., 0, 1] / w[..., 0, :].sum(-1),
+                "fnr": w[..., 1, 0] / w[..., 1, :].sum(-1)}
 
 
 def _bootstrap(codes: np.ndarray, score: np.ndarray, kind: str, n_boot: int,
-               rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Resample one group's people ``n_boot`` times; rates and mean score per replicate."""
+               rng: np.random.Generator, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Resample one group's people ``n_boot`` times; rates and mean score per replicate.
+
+    ``weights`` (IPCW) are kept fixed per person, not re-estimated per replicate.
+    """
     n, cells = len(codes), 8 if kind == "classifier" else 6
     chunk = max(1, 2_000_000 // max(n, 1))
     counts, score_mean = np.empty((n_boot, cells)), np.empty(n_boot)
+    weighted = None if weights is None else np.empty((n_boot, cells))
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
         idx = rng.integers(0, n, size=(stop - start, n))
@@ -135,7 +148,11 @@ def _bootstrap(codes: np.ndarray, score: np.ndarray, kind: str, n_boot: int,
         counts[start:stop] = np.bincount((codes[idx] + offset).ravel(),
                                          minlength=cells * (stop - start)).reshape(-1, cells)
         score_mean[start:stop] = score[idx].mean(axis=1)
-    out = _count_metrics(counts, kind)
+        if weights is not None:
+            weighted[start:stop] = np.bincount((codes[idx] + offset).ravel(),
+                                               weights=weights[idx].ravel(),
+                                               minlength=cells * (stop - start)).reshape(-1, cells)
+    out = _count_metrics(counts, kind, weighted)
     out["mean_score"] = score_mean
     if kind == "classifier":
         out["calibration_in_the_large"] = out["base_rate"] - score_mean
@@ -148,9 +165,11 @@ def _group_row(part: pd.DataFrame, kind: str, meaning: dict, *, ci: bool, z: flo
     codes = _cell_codes(part, kind)
     row: dict[str, Any] = {"n": len(part)}
     notes: list[str] = []
+    cells = 8 if kind == "classifier" else 6
+    weights = part["ipcw"].to_numpy() if "ipcw" in part.columns else None
+    weighted = None if weights is None else np.bincount(codes, weights=weights, minlength=cells)
     rates = {k: float(v) for k, v in
-             _count_metrics(np.bincount(codes, minlength=8 if kind == "classifier" else 6),
-                            kind).items()}
+             _count_metrics(np.bincount(codes, minlength=cells), kind, weighted).items()}
     row["mean_score"] = float(part["score"].mean())
     if kind == "classifier":
         row["base_rate"] = rates["base_rate"]
@@ -200,6 +219,12 @@ def _group_row(part: pd.DataFrame, kind: str, meaning: dict, *, ci: bool, z: flo
                  "fnr": ((~flag & (target == 1) & known).sum(), (target == 1).sum())}
         if kind == "classifier":
             bases["base_rate"] = (part["y"].sum(), len(part))
+        if weights is not None:  # IPCW rates: Kish's effective sizes of the weighted denominators
+            for name, cond in (("fpr", target == 0), ("fnr", target == 1)):
+                w = weights[cond.to_numpy()]
+                n_eff = float(w.sum() ** 2 / (w ** 2).sum()) if (w ** 2).sum() > 0 else 0.0
+                rate = row[name] if np.isfinite(row[name]) else 0.0
+                bases[name] = (rate * n_eff, n_eff)
         for name, (k, n) in bases.items():
             low, high = proportion_confint(k, n, alpha=1 - level, method="wilson") if n else (
                 np.nan, np.nan)

@@ -12,12 +12,23 @@ from scipy import stats
 
 from anker.errors import AnkerDataError
 from anker.fairness._metrics import _bootstrap, _cell_codes, _group_row, _person_table
+from anker.fairness.calibration import CALIBRATION_COLUMNS, group_calibration
+from anker.fairness.groups import (
+    check_min_group_size,
+    group_columns,
+    group_index,
+    group_labels,
+    is_missing_group,
+    suppressed_row,
+)
+from anker.fairness.ipcw import ipcw_weights
 from anker.schema import require_columns
 
-MISSING_LABEL = "(missing)"
+MISSING_LABEL = "(missing)"  # the same label as anker.fairness.groups
 RATIO_METRICS = ("flag_rate", "fpr", "fnr", "base_rate", "mean_score")
 _GROUP_METRICS = ("base_rate", "mean_score", "auc", "calibration_in_the_large", "flag_rate",
                   "fpr", "fnr")
+_CALIBRATION = CALIBRATION_COLUMNS
 
 
 def _check_options(band: tuple[float, float], flag_on: Sequence[str], missing: str, level: float,
@@ -64,26 +75,13 @@ def _survival_time(test: Any, df: pd.DataFrame, time: float | None) -> float:
     return default
 
 
-def _group_labels(df: pd.DataFrame, group_col: str, missing: str) -> tuple[np.ndarray, int]:
-    """Group label per row (``MISSING_LABEL`` or None where missing) and the missing count."""
-    labels = df[group_col].astype(object)
-    is_missing = labels.isna().to_numpy()
-    if missing == "group" and (labels[~is_missing] == MISSING_LABEL).any():
-        raise AnkerDataError(f"{group_col}: holds the label {MISSING_LABEL!r} already; "
-                             "use missing='drop' or rename it", columns=[group_col])
-    if n_missing := int(is_missing.sum()):
-        if missing == "drop":
-            warnings.warn(f"{group_col}: {n_missing} of {len(labels)} row(s) have no group "
-                          "label and are left out of the audit", UserWarning, stacklevel=3)
-    return labels.where(~is_missing, MISSING_LABEL if missing == "group" else None).to_numpy(), \
-        n_missing
-
-
-def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: Any = None,
+def audit_fairness(test: Any, df: pd.DataFrame, group_col: str | Sequence[str], *,
+                   reference: Any = None,
                    ci: bool = False, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
                    band: tuple[float, float] = (0.8, 1.25),
                    flag_on: Sequence[str] = RATIO_METRICS, missing: str = "group",
-                   time: float | None = None, survival_threshold: float = 0.5) -> pd.DataFrame:
+                   time: float | None = None, survival_threshold: float = 0.5,
+                   min_group_size: int | None = None) -> pd.DataFrame:
     """Per group: size, base rate, mean score, AUC, calibration and the flag's error rates.
 
     The flag is the advice that falls on people: the high band of a
@@ -108,8 +106,11 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
     days lie beyond it, with a warning): ``base_rate`` is the Kaplan-Meier
     estimate, ``mean_score`` the mean predicted survival, ``auc`` Harrell's C
     of ``risk_score``, and the flag is a predicted survival of at least
-    ``survival_threshold``; spells censored before ``time`` (status unknown)
-    count in ``n`` and ``flag_rate`` but not in ``fpr`` and ``fnr``.
+    ``survival_threshold``; ``fpr`` and ``fnr`` are censoring-aware: the spells
+    whose status at ``time`` is known are weighted by the inverse probability
+    of remaining uncensored in their group (IPCW, `anker.fairness.ipcw`), so
+    spells censored before ``time`` are represented, not dropped (they count
+    in ``n`` and ``flag_rate`` as they are).
 
     Parameters
     ----------
@@ -118,8 +119,10 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
         and ``flag_target(df)``. Other objects raise ``TypeError``.
     df : DataFrame
         Records with the test's features, its observed outcome and ``group_col``.
-    group_col : str
-        Column with the groups, e.g. ``"migration_background"``.
+    group_col : str or list of str
+        Column with the groups, e.g. ``"migration_background"``; a list gives
+        intersectional groups, one per combination of levels present (the
+        index is then a MultiIndex and ``reference`` a tuple).
     reference : label, optional
         The group ratios are taken to; by default the largest group.
     ci : bool
@@ -141,6 +144,9 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
     time, survival_threshold : float
         Survival tests only: the horizon in the test's time unit and the flag's
         cut-off. A time beyond the longest duration in ``df`` is an error.
+    min_group_size : int, optional
+        Groups with fewer people are suppressed: listed with ``suppressed``
+        True and no count or metric (all NaN). The reference cannot be one.
 
     Raises
     ------
@@ -156,8 +162,11 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
         ``base_rate``, ``mean_score``, ``auc`` (NaN when a group has one class),
         ``calibration_in_the_large`` (observed rate minus mean predicted
         probability, probability points), ``flag_rate``, ``fpr``, ``fnr``,
-        ``n_flagged``, ``n_target`` (survival: and ``n_status_unknown``), the
-        five ratios, ``flagged``, ``flags`` (e.g. ``"fpr (1.43)"``), optional
+        ``calibration_intercept`` and ``calibration_slope`` (per-group logistic
+        recalibration, or log O/E and the Cox slope for the survival test: see
+        `anker.fairness.calibration`), ``n_flagged``, ``n_target`` (survival: and
+        ``n_status_unknown``), the
+        five ratios, ``flagged``, ``flags`` (e.g. ``"fpr (1.43)"``), ``suppressed``, optional
         intervals, and ``notes`` on undefined values. ``attrs`` holds
         the model, its protected features, the reference, the band and what
         each metric means.
@@ -172,18 +181,22 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
     (['female', 'male'], 'male')
     >>> float(audit.loc["male", "fpr_ratio"])
     1.0
+    >>> cells = anker.audit_fairness(nt, df, group_col=["sex", "migration_background"],
+    ...                              min_group_size=200)
+    >>> cells.index.names, int(cells["suppressed"].sum()) > 0
+    (FrozenList(['sex', 'migration_background']), True)
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    if not isinstance(group_col, str):
-        raise TypeError(f"group_col must be a column name, got {group_col!r}")
-    require_columns(df, [group_col], role="fairness audit")
+    columns = group_columns(group_col)
+    require_columns(df, columns, role="fairness audit")
     _check_options(band, flag_on, missing, level, n_boot, ci, time, survival_threshold)
+    min_size = check_min_group_size(min_group_size)
     low, high = (float(b) for b in band)
     time = _survival_time(test, df, time)
     kind, table, meaning = _person_table(test, df, time=float(time),
                                          survival_threshold=float(survival_threshold))
-    labels, n_missing = _group_labels(df, group_col, missing)
+    labels, n_missing = group_labels(df, columns, missing)
 
     keep = pd.notna(labels)
     excluded = {}
@@ -208,24 +221,45 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
                              + ("; choose a smaller time=" if kind == "survival" else ""))
     codes, uniques = pd.factorize(labels)
     sizes = np.bincount(codes, minlength=len(uniques))
-    order = sorted(range(len(uniques)), key=lambda i: (uniques[i] == MISSING_LABEL, -sizes[i],
+    order = sorted(range(len(uniques)), key=lambda i: (is_missing_group(uniques[i]), -sizes[i],
                                                        str(uniques[i])))
     groups = [uniques[i] for i in order]
+    small = {uniques[i] for i in order if sizes[i] < min_size}
     if reference is None:
-        reference = next((g for g in groups if g != MISSING_LABEL), groups[0])
+        reference = next((g for g in groups if not is_missing_group(g) and g not in small),
+                         next((g for g in groups if g not in small), None))
+        if reference is None:
+            raise AnkerDataError(f"every group of {group_col} has fewer than min_group_size="
+                                 f"{min_size} people: nothing to audit", columns=columns)
     elif reference not in groups:
         raise ValueError(f"reference: {reference!r} is not a group of {group_col}; "
                          f"the groups are {groups}")
+    elif reference in small:
+        raise ValueError(f"reference: group {reference!r} has fewer than min_group_size="
+                         f"{min_size} people and is suppressed; choose a larger group")
 
     z = float(stats.norm.ppf(0.5 + level / 2))
     rows, notes, parts = {}, {}, {}
     for i in order:
-        parts[uniques[i]] = table[codes == i]
-        rows[uniques[i]], notes[uniques[i]] = _group_row(parts[uniques[i]], kind, meaning, ci=ci,
-                                                         z=z, level=level, time=float(time))
-    audit = pd.DataFrame.from_dict(rows, orient="index")
-    audit.index = pd.Index(groups, name=group_col)
-    audit.insert(1, "share", audit["n"] / audit["n"].sum())
+        g = uniques[i]
+        if g in small:
+            continue
+        parts[g] = table[codes == i]
+        if kind == "survival":  # censoring-aware fpr and fnr, with the group's own censoring
+            parts[g] = parts[g].assign(ipcw=ipcw_weights(parts[g]["duration"],
+                                                         parts[g]["event"], float(time)))
+        rows[g], notes[g] = _group_row(parts[g], kind, meaning, ci=ci, z=z, level=level,
+                                       time=float(time))
+        calibration, calibration_notes = group_calibration(parts[g], kind, time=float(time))
+        rows[g].update(calibration)
+        notes[g] += calibration_notes
+    columns_seen = list(next(iter(rows.values())))
+    for g in small:
+        rows[g], notes[g] = suppressed_row(columns_seen, min_size)
+    audit = pd.DataFrame([rows[g] for g in groups])
+    audit.index = group_index(groups, columns)
+    audit["suppressed"] = [g in small for g in groups]
+    audit.insert(1, "share", audit["n"] / sizes.sum())
 
     ref = audit.loc[reference]
     for metric in RATIO_METRICS:
@@ -240,6 +274,7 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
                        level, z)
     outside = {g: [m for m in flag_on if not low <= audit.loc[g, f"{m}_ratio"] <= high
                    and np.isfinite(audit.loc[g, f"{m}_ratio"])] for g in groups}
+    # a suppressed cell shows nothing, flags included
     audit["flagged"] = [bool(outside[g]) for g in groups]
     audit["flags"] = [", ".join(f"{m} ({audit.loc[g, f'{m}_ratio']:.2f})" for m in outside[g])
                       for g in groups]
@@ -247,15 +282,19 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
         audit["flags_confident"] = [", ".join(
             m for m in flag_on if audit.loc[g, f"{m}_ratio_ci_low"] > high
             or audit.loc[g, f"{m}_ratio_ci_high"] < low) for g in groups]
+    if small:
+        audit["n_flagged"] = audit["n_flagged"].astype("Int64")
+        audit["n_target"] = audit["n_target"].astype("Int64")
     audit["notes"] = ["; ".join(notes[g]) for g in groups]
     audit = audit[_column_order(audit.columns, kind, ci)]
     features = list(getattr(test, "features", []) or [])
     audit.attrs.update({
         "model": type(test).__name__, "test": getattr(test, "name", type(test).__name__),
-        "kind": kind, **meaning, "group_col": group_col, "reference": reference,
+        "kind": kind, **meaning, "group_col": group_col if isinstance(group_col, str) else columns,
+        "reference": reference, "min_group_size": min_size, "n_suppressed": len(small),
         "band": (low, high), "flag_on": list(flag_on),
         "protected_features_used": list(getattr(test, "protected_features_used", []) or []),
-        "group_col_is_feature": group_col in features,
+        "group_col_is_feature": any(c in features for c in columns),
         "missing": missing, "n_missing_group": n_missing, "n_excluded": excluded,
         "ci": bool(ci), "level": float(level), "n_boot": int(n_boot) if ci else None,
         "seed": seed if ci else None})
@@ -266,9 +305,9 @@ def audit_fairness(test: Any, df: pd.DataFrame, group_col: str, *, reference: An
 
 def _column_order(columns: pd.Index, kind: str, ci: bool) -> list[str]:
     ratios = [f"{m}_ratio" for m in RATIO_METRICS]
-    order = (["n", "share", *_GROUP_METRICS, "n_flagged", "n_target"]
+    order = (["n", "share", *_GROUP_METRICS, *_CALIBRATION, "n_flagged", "n_target"]
              + (["n_status_unknown"] if kind == "survival" else []) + ratios
-             + ["flagged", "flags"])
+             + ["flagged", "flags", "suppressed"])
     if ci:
         order += ["flags_confident"] + [f"{m}_{end}" for m in (*_GROUP_METRICS, *ratios)
                                         for end in ("ci_low", "ci_high")]
@@ -280,7 +319,8 @@ def _column_order(columns: pd.Index, kind: str, ci: bool) -> list[str]:
 def _add_bootstrap(audit: pd.DataFrame, parts: dict, kind: str, reference: Any, n_boot: int,
                    rng: np.random.Generator, level: float, z: float) -> None:
     """Within-group bootstrap intervals for the mean score, calibration and the ratios."""
-    reps = {g: _bootstrap(_cell_codes(part, kind), part["score"].to_numpy(), kind, n_boot, rng)
+    reps = {g: _bootstrap(_cell_codes(part, kind), part["score"].to_numpy(), kind, n_boot, rng,
+                          part["ipcw"].to_numpy() if "ipcw" in part.columns else None)
             for g, part in parts.items()}
     alpha = (1 - level) / 2
 

@@ -25,6 +25,8 @@ _FUNCTIONS = {
     "score_distributions": "diagnostics",
     "coefficient_forest": "diagnostics",
     "fairness_bars": "diagnostics",
+    # equity.py: error-rate ratios across thresholds
+    "accuracy_equity_curves": "equity",
 }
 
 __all__ = sorted(_FUNCTIONS)

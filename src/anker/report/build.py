@@ -41,6 +41,8 @@ from anker.report.html import (
     para,
     table,
 )
+from anker.report.sections.accountability import TITLE as ACCOUNTABILITY_TITLE
+from anker.report.sections.accountability import accountability_section
 from anker.report.sections.assessments import advice_section, data_section, four_tests_section
 from anker.report.sections.comparison import (
     break_even_section,
@@ -229,7 +231,8 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
                  decisions=None, truth=None, data_path: str | os.PathLike | None = None,
                  model_path: str | os.PathLike | None = None, seed: Any = None,
                  command: str | None = None, cohort_col: str | None = "cohort",
-                 title: str = DEFAULT_TITLE) -> str:
+                 title: str = DEFAULT_TITLE, monitoring=None, intersectional=None,
+                 override_outcomes=None) -> str:
     """The report as one self-contained HTML document (text).
 
     Parameters
@@ -264,6 +267,10 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
     cohort_col : str or None, keyword-only
         Column with the cohort; tables are split by it when present.
     title : str, keyword-only
+    monitoring, intersectional, override_outcomes : optional, keyword-only
+        An :func:`anker.monitor` result, intersectional :func:`anker.audit_fairness`
+        results and an :func:`anker.override_outcomes` table, for the
+        accountability section (shown when any is given).
 
     Returns
     -------
@@ -337,6 +344,11 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
                          coach_section(coach_outcome, truth=truth)))
     if decisions is not None:
         sections.append(("decisions", "8. Decisions and overrides", decisions_section(decisions)))
+
+    if monitoring is not None or intersectional is not None or override_outcomes is not None:
+        sections.append(("accountability", ACCOUNTABILITY_TITLE, accountability_section(
+            monitoring=monitoring, intersectional=intersectional,
+            override_outcomes=override_outcomes)))
 
     subtitle = (f"Generated {esc(generated)} with anker {esc(__version__)} on {len(data):,} "
                 f"records{' from <code>' + esc(Path(data_path).name) + '</code>' if data_path else ''}. "

@@ -38,6 +38,8 @@ class JobResults:
     cost_benefit: Any = None
     fairness: list[pd.DataFrame] = field(default_factory=list)
     coach_outcome: Any = None
+    monitoring: Any = None  # a model fitted on the reference cohort, monitored on the other
+    intersectional: list[pd.DataFrame] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -46,7 +48,8 @@ class JobResults:
         return {"data": self.data, "model": self.model, "profiles": self.profiles,
                 "comparison": self.comparison, "break_even": self.break_even,
                 "cost_benefit": self.cost_benefit, "fairness": self.fairness,
-                "coach_outcome": self.coach_outcome}
+                "coach_outcome": self.coach_outcome, "monitoring": self.monitoring,
+                "intersectional": self.intersectional or None}
 
 
 class _Step:
@@ -182,8 +185,9 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
                     results.fairness.append(audit_fairness(results.model.tests[name], data,
                                                            group_col))
     flagged = sum(int(a["flagged"].sum()) for a in results.fairness)
+    monitored = _accountability(results, data, cohort_col, protected)
     say(f"fairness audit: {len(results.fairness)} audits, {flagged} group(s) with a ratio "
-        "outside 0.8-1.25")
+        "outside 0.8-1.25" + monitored)
 
     bd = results.model.benefit_duration
     if coach_col in data.columns and cohort_col in data.columns and bd is not None \
@@ -196,3 +200,40 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
         say(f"outcome per coach ({cmp.other}): {len(t)} coaches, {int(t['flag'].sum())} outside "
             "the 99.8 % funnel limits")
     return results
+
+
+def _accountability(results: JobResults, data: pd.DataFrame, cohort_col: str | None,
+                    protected: tuple[str, ...]) -> str:
+    """Would the model, fitted on the reference cohort alone, still hold for the other? And
+    the compliance test audited on the intersection of the protected attributes. Returns the
+    monitoring's summary, to end the fairness line with."""
+    from anker.errors import AnkerError
+    from anker.fairness import audit_fairness
+    from anker.monitoring.drift import monitor
+    from anker.profile import AnkerModel
+
+    line, cmp, model = "", results.comparison, results.model
+    if cmp is not None and cohort_col is not None and cohort_col in data.columns:
+        cohorts = data[cohort_col].astype(str)
+        reference = data[cohorts == str(cmp.reference)]
+        later = data[cohorts == str(cmp.other)]
+        # the same configuration as the report's model (tests, columns, units), refitted
+        unfitted = AnkerModel(**{n: type(t)(**t._config()) for n, t in model.tests.items()},
+                              wwb_threshold=model.wwb_threshold, top_factors=model.top_factors,
+                              tests=list(model.tests))
+        try:
+            with _Step(results, "monitoring"):
+                results.monitoring = monitor(unfitted.fit(reference), later)
+        except (AnkerError, ValueError) as exc:
+            results.warnings.append(f"monitoring: left out ({' '.join(str(exc).split())})")
+        else:
+            advice = results.monitoring.advice["advice"]
+            line = (f"; monitoring a model fitted on {cmp.reference} on {cmp.other}: "
+                    f"{len(results.monitoring.flags)} flag(s), "
+                    + ", ".join(f"{name} {a}" for name, a in advice.items()))
+    present = [c for c in protected if c in data.columns]
+    if len(present) >= 2 and "compliance" in model.tests:
+        with _Step(results, "intersectional audit"):
+            results.intersectional.append(audit_fairness(model.tests["compliance"], data,
+                                                         present, min_group_size=50))
+    return line

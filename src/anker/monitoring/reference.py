@@ -1,0 +1,268 @@
+"""Binned reference distributions of every feature and score, kept in the model file.
+
+At fit time :func:`reference_distributions` cuts each numeric feature and
+each test's score into quantile bins of the fitting data and counts the
+rows per bin; a categorical feature gets one bin per level. Only counts,
+bin edges and a few moments are kept, never a row. :func:`count_bins` puts
+new data into the same bins, with a bin for missing values and one for
+categorical levels the fitting data did not have, so no row of a new
+inflow is dropped (the PSI code of many scorecard tools silently leaves out
+missing values and unseen levels). Values outside the fitting range fall in
+the open outer bins and are also counted apart.
+
+This module imports nothing from the layers above it: ``anker.profile``
+calls it while fitting (an upward import listed in the contract).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> spec = learn_bins(pd.Series([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10]), bins=5)
+>>> spec["edges"], spec["counts"]
+([2.0, 4.0, 6.0, 8.0], [2, 2, 2, 2, 2])
+>>> count_bins(spec, pd.Series([0.0, 5, 11, np.nan]))
+{'counts': [1, 0, 1, 0, 1], 'n_missing': 1, 'n_unseen': 0, 'n_below': 1, 'n_above': 1}
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anker.errors import AnkerDataError
+
+FORMAT_VERSION = 1
+DEFAULT_BINS = 10
+
+# per test: the score whose distribution is kept (a unit-free one for the survival test:
+# its linear predictor orders clients as P(still on benefit) at any time does)
+SCORE_NAMES = {"compliance": "compliance_risk", "labour_market": "p_work_6m",
+               "reintegration": "trajectory_gain", "benefit_duration": "exit_risk_score"}
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def learn_bins(values: pd.Series, *, bins: int = DEFAULT_BINS) -> dict[str, Any]:
+    """Bins of one column from the fitting data, and the fitting data's counts in them.
+
+    Numeric: right-closed intervals between distinct quantiles that are data
+    values, open at both ends, so every bin holds fitting rows; categorical:
+    one bin per level seen. Missing values are counted, not binned.
+    """
+    values = pd.Series(values).reset_index(drop=True)
+    missing = values.isna().to_numpy()
+    present = values[~missing]
+    if _is_numeric(values):
+        x = present.to_numpy(dtype=float)
+        if x.size == 0:
+            edges: list[float] = []
+        else:
+            probs = np.arange(1, bins) / bins
+            cuts = np.unique(np.quantile(x, probs, method="inverted_cdf"))
+            edges = [float(e) for e in cuts if e < x.max()]
+        spec: dict[str, Any] = {"kind": "numeric", "edges": edges}
+        spec["counts"] = _numeric_counts(edges, x).tolist()
+        spec.update(min=float(x.min()) if x.size else None, max=float(x.max()) if x.size else None,
+                    mean=float(x.mean()) if x.size else None,
+                    sd=float(x.std()) if x.size > 1 else None)
+    else:
+        levels = present.astype(str)
+        counts = levels.value_counts(sort=False)
+        order = sorted(counts.index)
+        spec = {"kind": "categorical", "levels": order,
+                "counts": [int(counts[lv]) for lv in order]}
+    spec["n"] = int(len(values))
+    spec["n_missing"] = int(missing.sum())
+    return spec
+
+
+def _numeric_counts(edges: list[float], x: np.ndarray) -> np.ndarray:
+    position = np.searchsorted(np.asarray(edges, dtype=float), x, side="left")
+    return np.bincount(position, minlength=len(edges) + 1)
+
+
+def count_bins(spec: dict[str, Any], values: pd.Series) -> dict[str, Any]:
+    """Counts of new ``values`` in the bins of ``spec``; missing and unseen counted apart.
+
+    ``counts`` are per bin of the reference (an unseen categorical level is
+    not in any of them: ``n_unseen``); ``n_below`` / ``n_above`` count
+    numeric values outside the fitting range (they are in the outer bins too).
+    """
+    values = pd.Series(values).reset_index(drop=True)
+    missing = values.isna().to_numpy()
+    present = values[~missing]
+    out: dict[str, Any] = {"n_missing": int(missing.sum()), "n_unseen": 0,
+                           "n_below": 0, "n_above": 0}
+    if spec["kind"] == "numeric":
+        x = pd.to_numeric(present, errors="coerce")
+        if x.isna().any():
+            bad = present[x.isna()].astype(str).unique()[:3].tolist()
+            raise ValueError(f"expected numbers, found text such as {bad}")
+        x = x.to_numpy(dtype=float)
+        out["counts"] = _numeric_counts(spec["edges"], x).tolist()
+        if spec.get("min") is not None:
+            out["n_below"] = int((x < spec["min"]).sum())
+            out["n_above"] = int((x > spec["max"]).sum())
+    else:
+        index = {lv: i for i, lv in enumerate(spec["levels"])}
+        codes = present.astype(str).map(index)
+        out["n_unseen"] = int(codes.isna().sum())
+        out["counts"] = np.bincount(codes.dropna().to_numpy(dtype=np.int64),
+                                    minlength=len(index)).tolist()
+    return {"counts": out.pop("counts"), **out}
+
+
+def bin_labels(spec: dict[str, Any]) -> list[str]:
+    """Readable labels of the reference bins, in order."""
+    if spec["kind"] == "categorical":
+        return list(spec["levels"])
+    edges = spec["edges"]
+    if not edges:
+        return ["all values"]
+    bounds = ["-inf", *(f"{e:.6g}" for e in edges), "inf"]
+    return [f"({bounds[i]}, {bounds[i + 1]}]" if i < len(edges) else f"({bounds[i]}, inf)"
+            for i in range(len(edges) + 1)]
+
+
+# ----------------------------------------------------------------- scores and outcomes
+def test_scores(model: Any, df: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each test's score per row of ``df`` (see ``SCORE_NAMES``), named by the score."""
+    scores = {}
+    for name, test in model.tests.items():
+        if name not in SCORE_NAMES:
+            continue
+        if name == "benefit_duration":
+            score = test.risk_score(df)
+        elif name == "reintegration":
+            with warnings.catch_warnings():  # outside support: NaN, counted as missing
+                warnings.simplefilter("ignore")
+                score = test.predict_gain(df)
+        else:
+            score = test.predict_proba(df)
+        scores[SCORE_NAMES[name]] = score
+    return scores
+
+
+def test_outcomes(name: str, test: Any, df: pd.DataFrame) -> dict[str, np.ndarray] | None:
+    """Observed outcome and prediction of one test on ``df``; None without the outcome columns.
+
+    Classifiers: ``y`` (0/1) and ``p``. The reintegration test: its outcome
+    model's P(work within 12 months) for the trajectory each client had.
+    The survival test: ``durations``, ``events`` and the linear predictor ``lp``.
+    Rows with a missing outcome are left out; ``n_dropped`` counts them.
+    """
+    if name == "benefit_duration":
+        needed = [test.duration_col, test.event_col]
+    elif name == "reintegration":
+        needed = [test.outcome_col, test.treatment_col]
+    else:
+        needed = [test.outcome_col]
+    if any(c not in df.columns for c in needed):
+        return None
+    complete = df[needed].notna().all(axis=1).to_numpy()
+    part = df[complete]
+    if len(part) == 0:
+        return None
+    out: dict[str, Any] = {"n_dropped": int((~complete).sum())}
+    if name == "benefit_duration":
+        out["durations"] = _numbers(part, test.duration_col)
+        if (out["durations"] < 0).any():
+            raise AnkerDataError(f"{test.duration_col}: negative durations",
+                                 columns=[test.duration_col])
+        out["events"] = _numbers(part, test.event_col, flag=True)
+        out["lp"] = test.risk_score(part).to_numpy()
+        return out
+    y = _numbers(part, test.outcome_col, flag=True)
+    if name == "reintegration":
+        treated = _numbers(part, test.treatment_col, flag=True) == 1
+        p = np.where(treated, test.predict_outcome(part, treated=True).to_numpy(),
+                     test.predict_outcome(part, treated=False).to_numpy())
+    else:
+        p = test.predict_proba(part).to_numpy()
+    out.update(y=y, p=p)
+    return out
+
+
+def _numbers(df: pd.DataFrame, column: str, *, flag: bool = False) -> np.ndarray:
+    """A column as floats; text, or anything but 0/1 for a flag, is an error naming it."""
+    values = pd.to_numeric(df[column], errors="coerce")
+    if values.isna().any():
+        bad = df.loc[values.isna(), column].astype(str).unique()[:3].tolist()
+        raise AnkerDataError(f"{column}: expected numbers, found {bad}", columns=[column])
+    values = values.to_numpy(dtype=float)
+    if flag and not np.isin(values, (0, 1)).all():
+        raise AnkerDataError(f"{column}: values other than 0/1", columns=[column])
+    return values
+
+
+def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | None:
+    """Discrimination on the fitting data (apparent), the yardstick for a drop later."""
+    from anker.diagnostics import auc, concordance_index
+
+    data = test_outcomes(name, test, df)
+    if data is None:
+        return None
+    if name == "benefit_duration":
+        if data["events"].sum() == 0:
+            return None
+        return {"kind": "survival", "n": int(len(data["lp"])),
+                "n_events": int(data["events"].sum()),
+                "concordance": float(concordance_index(data["durations"], data["events"],
+                                                       data["lp"]))}
+    y, p = data["y"], data["p"]
+    if y.min() == y.max():
+        return None
+    return {"kind": "classifier", "n": int(len(y)), "base_rate": float(y.mean()),
+            "mean_predicted": float(p.mean()), "auc": float(auc(y, p, ci=False)),
+            "expected_slope": _expected_slope(y, p, n_parameters=len(test.summary) - 1)}
+
+
+def _expected_slope(y: np.ndarray, p: np.ndarray, *, n_parameters: int) -> float:
+    """Calibration slope a fresh sample should show: van Houwelingen's heuristic shrinkage
+    (chi2 - df) / chi2 of the model's likelihood-ratio chi-square, so that an over-fitted
+    model is not mistaken for drift."""
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    rate = float(np.clip(y.mean(), 1e-12, 1 - 1e-12))
+    loglik = float(np.sum(y * np.log(q) + (1 - y) * np.log1p(-q)))
+    null = float(len(y) * (rate * np.log(rate) + (1 - rate) * np.log1p(-rate)))
+    chi2 = 2 * (loglik - null)
+    return float(max(chi2 - n_parameters, 0.0) / chi2) if chi2 > 0 else 1.0
+
+
+def reference_distributions(model: Any, df: pd.DataFrame, *,
+                            bins: int = DEFAULT_BINS) -> dict[str, Any]:
+    """Binned distributions of every feature and score on the fitting data, as JSON data.
+
+    Parameters
+    ----------
+    model : fitted AnkerModel
+        Its tests give the features (the union over the tests) and the scores.
+    df : DataFrame
+        The fitting data.
+    bins : int
+        Quantile bins per numeric feature or score.
+
+    Returns
+    -------
+    dict
+        ``{"format_version", "n", "bins", "features": {name: spec},
+        "scores": {name: spec}, "performance": {test: {...}}}``; each spec
+        as :func:`learn_bins` gives it. No row-level data.
+    """
+    if not isinstance(bins, int | np.integer) or bins < 2:
+        raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
+    features = list(dict.fromkeys(f for test in model.tests.values() for f in test.features))
+    scores = test_scores(model, df)
+    performance = {}
+    for name, test in model.tests.items():
+        perf = fit_performance(name, test, df)
+        if perf is not None:
+            performance[name] = perf
+    return {"format_version": FORMAT_VERSION, "n": int(len(df)), "bins": int(bins),
+            "features": {f: learn_bins(df[f], bins=bins) for f in features},
+            "scores": {s: learn_bins(v, bins=bins) for s, v in scores.items()},
+            "performance": performance}
