@@ -19,7 +19,7 @@ from anker.errors import AnkerWarning
 from anker.models.newton import covariance, diverging, maximise
 
 
-class SeparationWarning(AnkerWarning):
+class SeparationWarning(AnkerWarning, RuntimeWarning):
     """Fitted probabilities of 0 or 1: (quasi-)complete separation in the data."""
 
 

@@ -124,14 +124,16 @@ def maximise(evaluate: Evaluate, start: np.ndarray, *, max_iter: int, tol: float
 def diverging(result: NewtonResult, tol: float) -> np.ndarray:
     """Which parameters still move when the log-likelihood has settled: (nearly) infinite.
 
-    R's ``coxph`` rule: the final Newton step is above ``tol`` and above
-    ``sqrt(tol) * |x|``, with ``tol`` floored at 1e-9.
+    R's ``coxph`` rule: the final Newton step is above ``sqrt(tol) * |x|``
+    (``tol`` floored at 1e-9), and here also above 0.01 in absolute size.
     """
     if result.last_step is None or not result.x.size:
         return np.zeros(result.x.size, dtype=bool)
     tol = max(tol, 1e-9)
     step = np.abs(result.last_step)
-    return (step > 1e3 * tol) & (step > np.sqrt(tol) * np.abs(result.x))
+    # a coefficient on its way to infinity still moves by about one unit per step; an
+    # absolute floor of 0.01 keeps a slowly settling finite coefficient from being flagged
+    return (step > 0.01) & (step > np.sqrt(tol) * np.abs(result.x))
 
 
 def covariance(info: np.ndarray, names: Sequence[str], *, what: str,
