@@ -47,7 +47,8 @@ def fit_censoring(kind: str, durations: np.ndarray, events: np.ndarray, tau: np.
     # exits leave the risk set of censoring just before their day
     spacing = np.diff(np.unique(durations))
     eps = 1e-6 * (float(spacing.min()) if spacing.size else 1.0)
-    shifted = durations[rows] - eps * (events[rows] == 1)
+    # (an exit on day 0 cannot move before it: durations must stay >= 0)
+    shifted = np.maximum(durations[rows] - eps * (events[rows] == 1), 0.0)
     top = float(tau.max())
     if kind == "km":
         Z = np.zeros((durations.size, 0))
