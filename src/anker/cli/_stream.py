@@ -344,5 +344,9 @@ def run_profile(model: Any, args: Any) -> int:
     from anker.cli._config import say_warnings
 
     say_warnings(summary.warnings)
-    print(summary.line(args.out))
+    line = summary.line(args.out)
+    missing = list(getattr(model, "not_assessed", []))
+    if missing:  # as the in-memory engine says it: a model of some of the tests
+        line = f"{line[:-1]}; not assessed: {', '.join(missing)})"
+    print(line)
     return 0
