@@ -2,7 +2,8 @@
 
 Each benchmark module has a ``run(...) -> dict`` function returning
 ``{"title": str, "rows": [{"task", "ours_s", "peer", "peer_s", "ratio",
-"note"}, ...], "notes": [str, ...]}`` (see benchmarks/README.md). This script
+"note"}, ...], "notes": [str, ...]}`` and optionally ``"figures": [path, ...]``
+(images drawn by the benchmark, relative to the repository root; see benchmarks/README.md). This script
 discovers the modules, runs them one after the other in this process, and
 writes one table per benchmark with the machine it ran on. A module that
 fails to import is skipped with a note; one whose ``run`` fails is reported
@@ -92,7 +93,7 @@ def normalise(result: Any, *, default_title: str) -> dict[str, Any]:
         raise TypeError(f"run() must return a dict with a list of rows, got {type(result).__name__}")
     notes = [str(n) for n in result.get("notes", [])]
     for key, value in result.items():
-        if key not in ("title", "rows", "notes"):
+        if key not in ("title", "rows", "notes", "figures"):
             notes.append(f"{key}: {value}")
     rows = []
     for raw in result.get("rows", []):
@@ -105,7 +106,9 @@ def normalise(result: Any, *, default_title: str) -> dict[str, Any]:
         if row["ratio"] is None and _positive(row["ours_s"]) and _positive(row["peer_s"]):
             row["ratio"] = row["peer_s"] / row["ours_s"]
         rows.append(row)
-    return {"title": str(result.get("title") or default_title), "rows": rows, "notes": notes}
+    figures = [str(f) for f in result.get("figures", [])]
+    return {"title": str(result.get("title") or default_title), "rows": rows, "notes": notes,
+            "figures": figures}
 
 
 def _positive(value: Any) -> bool:
@@ -217,6 +220,8 @@ def render(results: list[dict[str, Any]], *, command: str, started: _dt.datetime
         lines += _table(result["rows"])
         if result["notes"]:
             lines += [""] + [f"- {_cell(note)}" for note in result["notes"]]
+        # figures: paths relative to the report (the repository root), drawn by the benchmark
+        lines += [line for f in result.get("figures", []) for line in ("", f"![{f}]({f})")]
     return "\n".join(lines) + "\n"
 
 

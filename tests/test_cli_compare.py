@@ -99,7 +99,7 @@ def test_missing_or_unreadable_file_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"anker compare: error: [Errno 2] No such file or directory: '{tmp_path / 'nope.csv'}'"]
+        f"anker compare: error: data file '{tmp_path / 'nope.csv'}' does not exist"]
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     result = run_cli(str(empty))
@@ -124,3 +124,11 @@ def test_bad_data_in_the_file(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "anker compare: error: column 'exited' must be 0 or 1, found [2.0]"]
+
+
+def test_cluster_col_defaults_to_coach_id_and_can_be_switched_off(spells_csv, capsys):
+    base = ["compare", str(spells_csv), "--covariates", "age,tightness", "--n-boot", "0"]
+    assert main(base) == 0
+    assert "whole clusters of 'coach_id' resampled" in capsys.readouterr().out
+    assert main(base + ["--cluster-col", "none"]) == 0
+    assert "spells treated as independent" in capsys.readouterr().out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import warnings
 from types import SimpleNamespace
 
 import matplotlib
@@ -300,3 +301,50 @@ def test_break_even_curve_renders_with_and_without_a_measurement():
     zero = np.interp(0.0, line.get_ydata(), line.get_xdata())  # net benefit crosses 0 at 3.7 days
     assert zero == pytest.approx(3.7, rel=1e-3)
     assert _renders(fig)
+
+
+# --- level, SE, scale and clustering of the comparison (issue 10) -------------------
+
+def test_normal_fallback_reads_the_comparisons_se_and_level():
+    # a comparison made at level 0.9 without a bootstrap: its CI is +-1.645 SE, not +-1.96
+    se = 4.0
+    z90 = stats.norm.ppf(0.95)
+    cmp = SimpleNamespace(rmst_difference=-10.0, ci=(-10 - z90 * se, -10 + z90 * se), se=se,
+                          level=0.9, horizon=365, method="aipw", boot_differences=None)
+    cb = cost_benefit(cmp, BreakEven.iwi_2005())
+    assert cb.level == 0.9
+    se_days = se * 261 / 365
+    assert cb.ci == pytest.approx((10 * 261 / 365 - z90 * se_days, 10 * 261 / 365 + z90 * se_days))
+    assert cb.p_exceeds_break_even == pytest.approx(stats.norm.sf(3.7, 10 * 261 / 365, se_days))
+    assert "comparison.se" in cb.ci_method
+    # without an se attribute the SE comes off the CI at the comparison's own level
+    del cmp.se
+    again = cost_benefit(cmp, BreakEven.iwi_2005())
+    assert again.p_exceeds_break_even == pytest.approx(cb.p_exceeds_break_even)
+    assert "level 0.9" in again.ci_method
+
+
+def test_priced_scale_and_resampling_unit_are_named():
+    boot = np.array([-14.0, -10.0, -6.0, -3.0])
+    paid = SimpleNamespace(rmst_difference=-8.0, ci=(-14.0, -3.0), horizon=365, method="aipw",
+                           boot_differences=boot, outcome="paid_days", cluster_col="coach_id",
+                           level=0.95)
+    cb = cost_benefit(paid, BreakEven.iwi_2005())
+    assert cb.scale == "paid_days" and "paid days" in repr(cb)
+    assert "coach_id" in cb.resampling and "coach_id" in repr(cb)
+    latent = SimpleNamespace(**{**vars(paid), "outcome": "time_on_benefit", "cluster_col": None})
+    cb = cost_benefit(latent, BreakEven.iwi_2005())
+    assert "not paid" in repr(cb) and cb.resampling == "spells"
+
+
+def test_cost_benefit_on_a_paid_days_comparison():
+    pop = anker.simulate_population(1_500, seed=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cmp = anker.compare_cohorts(pop.data, outcome="paid_days", n_boot=0, level=0.9,
+                                    cluster_col="coach_id", exit_reason_col=None)
+    cb = cost_benefit(cmp, BreakEven.iwi_2005())
+    assert cb.level == 0.9 and cb.scale == "paid_days"
+    assert cb.days_saved == pytest.approx(-cmp.rmst_difference * 261 / 365)
+    z90 = stats.norm.ppf(0.95)
+    assert cb.ci[1] - cb.ci[0] == pytest.approx(2 * z90 * cmp.se * 261 / 365)

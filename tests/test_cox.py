@@ -73,3 +73,26 @@ def test_bad_input(bad):
                 events=np.array([1, 0, 1, 1.0])) | bad
     with pytest.raises(ValueError):
         fit_cox(**args)
+
+
+def test_monotone_likelihood_warns_and_never_reports_a_tiny_se():
+    import anker
+    from anker.models.logistic import SeparationWarning
+
+    df = anker.simulate_population(n_per_cohort=500, seed=9).data
+    df["perfect"] = df["exited"]  # a binary that predicts exit perfectly
+    with pytest.warns(SeparationWarning, match="perfect"):
+        bd = anker.BenefitDurationTest(features=["age", "perfect"]).fit(df)
+    row = bd.summary.loc["perfect"]
+    # R's coxph: "Loglik converged before variable 2; coefficient may be infinite"
+    assert row["se"] > 100 and row["p"] > 0.5
+
+
+def test_singular_information_is_refused_not_pseudo_inverted():
+    from anker.errors import AnkerDataError
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 1))
+    t = np.ceil(100 * rng.exponential(size=300))
+    with pytest.raises(AnkerDataError, match=r"\['a', 'b'\]"):
+        fit_cox(np.column_stack([x, 2 * x]), t, np.ones(300), names=["a", "b"])

@@ -156,8 +156,9 @@ def test_bad_arguments_name_the_argument() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    text=st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and t),
-    reason=st.text(max_size=200),
+    # NUL is refused by name (PostgreSQL text cannot hold it): see test_decisions_backends
+    text=st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and t and "\x00" not in t),
+    reason=st.text(max_size=200).filter(lambda t: "\x00" not in t),
 )
 def test_any_text_round_trips(text: str, reason: str) -> None:
     with DecisionLog(":memory:") as log:

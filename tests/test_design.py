@@ -90,6 +90,46 @@ def test_rows_and_dummies_consistent(levels, values):
     assert (dummies.sum(axis=1) == 0).sum() == (df["g"] == reference).sum()
 
 
+def test_check_rank_names_aliased_and_constant_columns():
+    from anker.errors import AnkerDataError
+    from anker.models.design import check_rank
+
+    rng = np.random.default_rng(0)
+    age = rng.uniform(18, 65, 200)
+    other = rng.normal(size=200)
+    check_rank(np.column_stack([age, age**2, other]), ["age", "age2", "other"])  # full rank
+    with pytest.raises(AnkerDataError, match=r"'age_minus_18' = a combination of intercept, age") \
+            as info:
+        check_rank(np.column_stack([age, other, age - 18]), ["age", "other", "age_minus_18"])
+    assert info.value.columns == ["age_minus_18", "age"]
+    with pytest.raises(AnkerDataError, match="'flat' does not vary") as info:
+        check_rank(np.column_stack([age, np.full(200, 3.0)]), ["age", "flat"])
+    assert info.value.columns == ["flat"]
+    # dummies of one feature that sum to another column: aliased, named by feature
+    g = rng.integers(0, 2, 200).astype(float)
+    with pytest.raises(AnkerDataError) as info:
+        check_rank(np.column_stack([g, 1 - g]), ["sex[female]", "male"], owners=["sex", "male"])
+    assert set(info.value.columns) == {"sex", "male"}
+
+
+def test_every_test_refuses_collinear_or_constant_features():
+    import anker
+    from anker.errors import AnkerDataError
+
+    df = anker.simulate_population(n_per_cohort=400, seed=2).data
+    df["age_minus_18"] = df["age"] - 18
+    df["const"] = 1.0
+    for test in (anker.ComplianceTest, anker.LabourMarketTest, anker.ReintegrationTest,
+                 anker.BenefitDurationTest):
+        with pytest.raises(AnkerDataError, match="age_minus_18") as info:
+            test(features=["age", "tightness", "age_minus_18"]).fit(df)
+        assert "age_minus_18" in info.value.columns
+        with pytest.raises(AnkerDataError, match="'const' does not vary"):
+            test(features=["age", "const"]).fit(df)
+    with pytest.raises(AnkerDataError, match="'const' does not vary"):
+        anker.BenefitDurationTest(model="weibull", features=["const"]).fit(df)
+
+
 def test_reference_level_from_a_categorical_order_or_an_argument():
     df = pd.DataFrame({"ui": ["yes"] * 5 + ["no"] * 3 + ["maybe"] * 2, "age": range(10)})
     # by default the most frequent level

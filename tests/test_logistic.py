@@ -76,3 +76,36 @@ def test_bad_input(bad):
     args = dict(X=np.arange(3.0)[:, None], y=np.array([0, 1, 0.0])) | bad
     with pytest.raises(ValueError):
         fit_logistic(**args)
+
+
+def test_newton_never_takes_an_untried_step_and_reports_it():
+    from anker.errors import ConvergenceWarning
+    from anker.models.newton import maximise
+
+    start = np.array([1.0, -2.0])
+
+    # finite only at the start: no trial point along the Newton step is acceptable
+    def evaluate(x):
+        value = -float(x @ x) if np.array_equal(x, start) else np.nan
+        return value, -2 * x, 2 * np.eye(x.size)
+
+    with pytest.warns(ConvergenceWarning, match="no uphill step"):
+        result = maximise(evaluate, start, max_iter=20, tol=1e-10, what="toy")
+    assert not result.converged
+    np.testing.assert_array_equal(result.x, start)  # stayed at the last accepted point
+    # iterations that run out are reported too, with the gain still to be had
+    with pytest.warns(ConvergenceWarning, match="iterations ran out"):
+        # an information 100 times too large: every step uphill but short
+        result = maximise(lambda x: (-float(((x - 3) ** 2).sum()), -2 * (x - 3), 200 * np.eye(1)),
+                          np.zeros(1), max_iter=3, tol=1e-12, what="toy")
+    assert not result.converged and result.decrement > 0
+
+
+def test_separation_gives_an_infinite_not_a_tiny_standard_error():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=300)
+    y = (x > 0).astype(float)  # x separates the outcome completely
+    X = np.column_stack([x, rng.normal(size=300)])
+    with pytest.warns(SeparationWarning, match="x0"):
+        fit = fit_logistic(X, y)
+    assert fit.se[1] > 100  # infinite in truth; never the 1e-19 a pseudo-inverse gave

@@ -130,6 +130,21 @@ def test_key_numbers(job, full_html):
     assert f"{be.days:.2f} benefit days" in full_html
 
 
+def test_headline_words_follow_the_interval_level_and_unit():
+    from types import SimpleNamespace
+
+    from anker.report.build import headline
+
+    def cb(low, high, level=0.9, unit="whole clusters of 'coach_id'"):
+        return SimpleNamespace(ci=(low, high), break_even_days=3.7, level=level, resampling=unit)
+
+    assert "lies above" in headline(cb(4.0, 9.0)) and "90% CI" in headline(cb(4.0, 9.0))
+    assert "lies below" in headline(cb(-1.0, 3.0))
+    text = headline(cb(2.13, 11.56))
+    assert "cannot settle" in text and "coach_id" in text and "earns back" in text
+    assert "spells" in headline(cb(4.0, 9.0, unit="spells"))
+
+
 def test_verdict_follows_the_interval(job, full_html):
     results, _ = job
     cb = results.cost_benefit

@@ -37,3 +37,25 @@ def test_recovers_truth_and_median():
 def test_zero_duration_rejected():
     with pytest.raises(ValueError, match="> 0"):
         fit_weibull(np.zeros((3, 1)), np.array([0, 1, 2.0]), np.ones(3))
+
+
+def test_constant_covariate_is_refused_by_name():
+    from anker.errors import AnkerDataError
+
+    rng = np.random.default_rng(5)
+    t = rng.weibull(1.2, 400) * 100
+    X = np.column_stack([rng.normal(size=400), np.full(400, 2.0)])
+    # the constant is aliased with the intercept: no SE of 6e-16 and p of 3e-21
+    with pytest.raises(AnkerDataError, match="flat"):
+        fit_weibull(X, t, np.ones(400), names=["x", "flat"])
+
+
+def test_monotone_likelihood_warns():
+    import anker
+    from anker.models.logistic import SeparationWarning
+
+    df = anker.simulate_population(n_per_cohort=500, seed=9).data
+    df["perfect"] = df["exited"]
+    with pytest.warns(SeparationWarning, match="perfect"):
+        bd = anker.BenefitDurationTest(model="weibull", features=["age", "perfect"]).fit(df)
+    assert bd.summary.loc["perfect", "se"] > 100

@@ -23,3 +23,33 @@ class AnkerDataError(AnkerError, ValueError):
 
 class AnkerModelFileError(AnkerError, ValueError):
     """A model file is damaged, foreign or of an unsupported schema version."""
+
+
+class DecisionLogError(AnkerModelFileError):
+    """The decision log cannot be opened, read or written: every backend failure.
+
+    A damaged or foreign database, a read-only log asked to record, a
+    database server that refuses the connection, a missing driver, a raw
+    ``UPDATE`` of the append-only table: all end here, with the log's name
+    (passwords redacted) and the backend's reason. A subclass of
+    :class:`AnkerModelFileError`, which the decision log raised before.
+    """
+
+
+class AnkerWarning(UserWarning):
+    """Base class of anker's warnings: the result is there, but read it with care."""
+
+
+class ConvergenceWarning(AnkerWarning, RuntimeWarning):
+    """A model fit stopped before its Newton iterations converged (gradient not ~0)."""
+
+
+class OutOfRangeWarning(AnkerWarning):
+    """Clients whose features lie outside the ranges the model was fitted on.
+
+    ``counts`` maps each feature to the number of rows outside its training range.
+    """
+
+    def __init__(self, message: str, counts: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.counts = dict(counts or {})

@@ -27,6 +27,7 @@ from anker.assessments import (
     wwb_check,
 )
 from anker.assessments._base import Assessment
+from anker.distributed import fit_model_dask, is_dask_frame, profile_dask
 from anker.errors import AnkerModelFileError
 from anker.schema import FollowUpWarning
 
@@ -122,6 +123,8 @@ class AnkerModel:
 
     def fit(self, df: pd.DataFrame) -> AnkerModel:
         """Fit the model's tests (all four by default) on the same records; returns self."""
+        if is_dask_frame(df):  # exact fits on the partitions, or an error saying what needs memory
+            return fit_model_dask(self, df)
         from anker.monitoring.reference import reference_distributions
 
         for test in self.tests.values():
@@ -157,6 +160,8 @@ class AnkerModel:
         """
         if not self.is_fitted:
             raise ValueError("AnkerModel is not fitted yet: call fit(df) or AnkerModel.load(path)")
+        if is_dask_frame(df):  # a Dask frame in, a lazy Dask frame out (anker.distributed)
+            return profile_dask(self, df, extrapolate=extrapolate)
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
         # prediction is matrix-vector work bound by memory: a second BLAS thread
@@ -201,8 +206,9 @@ class AnkerModel:
         out = pd.concat([risk, band, band.map(_MONITORING_TEXT).rename("monitoring"),
                          p_work, route, traj, surv, median, p_exhaust, wwb], axis=1)
         out["advice"] = _advice_text(route, traj["trajectory_advice"], band, wwb)
-        factors = amt.explain(df, top=self.top_factors, X=X["labour_market"])
-        out["top_factors"] = _factor_text(factors, self.top_factors)
+        top = min(self.top_factors, len(amt.features))  # no more factors than features
+        factors = amt.explain(df, top=top, X=X["labour_market"])
+        out["top_factors"] = _factor_text(factors, top)
         out.attrs.update(not_assessed=[], not_profiled={},
                          time_unit=bd.time_unit.label, survival_times=self.survival_times())
         return out
@@ -283,8 +289,10 @@ class AnkerModel:
         if version != SCHEMA_VERSION:
             raise AnkerModelFileError(f"model file schema_version {version!r} is not supported "
                                       f"(this anker {__version__} reads {SCHEMA_VERSION})")
+        from anker.assessments.model_file import check_model_config
+
         try:
-            config = data["config"]
+            config = check_model_config(data["config"])
             names = list(config.get("tests", _TESTS))
             unknown = [n for n in names if n not in _TESTS]
             if unknown:
@@ -312,10 +320,14 @@ class AnkerModel:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+        from anker.assessments.model_file import read_model_json
+
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_model_json(path)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise AnkerModelFileError(f"{path}: not a readable JSON model file ({exc})") from None
+        except AnkerModelFileError as exc:
+            raise AnkerModelFileError(f"{path}: {exc}") from None
         try:
             return cls.from_dict(data)
         except AnkerModelFileError as exc:

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from anker.errors import AnkerDataError, AnkerModelFileError
-from anker.models.design import DesignSpec
+from anker.errors import AnkerDataError, AnkerModelFileError, OutOfRangeWarning
+from anker.models.design import DesignSpec, check_rank
 from anker.schema import INFLOW_FEATURES, PROTECTED, SCHEMA, require_columns, validate
 
 FORMAT_VERSION = 1
@@ -34,6 +34,41 @@ def check_schema_columns(df: pd.DataFrame, columns: Iterable[str], *, role: str)
     known = [c for c in columns if c in SCHEMA]
     if known:
         validate(df, columns=known)
+
+
+def numeric_values(df: pd.DataFrame, column: str, *, what: str,
+                   allow_missing: bool = False) -> np.ndarray:
+    """The column as finite floats, or an :class:`AnkerDataError` naming it and a few bad rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> numeric_values(pd.DataFrame({"y": [0, 1, "b"]}), "y", what="outcome")
+    Traceback (most recent call last):
+    ...
+    anker.errors.AnkerDataError: column 'y' (outcome) must be numeric: 1 value(s) are not numbers, e.g. row 2: 'b'
+    """
+    series = df[column]
+    if pd.api.types.is_bool_dtype(series):
+        series = series.astype(float)
+    values = pd.to_numeric(series, errors="coerce")
+    bad = values.isna() & series.notna()
+    if bad.any():
+        rows = ", ".join(f"row {k}: {series[k]!r}" for k in series.index[bad.to_numpy()][:3])
+        raise AnkerDataError(f"column {column!r} ({what}) must be numeric: {int(bad.sum())} "
+                             f"value(s) are not numbers, e.g. {rows}", columns=[column])
+    out = values.to_numpy(dtype=float, na_value=np.nan)
+    if allow_missing:  # missing stays NaN, for callers that count it (the audits)
+        if np.isinf(out).any():
+            raise AnkerDataError(f"column {column!r} ({what}) has infinite values",
+                                 columns=[column])
+        return out
+    if not np.isfinite(out).all():
+        n_bad = int((~np.isfinite(out)).sum())
+        raise AnkerDataError(f"column {column!r} ({what}) has {n_bad} missing or infinite "
+                             "value(s); anker does not impute: drop or fill these rows first",
+                             columns=[column])
+    return out
 
 
 def coefficient_table(names: Sequence[str], coef: np.ndarray, cov: np.ndarray, *,
@@ -89,6 +124,8 @@ class Assessment:
         self.protected = tuple(protected)
         self.spec_: DesignSpec | None = None
         self.n_fit_: int | None = None
+        # training range of each numeric feature: predict-time range check
+        self.ranges_: dict[str, tuple[float, float]] = {}
 
     # ---- configuration -------------------------------------------------------------
     @property
@@ -130,7 +167,29 @@ class Assessment:
         spec = self._require_fitted()
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
-        return spec.transform(df)
+        X = spec.transform(df)
+        self._check_ranges(df)
+        return X
+
+    def _check_ranges(self, df: pd.DataFrame) -> dict[str, int]:
+        """Warn (:class:`~anker.errors.OutOfRangeWarning`) and count the rows whose
+        numeric features lie outside the ranges the test was fitted on."""
+        counts: dict[str, int] = {}
+        detail = []
+        any_outside = np.zeros(len(df), dtype=bool)
+        for f, (low, high) in self.ranges_.items():
+            values = df[f].to_numpy(dtype=float)
+            outside = (values < low) | (values > high)
+            if outside.any():
+                counts[f] = int(outside.sum())
+                any_outside |= outside
+                detail.append(f"{f}: {counts[f]} outside [{low:g}, {high:g}]")
+        if counts:
+            warnings.warn(OutOfRangeWarning(
+                f"{type(self).__name__}: {int(any_outside.sum())} of {len(df)} client(s) have "
+                f"features outside the range the model was fitted on ({'; '.join(detail)}); "
+                "their predictions are extrapolations", counts), stacklevel=4)
+        return counts
 
     def _learn(self, df: pd.DataFrame, extra_columns: Iterable[str]) -> np.ndarray:
         if not isinstance(df, pd.DataFrame):
@@ -142,9 +201,14 @@ class Assessment:
             raise AnkerDataError("no rows to fit on", columns=[])
         spec = DesignSpec.learn(df, self._features,
                                 reference_levels=getattr(self, "reference_levels", None))
+        X = spec.transform(df)
+        check_rank(X, spec.term_names, owners=spec.term_features,
+                   what=f"{type(self).__name__} features")
         self.spec_ = spec
         self.n_fit_ = len(df)
-        return spec.transform(df)
+        self.ranges_ = {f: (float(df[f].min()), float(df[f].max()))
+                        for f in spec.features if f not in spec.levels}
+        return X
 
     # ---- explanations -----------------------------------------------------------------
     def _contributions(self, X: np.ndarray, coef: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -172,6 +236,7 @@ class Assessment:
         return {"anker_model": type(self).__name__, "format_version": FORMAT_VERSION,
                 "config": self._config(), "design": spec.to_dict(), "n_fit": self.n_fit_,
                 "protected_features_used": self.protected_features_used,
+                "ranges": {f: list(r) for f, r in self.ranges_.items()},
                 "state": self._state()}
 
     @classmethod
@@ -184,15 +249,19 @@ class Assessment:
             raise AnkerModelFileError(f"{cls.__name__}: unsupported format_version "
                                       f"{data.get('format_version')!r} (this anker reads "
                                       f"{FORMAT_VERSION})")
+        from anker.assessments.model_file import check_test_data
+
+        config = check_test_data(cls.__name__, data)
         try:
-            config = dict(data["config"])
             obj = cls(**config)
             obj.spec_ = DesignSpec.from_dict(data["design"])
             obj.n_fit_ = data.get("n_fit")
             obj._set_state(data["state"])
+            obj.ranges_ = {str(f): (float(r[0]), float(r[1]))
+                           for f, r in data.get("ranges", {}).items()}
         except AnkerModelFileError:
             raise
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise AnkerModelFileError(f"{cls.__name__}: damaged model data ({exc})") from None
         if list(obj.spec_.features) != obj.features:
             raise AnkerModelFileError(f"{cls.__name__}: design features do not match config")
@@ -206,9 +275,12 @@ class Assessment:
 
 def array_from_json(values: Any, *, shape: tuple[int, ...] | None = None,
                     what: str = "values") -> np.ndarray:
+    """A float array from JSON lists; null (NaN) only in a covariance ("cov" in ``what``)."""
     arr = np.asarray(values, dtype=float)
     if shape is not None and arr.shape != shape:
         raise ValueError(f"{what} has shape {arr.shape}, expected {shape}")
+    if np.isinf(arr).any() or ("cov" not in what and np.isnan(arr).any()):
+        raise ValueError(f"{what} must hold finite numbers")
     return arr
 
 

@@ -6,11 +6,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from anker.assessments._base import (
     Assessment,
     array_from_json,
     coefficient_table,
+    numeric_values,
     to_json_array,
     top_contributions,
 )
@@ -40,11 +42,11 @@ class LogisticAssessment(Assessment):
     def fit(self, df: pd.DataFrame):
         """Fit on records with the feature columns and ``outcome_col`` (0/1); returns self."""
         X = self._learn(df, [self.outcome_col])
-        y = pd.to_numeric(df[self.outcome_col]).to_numpy(dtype=float)
+        y = numeric_values(df, self.outcome_col, what="outcome")
         if y.min() == y.max():
             raise ValueError(f"{self.outcome_col}: the outcome is {int(y[0])} for every row; "
                              "a logistic model needs both 0 and 1")
-        self.fit_ = fit_logistic(X, y, l2=self.l2)
+        self.fit_ = fit_logistic(X, y, l2=self.l2, names=self.spec_.term_names)
         self._x_mean = X.mean(axis=0)
         return self
 
@@ -55,7 +57,7 @@ class LogisticAssessment(Assessment):
     def predict_proba(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
         """P(outcome = 1) per row, as a Series on ``df.index``."""
         self._require_fitted()
-        p = 1 / (1 + np.exp(-self._linear_predictor(df, X)))
+        p = expit(self._linear_predictor(df, X))
         return pd.Series(p, index=df.index, name=f"p_{self.outcome_col}")
 
     @property

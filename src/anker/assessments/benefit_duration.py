@@ -12,6 +12,7 @@ from anker.assessments._base import (
     Assessment,
     array_from_json,
     coefficient_table,
+    numeric_values,
     to_json_array,
     top_contributions,
 )
@@ -109,8 +110,8 @@ class BenefitDurationTest(Assessment):
     def fit(self, df: pd.DataFrame):
         """Fit on records with the features, ``duration_col`` and ``event_col``; returns self."""
         X = self._learn(df, [self.duration_col, self.event_col])
-        durations = pd.to_numeric(df[self.duration_col]).to_numpy(dtype=float)
-        events = pd.to_numeric(df[self.event_col]).to_numpy(dtype=float)
+        durations = numeric_values(df, self.duration_col, what="duration")
+        events = numeric_values(df, self.event_col, what="event flag")
         if (durations < 0).any():
             raise ValueError(f"{self.duration_col}: negative durations")
         if not np.isin(events, (0, 1)).all():
@@ -119,12 +120,13 @@ class BenefitDurationTest(Assessment):
             raise ValueError(f"{self.event_col}: no exits (events) in the data; a survival "
                              "model needs at least one")
         if self.model == "cox":
-            self.fit_ = fit_cox(X, durations, events, ties=self.ties)
+            self.fit_ = fit_cox(X, durations, events, ties=self.ties,
+                                names=self.spec_.term_names)
         else:
             if (durations <= 0).any():
                 raise ValueError(f"{self.duration_col}: a Weibull model needs durations > 0; "
                                  f"{int((durations <= 0).sum())} row(s) have 0")
-            self.fit_ = fit_weibull(X, durations, events)
+            self.fit_ = fit_weibull(X, durations, events, names=self.spec_.term_names)
         self._x_mean = X.mean(axis=0)
         self.max_follow_up_ = float(durations.max())
         return self

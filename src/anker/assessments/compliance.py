@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from anker.assessments._base import numeric_values
 from anker.assessments._logistic import LogisticAssessment
 
 BANDS = ("low", "medium", "high")
@@ -79,4 +80,5 @@ class ComplianceTest(LogisticAssessment):
 
     def flag_target(self, df: pd.DataFrame) -> pd.Series:
         """The observed outcome the high band is meant to catch: a sanction."""
-        return (pd.to_numeric(df[self.outcome_col]) == 1).rename("sanctioned")
+        y = numeric_values(df, self.outcome_col, what="sanction flag", allow_missing=True)
+        return pd.Series(y == 1, index=df.index, name="sanctioned")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from anker.assessments._base import numeric_values
 from anker.assessments._logistic import LogisticAssessment
 
 ROUTES = {"A": "job-ready: self-service and job matching",
@@ -67,4 +68,5 @@ class LabourMarketTest(LogisticAssessment):
 
     def flag_target(self, df: pd.DataFrame) -> pd.Series:
         """The observed outcome route B is meant to catch: no work within 6 months."""
-        return (pd.to_numeric(df[self.outcome_col]) == 0).rename("no_work_6m")
+        y = numeric_values(df, self.outcome_col, what="work flag", allow_missing=True)
+        return pd.Series(y == 0, index=df.index, name="no_work_6m")

@@ -15,9 +15,11 @@ from anker.assessments._base import (
     Assessment,
     array_from_json,
     coefficient_table,
+    numeric_values,
     to_json_array,
     top_contributions,
 )
+from anker.models.design import check_rank
 from anker.models.logistic import LogisticFit, fit_logistic
 
 # IWI 2005: EUR 15 million / (76,500 clients x 3.7 benefit days)
@@ -166,8 +168,8 @@ class ReintegrationTest(Assessment):
     def fit(self, df: pd.DataFrame):
         """Fit the outcome and propensity models and the common support; returns self."""
         X = self._learn(df, [self.treatment_col, self.outcome_col])
-        t = pd.to_numeric(df[self.treatment_col]).to_numpy(dtype=float)
-        y = pd.to_numeric(df[self.outcome_col]).to_numpy(dtype=float)
+        t = numeric_values(df, self.treatment_col, what="treatment flag")
+        y = numeric_values(df, self.outcome_col, what="outcome")
         n_treated = int(t.sum())
         if n_treated == 0 or n_treated == len(t):
             raise ValueError(f"{self.treatment_col}: all rows are {int(t[0])}; the effect of a "
@@ -183,7 +185,15 @@ class ReintegrationTest(Assessment):
         if m and self.interaction_l2 > 0:
             sd = Z[:, -m:].std(axis=0)
             penalty[-m:] += self.interaction_l2 / np.where(sd > 0, sd, 1.0) ** 2
-        self.outcome_fit_ = fit_logistic(Z, y, l2=penalty)
+        names = (spec_names := self.spec_.term_names) + (self.treatment_col,) + tuple(
+            f"{self.treatment_col}:{spec_names[j]}" for j in self._modifier_columns)
+        if self.interaction_l2 == 0 and self.l2 == 0:
+            # one identifiability policy: an interaction no treated client can carry is refused
+            check_rank(Z, names, what=f"{type(self).__name__} outcome model (features, "
+                       f"{self.treatment_col} and its interactions)",
+                       owners=self.spec_.term_features + (self.treatment_col,) + tuple(
+                           self.spec_.term_features[j] for j in self._modifier_columns))
+        self.outcome_fit_ = fit_logistic(Z, y, l2=penalty, names=names)
         self._x_mean = X.mean(axis=0)
         ps = self.propensity_fit_.predict_proba(X)
         low = max(ps[t == 1].min(), ps[t == 0].min(), self.trim)

@@ -2,13 +2,18 @@
 
 Each subcommand lives in its own module of this package and offers
 ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
-User mistakes end in one line on stderr and a non-zero exit, never a traceback.
+Every failure ends in one line on stderr and exit status 2, never a traceback:
+anker's own errors, bad values, files that cannot be read or written (a full
+disk, a symlink loop, a missing optional package) and, as a last resort, an
+unexpected error, which is named as one (``ANKER_TRACEBACK=1`` shows its
+traceback, for a bug report).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_message(exc: OSError, args: argparse.Namespace) -> str:
+    if exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    out = getattr(args, "out", None)
+    if exc.strerror and out:  # a failed write mid-file (disk full) names no file
+        return f"cannot write {out!r}: {exc.strerror}"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from anker.errors import AnkerError
 
@@ -56,13 +70,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
-    except (AnkerError, FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"anker {args.command}: error: {message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"anker {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if os.environ.get("ANKER_TRACEBACK") == "1":
+            raise
+        if isinstance(exc, (AnkerError, ValueError)):
+            message = str(exc)
+        elif isinstance(exc, OSError):
+            message = _os_message(exc, args)
+        elif isinstance(exc, ImportError):
+            message = f"a package anker needs for this is missing: {exc}"
+        elif isinstance(exc, MemoryError):
+            message = "not enough memory for this input; try fewer rows or replicates"
+        elif isinstance(exc, RecursionError):
+            message = "the input is nested too deeply to read"
+        else:  # a bug in anker, not the user's mistake: still one line
+            message = (f"unexpected {type(exc).__name__}: {exc} (this is a bug in anker; "
+                       "ANKER_TRACEBACK=1 shows the traceback for a report)")
+        message = " ".join(message.split()) or type(exc).__name__
+        print(f"anker {args.command}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,23 +11,25 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from anker.cli._args import whole_number
+from anker.cli._args import MAX_N_BOOT, whole_number
 from anker.cli._config import add_column_arguments, finish_parser
 
 NAME = "compare"
 HELP = ("Compare two cohorts (e.g. casemanagement 2004 vs coaching 2007) on restricted mean "
         "time on benefit: naive, g-computation, IPTW and doubly robust estimates with CIs.")
 
-_METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
+_METHODS = ("naive", "gcomp", "iptw", "aipw", "did", "did_adjusted")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", metavar="DATA.csv", help="one row per benefit spell (CSV)")
+    parser.add_argument("data", metavar="DATA.csv", help="one row per benefit spell (CSV, "
+                        ".csv.gz, Parquet or a folder of Parquet files)")
     parser.add_argument("--method", choices=_METHODS, default="aipw",
                         help="estimator reported as the RMST difference (default aipw); "
                              "all are listed")
-    parser.add_argument("--n-boot", type=whole_number(0), default=1000, metavar="N",
-                        help="bootstrap replicates (default 1000; 0: normal intervals)")
+    parser.add_argument("--n-boot", type=whole_number(0, MAX_N_BOOT), default=1000, metavar="N",
+                        help=f"bootstrap replicates (default 1000, at most {MAX_N_BOOT:,}; 0: "
+                             "normal intervals)")
     parser.add_argument("--seed", type=whole_number(0), default=0, metavar="S",
                         help="seed of the bootstrap (default 0)")
     parser.add_argument("--other", default=None, metavar="COHORT",
@@ -42,10 +44,14 @@ def comparison_arguments(args: argparse.Namespace, df) -> dict:
     """The keyword arguments of `compare_cohorts` that the flags and the file describe."""
     from anker.cli._config import match_label, missing_defaults, require
     from anker.outcome.compare import DEFAULT_COVARIATES
+    from anker.outcome.options import resolve_cluster_col
     from anker.schema import resolve_time_unit
 
+    # coaches share their own effect over the caseload: cluster on coach_id when present,
+    # unless --cluster-col names another column or 'none'
+    cluster_col = resolve_cluster_col("auto" if args.cluster_col is None else args.cluster_col, df)
     require(df, [(args.cohort_col, "--cohort-col"), (args.duration_col, "--duration-col"),
-                 (args.event_col, "--event-col"), (args.cluster_col, "--cluster-col")],
+                 (args.event_col, "--event-col"), (cluster_col, "--cluster-col")],
             data=args.data)
     if args.covariates is None:
         missing_defaults(df, DEFAULT_COVARIATES, flag="--covariates", data=args.data,
@@ -62,24 +68,18 @@ def comparison_arguments(args: argparse.Namespace, df) -> dict:
     horizon = args.horizon if args.horizon is not None else float(unit.from_days(365.0))
     return dict(cohort_col=args.cohort_col, reference=reference, cohorts=cohorts,
                 duration_col=args.duration_col, event_col=args.event_col,
-                covariates=args.covariates, horizon=horizon, cluster_col=args.cluster_col,
+                covariates=args.covariates, horizon=horizon, cluster_col=cluster_col,
                 time_unit=unit)
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from anker.cli._config import resolve, say_warnings, unused
+    from anker.cli._io import read_records
     from anker.outcome import compare_cohorts
 
     resolve(args, NAME)
     unused(args, ["tests", "features"], why="the comparison adjusts for --covariates")
-    try:
-        df = pd.read_csv(args.data)
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{args.data}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{args.data}: not a readable CSV file ({exc})") from None
+    df = read_records(args.data)
     kwargs = comparison_arguments(args, df)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

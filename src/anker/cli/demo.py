@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from anker.cli._args import whole_number
+from anker.cli._args import MAX_N_PER_COHORT, whole_number
 from anker.cli.report import add_common, command_line
 
 NAME = "demo"
@@ -41,8 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="out", help="folder for the results (default out; "
                                                       "created if needed)")
     add_common(parser, n_boot=1000)
+    parser.add_argument("--cluster-col", default="auto", metavar="COL",
+                        help="resample whole clusters in the bootstrap (default: coach_id; "
+                             "'none': spells as independent)")
     # for tests and quick looks: simulate a smaller data set with the shipped seed instead
-    parser.add_argument("--n-per-cohort", type=whole_number(100), default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--n-per-cohort", type=whole_number(100, MAX_N_PER_COHORT), default=None,
+                        help=argparse.SUPPRESS)
 
 
 def _out_folder(path: str) -> Path:
@@ -111,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     model_path = out / "model.json"
     lines: list[str] = []
     results = run_job(data, n_boot=args.n_boot, seed=args.seed, horizon=args.horizon,
-                      method=args.method, say=lines.append)
+                      method=args.method, cluster_col=args.cluster_col, say=lines.append)
     results.model.save(model_path)
     say(f"{lines[0]} -> {model_path}")
     profiles = results.profiles.set_index(pd.Index(data["client_id"], name="client_id"))
@@ -129,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     report = write_report(out / "report.html", **results.report_arguments(), truth=truth,
                           data_path=data_path, model_path=model_path, seed=args.seed,
                           command=command_line(NAME, args, [], ["out", "n-boot", "seed",
-                                                                "horizon", "method"]))
+                                                                "horizon", "method",
+                                                                "cluster-col"]))
     say(f"report with {_count_figures(report)} figures ({time.perf_counter() - report_start:.1f} s) "
         f"-> {report}")
     print(f"done in {time.perf_counter() - start:.0f} s. Open the report: {report}", flush=True)

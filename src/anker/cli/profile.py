@@ -21,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="give P(on benefit) beyond the follow-up of the fitting data and "
                              "trajectory gains outside the common support (default: NaN, with a "
                              "warning)")
+    parser.add_argument("--engine", choices=("stream", "memory", "dask"), default="stream",
+                        help="stream: read, score and write in chunks (default; CSV, .gz, Parquet "
+                             "file or folder); memory: the whole file at once; dask: a Parquet "
+                             "file or folder on a local Dask cluster (pip install 'anker[dask]')")
+    parser.add_argument("--chunk-rows", type=int, default=200_000,
+                        help="rows per chunk of the streaming engine (default 200,000)")
     add_column_arguments(parser)
     finish_parser(parser)
 
@@ -56,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
                   "covariates", "horizon", "cluster_col"],
            why="the model file holds the tests' columns")
     model = _chosen(AnkerModel.load(args.model), args)
+    if args.engine != "memory":  # chunks, or partitions on a local Dask cluster (cli._stream)
+        from anker.cli._stream import run_profile
+
+        return run_profile(model, args)
     df = read_records(args.data)
     if args.id_col in df.columns:
         df = df.set_index(args.id_col, drop=False)

@@ -7,7 +7,7 @@ import shlex
 import warnings
 from pathlib import Path
 
-from anker.cli._args import calendar_days, whole_number
+from anker.cli._args import MAX_N_BOOT, calendar_days, whole_number
 from anker.cli._config import add_column_arguments, finish_parser
 
 NAME = "report"
@@ -18,7 +18,7 @@ METHODS = ("naive", "gcomp", "iptw", "aipw")
 
 def add_common(parser: argparse.ArgumentParser, *, n_boot: int, horizon: bool = True) -> None:
     """Options shared with ``anker demo`` (whose horizon is in calendar days)."""
-    parser.add_argument("--n-boot", type=whole_number(0), default=n_boot, metavar="N",
+    parser.add_argument("--n-boot", type=whole_number(0, MAX_N_BOOT), default=n_boot, metavar="N",
                         help=f"bootstrap replicates of the cohort comparison (default {n_boot}; "
                              "0: normal intervals)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
@@ -53,12 +53,9 @@ def command_line(name: str, args: argparse.Namespace, positional: list[str],
 
 
 def check_out_file(path: str) -> Path:
-    out = Path(path)
-    if out.is_dir():
-        raise IsADirectoryError(f"--out: {path!r} is a folder; give the HTML file to write")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"--out: folder {str(out.parent)!r} does not exist")
-    return out
+    from anker.cli._io import check_out_path
+
+    return check_out_path(path)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -143,6 +143,14 @@ class BreakEven:
     def __post_init__(self) -> None:
         for name in ("extra_cost", "coaches", "caseload", "daily_benefit"):
             object.__setattr__(self, name, _positive(name, getattr(self, name)))
+        # each input may be fine and their products still under- or overflow a float
+        clients = self.coaches * self.caseload
+        days = self.extra_cost / clients / self.daily_benefit if clients > 0 else math.inf
+        if not (clients > 0 and math.isfinite(clients) and 0 < days < math.inf):
+            raise ValueError("extra_cost, coaches, caseload and daily_benefit: their products "
+                             "lie outside the range of a float (a break-even of 0 or infinitely "
+                             f"many days); got {self.extra_cost!r}, {self.coaches!r}, "
+                             f"{self.caseload!r}, {self.daily_benefit!r}")
 
     @classmethod
     def from_days(

@@ -44,6 +44,16 @@ class CostBenefit:
     boot_days_saved: np.ndarray | None = field(default=None, compare=False)
     time_unit: str = "calendar days"
     benefit_days_per_unit: float = BENEFIT_DAYS_PER_CALENDAR_DAY
+    scale: str = "time_on_benefit"
+    resampling: str = "spells"
+
+    @property
+    def scale_text(self) -> str:
+        """Which days were priced, in words."""
+        if self.scale == "paid_days":
+            return "paid days (benefit actually paid: min(time on benefit, entitlement, horizon))"
+        return ("time on benefit (latent: days after entitlement end count, although they are "
+                "not paid)")
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -64,7 +74,8 @@ class CostBenefit:
 
     def _header(self) -> str:
         return (f"CostBenefit: {self.method}, horizon {self.horizon:g} {self.time_unit}, "
-                f"{self.guided_clients:,.0f} guided clients, {self.level:.0%} CI by {self.ci_method}")
+                f"{self.guided_clients:,.0f} guided clients, {self.level:.0%} CI by {self.ci_method} "
+                f"(resampling {self.resampling}); priced: {self.scale_text}")
 
     def __repr__(self) -> str:
         return f"{self._header()}\n{self.summary.to_string(float_format=lambda x: f'{x:,.3f}')}"
@@ -95,7 +106,7 @@ def cost_benefit(
     break_even: BreakEven,
     *,
     guided_clients: float | None = None,
-    level: float = 0.95,
+    level: float | None = None,
 ) -> CostBenefit:
     """Set a measured coaching effect against the break-even days, in days and euros.
 
@@ -110,7 +121,8 @@ def cost_benefit(
     guided_clients : float, optional, keyword-only
         Clients guided in the year; default ``break_even.clients``.
     level : float, keyword-only
-        Confidence level of the returned intervals.
+        Confidence level of the returned intervals; default the comparison's
+        ``level`` (0.95 when it has none).
 
     Returns
     -------
@@ -127,8 +139,12 @@ def cost_benefit(
     The intervals are bootstrap percentile intervals, computed per replicate
     (net benefit rises with days saved, so its interval follows). Without
     replicates (``boot_differences is None``) they come from a normal
-    approximation whose SE is read off ``comparison.ci``, taken to be a
-    symmetric 95 % interval; ``ci_method`` says which was used.
+    approximation with the comparison's ``se`` (or, without one, the SE read
+    off ``comparison.ci`` at ``comparison.level``); ``ci_method`` says which
+    was used. The days priced are the comparison's outcome scale: paid days
+    when it was made with ``outcome="paid_days"``, otherwise the latent time
+    on benefit, which also counts days after entitlement end that are not
+    paid (``scale`` and the summary say which).
 
     ``p_exceeds_break_even`` is the share of bootstrap replicates whose days
     saved exceed ``break_even_days`` (without replicates: the normal
@@ -155,7 +171,8 @@ def cost_benefit(
     for name in ("rmst_difference", "ci", "horizon"):
         if not hasattr(comparison, name):
             raise TypeError(f"comparison has no attribute {name!r}; pass a compare_cohorts result")
-    level = float(level)
+    own_level = getattr(comparison, "level", None)
+    level = float(level if level is not None else own_level if own_level is not None else 0.95)
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
     rmst_difference = float(comparison.rmst_difference)
@@ -178,16 +195,24 @@ def cost_benefit(
         p_exceeds = float(np.mean(boot_days > threshold))
         ci_method, n_boot = "bootstrap percentile", int(boot.size)
     else:
-        low, high = (float(x) for x in comparison.ci)
-        if not (math.isfinite(low) and math.isfinite(high)) or high < low:
-            raise ValueError(f"comparison.ci must be a finite (low, high) pair, got {comparison.ci!r}")
-        se_days = (high - low) / (2 * stats.norm.ppf(0.975)) * to_benefit
+        se = getattr(comparison, "se", None)
+        if se is not None and math.isfinite(float(se)) and float(se) >= 0:
+            se_days = float(se) * to_benefit
+            how = "normal approximation with comparison.se (no bootstrap)"
+        else:
+            low, high = (float(x) for x in comparison.ci)
+            if not (math.isfinite(low) and math.isfinite(high)) or high < low:
+                raise ValueError(f"comparison.ci must be a finite (low, high) pair, got {comparison.ci!r}")
+            ci_level = float(own_level) if own_level is not None else 0.95
+            se_days = ((high - low) / (2 * stats.norm.ppf(0.5 + ci_level / 2))
+                       * to_benefit)
+            how = f"normal approximation from comparison.ci at level {ci_level:g} (no bootstrap)"
         z = stats.norm.ppf(1 - alpha / 2)
         ci = (days_saved - z * se_days, days_saved + z * se_days)
         net_ci = tuple(d * euros_per_day_saved - break_even.extra_cost for d in ci)
         p_exceeds = float(stats.norm.sf(threshold, loc=days_saved, scale=se_days)) if se_days > 0 \
             else float(days_saved > threshold)
-        ci_method, n_boot, boot_days = "normal approximation from comparison.ci (no bootstrap)", 0, None
+        ci_method, n_boot, boot_days = how, 0, None
 
     return CostBenefit(
         days_saved=days_saved,
@@ -204,6 +229,9 @@ def cost_benefit(
         level=level,
         n_boot=n_boot,
         boot_days_saved=boot_days,
+        scale=str(getattr(comparison, "outcome", "time_on_benefit")),
+        resampling=(f"whole clusters of {comparison.cluster_col!r}"
+                    if getattr(comparison, "cluster_col", None) else "spells"),
         time_unit="calendar days" if unit is None else unit.label,
         benefit_days_per_unit=to_benefit,
     )

@@ -21,8 +21,6 @@ of the compliance test), and ``scores`` (optional profile scores, JSON text).
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -31,8 +29,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anker.decisions.store import _NAMES, _redact, _SQLAlchemyStore, _sqlite_path, _SQLiteStore
-from anker.errors import AnkerModelFileError
+from anker.decisions.fields import _read_timestamps, _scores_json, _text, _utc_text
+from anker.decisions.store import (
+    _NAMES,
+    _redact,
+    _split_mode,
+    _SQLAlchemyStore,
+    _sqlite_path,
+    _SQLiteStore,
+)
+from anker.errors import DecisionLogError
 
 __all__ = ["DecisionLog", "override_direction", "SCHEMA_VERSION"]
 
@@ -94,12 +100,19 @@ class DecisionLog:
         SQLAlchemy, which anker does not install). The database must be
         empty or an anker decision log.
 
+        ``?mode=ro`` at the end (``"log.sqlite?mode=ro"``,
+        ``"postgresql://.../anker?mode=ro"``) opens the log read-only.
+    read_only : bool
+        Open read-only: ``record`` raises, nothing is created or changed.
+
     Raises
     ------
-    AnkerModelFileError
-        The file is not a decision log (not SQLite, or tables but no
-        anker ``meta`` table), is damaged, or has a schema version this
-        anker does not know (written by a newer anker).
+    DecisionLogError
+        (a subclass of :class:`anker.errors.AnkerModelFileError`) The file
+        is not a decision log (not SQLite, or tables but no anker ``meta``
+        table), is damaged, has a schema version this anker does not know
+        (written by a newer anker), or the database fails in any way
+        (connection refused, driver missing, read-only).
     FileNotFoundError
         The directory of the file does not exist.
     ImportError
@@ -126,17 +139,22 @@ class DecisionLog:
     0       k7            2            1
     """
 
-    def __init__(self, path_or_url: str | os.PathLike[str]) -> None:
+    def __init__(self, path_or_url: str | os.PathLike[str], *, read_only: bool = False) -> None:
         target = os.fspath(path_or_url)
         if not isinstance(target, str):
             raise TypeError(f"path_or_url must be a path or URL string, got {type(target).__name__}")
+        if "\x00" in target:
+            raise ValueError("path_or_url must not contain a NUL character")
+        target, ro = _split_mode(target)
+        self.read_only = bool(read_only) or ro
         sqlite_path = _sqlite_path(target)
         if sqlite_path is not None:
-            self._store: _SQLiteStore | _SQLAlchemyStore = _SQLiteStore(sqlite_path)
+            self._store: _SQLiteStore | _SQLAlchemyStore = _SQLiteStore(
+                sqlite_path, read_only=self.read_only)
             self._name = sqlite_path
         else:
             self._name = _redact(target)
-            self._store = _SQLAlchemyStore(target, self._name)
+            self._store = _SQLAlchemyStore(target, self._name, read_only=self.read_only)
         try:
             self._open()
         except BaseException:
@@ -148,7 +166,7 @@ class DecisionLog:
         tables = self._store.tables()
         if "meta" not in tables:
             if tables:
-                raise AnkerModelFileError(
+                raise DecisionLogError(
                     f"{self._name} is not an anker decision log: it holds tables "
                     f"({', '.join(sorted(tables))}) but no 'meta' table"
                 )
@@ -161,21 +179,21 @@ class DecisionLog:
             )
         meta = self._store.meta()
         if meta.get("application") != _APPLICATION:
-            raise AnkerModelFileError(
+            raise DecisionLogError(
                 f"{self._name} is not an anker decision log (meta table without "
                 f"application={_APPLICATION!r})"
             )
         version = meta.get("schema_version", "")
         if not version.isdigit() or int(version) < 1:
-            raise AnkerModelFileError(f"{self._name}: damaged decision log, schema_version={version!r}")
+            raise DecisionLogError(f"{self._name}: damaged decision log, schema_version={version!r}")
         if int(version) > SCHEMA_VERSION:
-            raise AnkerModelFileError(
+            raise DecisionLogError(
                 f"{self._name}: decision log schema version {version} is newer than this "
                 f"anker reads (up to {SCHEMA_VERSION}); upgrade anker"
             )
         missing = set(_NAMES) - self._store.columns("decisions")
         if missing:
-            raise AnkerModelFileError(
+            raise DecisionLogError(
                 f"{self._name}: damaged decision log, table 'decisions' lacks "
                 f"{', '.join(sorted(missing))}"
             )
@@ -246,8 +264,11 @@ class DecisionLog:
         Raises
         ------
         ValueError
-            An override without a reason, an empty required field, or a
-            naive ``timestamp``.
+            An override without a reason, an empty required field, a NUL
+            character in a text, or a naive ``timestamp`` or one outside
+            the years 1970-2199.
+        DecisionLogError
+            The log is read-only or the database fails.
         """
         self._check_open()
         row: dict[str, Any] = {
@@ -283,7 +304,7 @@ class DecisionLog:
         frame = pd.DataFrame(self._store.fetch(), columns=list(_NAMES))
         frame["id"] = frame["id"].astype("int64")
         frame["is_override"] = frame["is_override"].astype(bool)
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+        frame["timestamp"] = _read_timestamps(frame["timestamp"], frame["id"], self._name)
         return frame
 
     def overrides(self) -> pd.DataFrame:
@@ -349,47 +370,3 @@ class DecisionLog:
         low, high = proportion_confint(k, n, alpha=alpha, method="wilson") if len(n) else ([], [])
         result["ci_low"], result["ci_high"] = np.asarray(low, float), np.asarray(high, float)
         return result
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _text(value: Any, name: str, *, required: bool = False, integer: bool = False) -> str | None:
-    """Strip text (``integer``: also accept an int id); empty or missing -> None."""
-    if integer and isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        value = str(int(value))
-    if not (_missing(value) or isinstance(value, str)):
-        kind = "a string or an integer" if integer else "a string"
-        raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
-    value = None if _missing(value) else value.strip() or None
-    if required and value is None:
-        raise ValueError(f"{name} must be a non-empty string")
-    return value
-
-
-def _utc_text(timestamp: datetime | None) -> str:
-    if timestamp is None:
-        timestamp = datetime.now(timezone.utc)
-    if not isinstance(timestamp, datetime):
-        raise TypeError(f"timestamp must be a datetime, got {type(timestamp).__name__}")
-    if timestamp.utcoffset() is None:
-        raise ValueError("timestamp must be timezone-aware (e.g. datetime.now(timezone.utc))")
-    return timestamp.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _scores_json(scores: Any) -> str | None:
-    if scores is None or isinstance(scores, str):
-        try:
-            return None if scores is None else json.dumps(json.loads(scores))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"scores is a string but not JSON: {exc}") from None
-    if not isinstance(scores, (Mapping, pd.Series)):
-        raise TypeError(f"scores must be a mapping, a Series or JSON text, got {type(scores).__name__}")
-    plain = {str(k): v.item() if isinstance(v, np.generic) else v for k, v in dict(scores).items()}
-    # a score the model could not give (NaN) is stored as null, valid JSON
-    plain = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in plain.items()}
-    try:
-        return json.dumps(plain, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"scores must hold JSON values (numbers, text, lists): {exc}") from None

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anker.models.newton import maximise
+from anker.models.logistic import SeparationWarning
+from anker.models.newton import covariance, diverging, maximise
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _sorted_groups(durations: np.ndarray, events: np.ndarray):
 
 def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
             weights: np.ndarray | None = None, ties: str = "efron", l2: float = 0.0,
-            max_iter: int = 50, tol: float = 1e-9) -> CoxFit:
+            max_iter: int = 50, tol: float = 1e-9, names=None) -> CoxFit:
     """Fit a Cox proportional hazards model.
 
     Parameters
@@ -85,6 +86,8 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     ties : {"efron", "breslow"}
     l2 : float
         Ridge penalty ``l2/2 * ||beta||^2``; 0 gives the partial-likelihood MLE.
+    names : sequence of str, optional
+        Column names for messages (default ``x0``, ``x1``, ...).
 
     Returns
     -------
@@ -116,6 +119,10 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
         raise ValueError("weights must be finite, non-negative, one per row")
+    if weights is not None and ((w.sum() <= 0) or ((w > 0) & (w < 1e-150)).any()):
+        # products of such weights underflow: variances would come out NaN or infinite
+        raise ValueError("weights must not all be 0, and positive weights must be at least "
+                         "1e-150 (rescale them: only their ratios matter for the point estimates)")
     if events.sum() == 0:
         raise ValueError("no events: a Cox model needs at least one exit")
 
@@ -186,10 +193,15 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
 
     result = maximise(newton, np.zeros(p), max_iter=max_iter, tol=tol, what="Cox")
     beta, loglik, info, it = result.x, result.loglik, result.info, result.n_iter
-    if p and np.max(np.abs(beta * X.std(axis=0))) > 20:
-        warnings.warn("very large hazard ratios: a covariate (nearly) separates exits from "
-                      "censoring; estimates are unreliable", RuntimeWarning, stacklevel=2)
-    cov = np.linalg.pinv(info) if p else np.zeros((0, 0))
+    names = [f"x{j}" for j in range(p)] if names is None else [str(v) for v in names]
+    # monotone likelihood: a coefficient still moving when the likelihood has settled
+    infinite = diverging(result, tol) if l2 == 0 else np.zeros(p, dtype=bool)
+    if p and (infinite.any() or np.max(np.abs(beta * X.std(axis=0))) > 20):
+        which = [nm for nm, f in zip(names, infinite, strict=True) if f]
+        warnings.warn("monotone likelihood: very large hazard ratios, a covariate (nearly) "
+                      f"separates exits from censoring{f' ({which} tend to infinity)' if which else ''}"
+                      "; estimates are unreliable", SeparationWarning, stacklevel=2)
+    cov = covariance(info, names, what="Cox", infinite=infinite)
 
     # Breslow baseline cumulative hazard at the centre
     _, r, r0, *_ = pieces(beta)

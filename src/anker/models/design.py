@@ -18,7 +18,17 @@ Rules, the same everywhere:
 * missing values are not imputed: they raise :class:`AnkerDataError` naming
   the column and the number of rows;
 * a level not seen at fit time is treated as the reference level and
-  reported in a warning with its count, never silently.
+  reported in a warning with its count, never silently;
+* identifiability, one policy for every fit: before a model is fitted its
+  design is checked by :func:`check_rank`. A column that does not vary
+  (aliased with the intercept) or that is a linear combination of earlier
+  columns (``age`` and ``age - 18``) is **refused** with an
+  :class:`AnkerDataError` naming it and the columns it is aliased with,
+  never dropped behind the user's back and never fitted with a
+  pseudo-inverse that reports a false, tiny standard error. The four tests
+  and ``compare_cohorts`` check their designs this way; the array-level fits
+  refuse a singular information matrix (`anker.models.newton.covariance`)
+  and warn on (quasi-)separation or a monotone likelihood.
 """
 
 from __future__ import annotations
@@ -235,6 +245,84 @@ class DesignSpec:
         if unknown or any(len(lv) < 1 for lv in levels.values()):
             raise ValueError(f"design specification is inconsistent (levels for {sorted(unknown)})")
         return cls(features=features, levels=levels)
+
+
+def check_rank(X: np.ndarray, names: Sequence[str], *, intercept: bool = True,
+               what: str = "design", owners: Sequence[str] | None = None) -> None:
+    """Refuse a design whose columns are constant or aliased (linear combinations).
+
+    Columns are taken in order; a column whose variance left after
+    regressing it on the intercept (``intercept=True``) and the columns
+    kept before it is below 1e-10 of its own is aliased. The error names
+    each aliased column and the columns it is a combination of.
+
+    Parameters
+    ----------
+    X : (n, p) array
+        Design matrix without intercept.
+    names : sequence of str
+        Column names (``term_names``).
+    owners : sequence of str, optional
+        The feature each column belongs to, for ``AnkerDataError.columns``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> age = np.array([20.0, 30, 40, 50])
+    >>> check_rank(np.column_stack([age, age ** 2]), ["age", "age2"])
+    >>> check_rank(np.column_stack([age, age - 18]), ["age", "age_minus_18"])
+    Traceback (most recent call last):
+    ...
+    anker.errors.AnkerDataError: design: column(s) not identifiable, leave them out: 'age_minus_18' = a combination of intercept, age
+    """
+    X = np.asarray(X, dtype=float)
+    n, p = X.shape
+    if p == 0:
+        return
+    names = [str(v) for v in names]
+    owners = list(owners) if owners is not None else names
+    # the Gram matrix of the columns shifted by their first row, in chunks: no n x p
+    # temporaries, and a constant column is exactly 0 (no cancellation can hide it)
+    shift = X[0] if intercept else np.zeros(p)
+    G = np.zeros((p, p))
+    sums = np.zeros(p)
+    for start in range(0, n, 65_536):
+        S = X[start:start + 65_536] - shift
+        G += S.T @ S
+        sums += S.sum(axis=0)
+    if intercept:
+        G -= np.outer(sums, sums) / n
+    diag = np.diag(G).copy()
+    problems: list[str] = []
+    involved: list[str] = []
+    constant = ~(diag > 0)
+    if not intercept:
+        constant = ~np.any(X != 0, axis=0)
+    scale = np.sqrt(np.where(constant | ~(diag > 0), 1.0, diag))
+    G = G / scale[:, None] / scale[None, :]
+    kept: list[int] = []
+    for j in range(p):
+        if constant[j]:
+            problems.append(f"{names[j]!r} does not vary (a single value in all {n} rows)")
+            involved.append(owners[j])
+            continue
+        if kept:
+            Gk = G[np.ix_(kept, kept)]
+            coef = np.linalg.lstsq(Gk, G[kept, j], rcond=None)[0]
+            resid = G[j, j] - G[kept, j] @ coef
+        else:
+            coef, resid = np.zeros(0), G[j, j]
+        if resid <= 1e-10 * G[j, j]:
+            partners = (["intercept"] if intercept else []) + [
+                names[k] for k, c in zip(kept, coef, strict=True) if abs(c) > 1e-8]
+            problems.append(f"{names[j]!r} = a combination of {', '.join(partners)}")
+            involved += [owners[j]] + [owners[k] for k, c in zip(kept, coef, strict=True)
+                                       if abs(c) > 1e-8]
+        else:
+            kept.append(j)
+    if problems:
+        raise AnkerDataError(f"{what}: column(s) not identifiable, leave them out: "
+                             + "; ".join(problems), columns=list(dict.fromkeys(involved)))
 
 
 def _reject_missing(df: pd.DataFrame, features: Sequence[str]) -> None:

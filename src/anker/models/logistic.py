@@ -9,15 +9,17 @@ the original scale.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit, log_expit
 
-from anker.models.newton import maximise
+from anker.errors import AnkerWarning
+from anker.models.newton import covariance, diverging, maximise
 
 
-class SeparationWarning(UserWarning):
+class SeparationWarning(AnkerWarning):
     """Fitted probabilities of 0 or 1: (quasi-)complete separation in the data."""
 
 
@@ -55,7 +57,8 @@ def _weighted_gram(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None,
                  offset: np.ndarray | None = None, intercept: bool = True,
                  l2: float | np.ndarray = 0.0,
-                 max_iter: int = 100, tol: float = 1e-10) -> LogisticFit:
+                 max_iter: int = 100, tol: float = 1e-10,
+                 names: Sequence[str] | None = None) -> LogisticFit:
     """Maximum-likelihood (optionally ridge-penalised) logistic regression.
 
     Parameters
@@ -74,6 +77,8 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
         Ridge penalty ``sum(l2/2 * beta^2)`` on the non-intercept coefficients,
         on the scale of the columns as given; an array gives each column its
         own penalty. 0 gives the plain MLE.
+    names : sequence of str, optional
+        Column names for messages (default ``x0``, ``x1``, ...).
 
     Returns
     -------
@@ -100,6 +105,13 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
         raise ValueError("weights must be finite, non-negative, one per row")
+    if weights is not None and ((w.sum() <= 0) or ((w > 0) & (w < 1e-150)).any()):
+        # products of such weights underflow: variances would come out NaN or infinite
+        raise ValueError("weights must not all be 0, and positive weights must be at least "
+                         "1e-150 (rescale them: only their ratios matter for the point estimates)")
+    names = [f"x{j}" for j in range(p)] if names is None else [str(v) for v in names]
+    if len(names) != p:
+        raise ValueError(f"names: {len(names)} given for {p} columns")
     off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
     l2 = np.asarray(l2, dtype=float)
     if l2.ndim not in (0, 1) or (l2.ndim == 1 and l2.shape != (p,)) or (l2 < 0).any() \
@@ -115,15 +127,24 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     scale = X.std(axis=0) if unweighted and intercept else np.sqrt(
         np.average((X - center) ** 2, axis=0, weights=w))
     constant = scale < 1e-12 if intercept else ~np.any(X[w > 0] != 0, axis=0)
+    penalised = np.broadcast_to(l2, (p,)) > 0
+    # a penalised column that does not vary is identified by its penalty (estimate 0)
+    scale = np.where(constant & penalised, 1.0, scale)
+    constant = constant & ~penalised
     if constant.any():
         # a column that does not vary (e.g. a level absent from a subset) is not
         # estimable: leave it out of the fit and report it as 0 with unknown SE
-        warnings.warn(f"column(s) {np.flatnonzero(constant).tolist()} do not vary in the "
-                      "fitting data; their coefficients are set to 0 (not estimable)",
+        # (the designs users fit are refused before this point by design.check_rank;
+        # this keeps a bootstrap resample that lost a rare level going)
+        warnings.warn(f"column(s) {[names[j] for j in np.flatnonzero(constant)]} do not vary "
+                      "in the fitting data; their coefficients are set to 0 (not estimable)",
                       RuntimeWarning, stacklevel=2)
+        if constant.all() and not intercept:
+            raise ValueError("no column varies and there is no intercept: nothing to fit")
         fit = fit_logistic(X[:, ~constant], y, weights=weights, offset=offset,
                            intercept=intercept, l2=l2 if np.ndim(l2) == 0 else l2[~constant],
-                           max_iter=max_iter, tol=tol)
+                           max_iter=max_iter, tol=tol,
+                           names=[nm for nm, c in zip(names, constant, strict=True) if not c])
         keep = np.concatenate([[True] if intercept else [], ~constant]).astype(bool)
         coef = np.zeros(keep.size)
         cov = np.full((keep.size, keep.size), np.nan)
@@ -155,16 +176,24 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     beta, current, it = result.x, result.loglik, result.n_iter
     mu = expit(Z @ beta + off)
     info = result.info
-    if np.max(np.abs(beta[int(intercept):])) > 25 or np.mean((mu < 1e-8) | (mu > 1 - 1e-8)) > 0:
+    all_names = (["intercept"] if intercept else []) + names
+    infinite = diverging(result, tol) & (penalty == 0)
+    if (np.max(np.abs(beta[int(intercept):]), initial=0.0) > 25 or infinite.any()
+            or np.mean((mu < 1e-8) | (mu > 1 - 1e-8)) > 0):
+        which = [nm for nm, f in zip(all_names, infinite, strict=True) if f]
         warnings.warn("fitted probabilities of 0 or 1: the outcome is (nearly) perfectly "
-                      "separated by some features; estimates and standard errors are unreliable",
+                      f"separated by some features{f' ({which} tend to infinity)' if which else ''}"
+                      "; estimates and standard errors are unreliable",
                       SeparationWarning, stacklevel=2)
-    cov_z = np.linalg.pinv(info)
+    cov_z = covariance(info, all_names, what="logistic", infinite=infinite)
     # back to the original scale: beta_orig = T beta_z
     T = np.diag(1 / np.concatenate([[1.0] if intercept else [], scale]))
     if intercept:
         T[0, 1:] = -center / scale
     coef = T @ beta
-    cov = T @ cov_z @ T.T
+    cov = T @ np.where(np.isinf(cov_z), 0.0, cov_z) @ T.T
+    # an infinite coefficient has an infinite variance (and so has the intercept it shifts)
+    spread = infinite | (intercept and infinite.any()) & (np.arange(k) == 0)
+    cov[spread, spread] = np.inf
     return LogisticFit(coef=coef, cov=cov, intercept=intercept, n=float(w.sum()),
                        loglik=current, n_iter=it)

@@ -13,11 +13,13 @@ Fitted by Newton-Raphson with the analytic Hessian.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from anker.models.newton import maximise
+from anker.models.logistic import SeparationWarning
+from anker.models.newton import covariance, diverging, maximise
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def _as_information(value):
 
 
 def fit_weibull(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
-                max_iter: int = 100, tol: float = 1e-9) -> WeibullFit:
+                max_iter: int = 100, tol: float = 1e-9, names=None) -> WeibullFit:
     """Maximum-likelihood Weibull PH regression with right censoring.
 
     Parameters
@@ -71,6 +73,8 @@ def fit_weibull(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     X : (n, p) array
     durations : (n,) array, > 0 (calendar days)
     events : (n,) array of 0/1
+    names : sequence of str, optional
+        Column names for messages (default ``x0``, ``x1``, ...).
 
     Examples
     --------
@@ -120,7 +124,15 @@ def fit_weibull(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     result = maximise(lambda th: _as_information(evaluate(th)), theta, max_iter=max_iter,
                       tol=tol, what="Weibull")
     theta, loglik, it = result.x, result.loglik, result.n_iter
-    cov = np.linalg.pinv(result.info)
+    names = [f"x{j}" for j in range(p)] if names is None else [str(v) for v in names]
+    all_names = names + ["alpha", "log_shape"]
+    infinite = diverging(result, tol)
+    if infinite.any() or (p and np.max(np.abs(theta[:p] * X.std(axis=0))) > 20):
+        which = [nm for nm, f in zip(all_names, infinite, strict=True) if f]
+        warnings.warn("monotone likelihood: very large hazard ratios, a covariate (nearly) "
+                      f"separates exits from censoring{f' ({which} tend to infinity)' if which else ''}"
+                      "; estimates are unreliable", SeparationWarning, stacklevel=2)
+    cov = covariance(result.info, all_names, what="Weibull", infinite=infinite)
     return WeibullFit(coef=theta[:p], alpha=float(theta[p]), log_shape=float(theta[-1]),
                       cov=cov, center=center, n=float(n), n_events=float(e.sum()),
                       loglik=loglik, n_iter=it)

@@ -1,9 +1,12 @@
 """The outcome model: cohorts compared on time on benefit, and outcome per coach.
 
 - `anker.outcome.compare`: `compare_cohorts` and its result `CohortComparison`;
-- its parts: `checks` (inputs, overlap), `estimators` (naive, g-computation,
-  IPTW, AIPW), `cox_functionals` (Cox-based survival functionals, their
-  influence values and the PH test), `inference` (SEs, bootstrap, intervals,
+- its parts: `checks` (inputs, overlap), `options` (estimand, outcome scale,
+  models), `estimators` (naive, g-computation, IPTW with IPCW, augmented IPCW),
+  `aipcw` (restricted means under one regime and their gradients),
+  `censoring` (the censoring models), `competing` (exits to work as a
+  competing exit), `cox_functionals` (a Cox fit's influence values),
+  `ph_test` (R's cox.zph), `inference` (SEs, bootstrap, intervals,
   difference in differences), `balance` (weights and covariate balance),
   `summary` (the comparison's readable table);
 - `anker.outcome.coach`: `outcome_by_coach` (observed against expected exits),

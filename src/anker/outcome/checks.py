@@ -47,6 +47,7 @@ class CheckedInput:
     all_A: np.ndarray | None = None
     all_durations: np.ndarray | None = None
     all_events: np.ndarray | None = None
+    all_data: pd.DataFrame | None = None
     cluster: np.ndarray | None = None
     all_cluster: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
@@ -143,7 +144,7 @@ def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[
     """Validate the arguments of `compare_cohorts` and return the rows to analyse."""
     if method not in methods:
         raise ValueError(f"method must be one of {list(methods)}, got {method!r}")
-    if method == "did" and comparison_col is None:
+    if method.startswith("did") and comparison_col is None:
         raise ValueError("method='did' needs comparison_col: the column marking the comparison group")
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0 or n_boot == 1:
         raise ValueError(f"n_boot must be 0 (no bootstrap) or a whole number >= 2, got {n_boot!r}")
@@ -207,6 +208,7 @@ def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[
                                          f"({comparison_col} == {g})", columns=[comparison_col])
                 _check_cell(durations[cell], events[cell], horizon, f"{label!r} ({name})")
         treated = comparison == 0
+        all_data = data
         data, A, durations, events = data.loc[treated], A[treated], durations[treated], events[treated]
         cluster = None if cluster is None else cluster[treated]
 
@@ -231,6 +233,7 @@ def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[
                         n_boot=int(n_boot), covariates=covariates, reference=reference,
                         other=other, comparison=comparison, all_A=all_A,
                         all_durations=all_durations, all_events=all_events, cluster=cluster,
+                        all_data=all_data if comparison is not None else None,
                         all_cluster=all_cluster, notes=notes)
 
 

@@ -27,20 +27,29 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from anker.distributed import compare_cohorts_dask, is_dask_frame
 from anker.errors import AnkerDataError
 from anker.models.design import DesignSpec
 from anker.outcome.balance import balance_table, weight_diagnostics
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
-from anker.outcome.cox_functionals import proportional_hazards_test
+from anker.outcome.competing import competing_exits
 from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
 from anker.outcome.inference import estimates_table
+from anker.outcome.options import (
+    check_trim,
+    ph_note,
+    positivity_note,
+    resolve_options,
+    trim_note,
+)
+from anker.outcome.ph_test import zph_score_test
 from anker.outcome.summary import ComparisonSummary, build_summary
 from anker.schema import PROTECTED, TimeUnit, resolve_time_unit
 from anker.survival import logrank_test, rmst
 
 __all__ = ["compare_cohorts", "CohortComparison", "DEFAULT_COVARIATES", "METHODS", "OverlapWarning"]
 
-METHODS = ("naive", "gcomp", "iptw", "aipw", "did")
+METHODS = ("naive", "gcomp", "iptw", "aipw", "did", "did_adjusted")
 # the inflow covariates; never the protected attributes unless a user lists them
 DEFAULT_COVARIATES = (
     "age", "education", "occupation_group", "sector", "work_history_years", "daily_wage",
@@ -73,7 +82,8 @@ class CohortComparison:
     hazard_ratio, hazard_ratio_ci : Cox hazard ratio of leaving benefit, other vs
         reference, adjusted for the covariates (> 1: faster exit).
     cox : DataFrame of every Cox term: coef, se, hazard_ratio, ci_low, ci_high, p.
-    ph_test : Schoenfeld test of proportional hazards per term and GLOBAL.
+    ph_test : test of proportional hazards per term and GLOBAL, R's current ``cox.zph``
+        (score test, km transform with S(t-)).
     weights : Series of ATT weight diagnostics (None without a propensity model).
     balance : DataFrame of standardised mean differences before and after weighting.
     propensity, att_weights : Series on the analysed rows' index.
@@ -111,6 +121,12 @@ class CohortComparison:
     notes: tuple[str, ...] = ()
     comparison_col: str | None = None
     cluster_col: str | None = None
+    estimand: str = "att"
+    outcome: str = "time_on_benefit"
+    outcome_model: str = "per_cohort"
+    censoring: str = "cox"
+    entitlement_col: str | None = None
+    competing: Any = None
     time_unit: TimeUnit = field(default_factory=resolve_time_unit)
 
     @property
@@ -163,6 +179,13 @@ def compare_cohorts(
     comparison_col: str | None = None,
     cluster_col: str | None = None,
     propensity_knots: int = 3,
+    estimand: str = "att",
+    outcome: str = "time_on_benefit",
+    outcome_model: str = "per_cohort",
+    censoring: str = "cox",
+    entitlement_col: str | None = None,
+    exit_reason_col: str | None = "exit_reason",
+    trim: float | None = None,
     time_unit: str | float | TimeUnit = "day",
     reference_levels: dict[str, Any] | None = None,
 ) -> CohortComparison:
@@ -170,7 +193,9 @@ def compare_cohorts(
 
     Parameters
     ----------
-    df : DataFrame, one row per benefit spell.
+    df : DataFrame, one row per benefit spell. A ``dask.dataframe.DataFrame`` is
+        compared from counts per (cohort, day) with ``method="naive"`` only
+        (`anker.distributed.compare_cohorts_dask`).
     cohort_col : column naming each spell's cohort; exactly two values unless
         ``cohorts`` names the pair to compare (other rows are then left out, with a warning).
     reference : the reference cohort (subtracted). Default: ``cohorts[0]``, else
@@ -196,7 +221,26 @@ def compare_cohorts(
         ``"office"``): the bootstrap then resamples whole clusters.
     propensity_knots : knots of the piecewise-linear spline of each continuous
         covariate in the propensity model (at quantiles; 0: linear terms only).
-        The Cox outcome model always uses the covariates as they are.
+        The Cox outcome and censoring models use the covariates as they are.
+    estimand : ``"att"`` (the other cohort's own gain) or ``"ate"`` (averaged
+        over both cohorts).
+    outcome : ``"time_on_benefit"`` (E[min(T, horizon)], T the latent time on
+        benefit, entitlement end censors) or ``"paid_days"``
+        (E[min(T, entitlement, horizon)], the calendar days actually paid).
+    outcome_model : ``"per_cohort"`` (one Cox model per cohort: no
+        proportional hazards between the cohorts) or ``"pooled"`` (one Cox
+        model with the cohort as a term, as R's ``riskRegression::ate``).
+    censoring : the censoring model of the weighting estimators: ``"cox"``
+        (censoring hazard on the covariates, per cohort) or ``"km"``
+        (Kaplan-Meier of censoring per cohort).
+    entitlement_col : entitlement in calendar days, needed for ``"paid_days"``
+        (default ``"entitlement_days"``).
+    trim : truncate the propensity to [trim, 1 - trim] in the weights (e.g. 0.01); the
+        summary notes how many spells it touched. ``estimand="overlap"`` instead
+        weights by e (1 - e) (the population where the cohorts overlap).
+    exit_reason_col : column of exit kinds (``work``, ``exhausted``, ``other``,
+        ``censored``); when present, ``competing`` holds exits to work as a
+        competing exit (None: leave it out).
     time_unit : ``"day"`` (default), ``"week"``, ``"month"`` (30.4375 days),
         ``"year"`` or a number of calendar days per unit (``14``: two-week
         periods). Durations, the horizon and every RMST are in this unit; the
@@ -212,27 +256,28 @@ def compare_cohorts(
 
     Notes
     -----
-    Estimand (all adjusted methods): the ATT, E[min(T, h) | other cohort] minus
-    E[min(T(reference regime), h) | other cohort]. What each method assumes:
+    Estimand (all adjusted methods), for the ATT: E[Y(other) | other cohort]
+    minus E[Y(reference regime) | other cohort], Y = min(T, h) or, for paid
+    days, min(T, entitlement, h); for the ATE the same over both cohorts.
+    What each method assumes (all: no unmeasured confounding):
 
     - ``naive``: Kaplan-Meier difference; assumes the cohorts are comparable
       (no business cycle, no composition change) and censoring independent.
-    - ``gcomp``: Cox model (cohort + covariates, Efron ties) averaged over the
-      other cohort with the cohort set to each regime; assumes the Cox model
-      (proportional hazards, log-linear covariates) and no unmeasured
-      confounding; it handles censoring that depends on the covariates
-      (entitlement end depends on work history and, after the 2006 reform, was
-      shortened) and extrapolates beyond entitlement end with the model.
-    - ``iptw``: Kaplan-Meier of the other cohort against the reference
-      weighted by e/(1-e) (logistic propensity); assumes the propensity model,
-      overlap, and censoring independent of the covariates within each cohort.
-      Under limited overlap its CI is not trustworthy (see ``weights``).
-    - ``aipw``: g-computation plus the ATT-weighted residuals of the outcomes
-      completed by the model after censoring; consistent when the Cox model is
-      right, and repairs a wrong Cox model over the observed part of the spells
-      when the propensity model is right.
+    - ``gcomp``: Cox outcome model per cohort (or pooled), Efron ties,
+      averaged over the target population under each regime; assumes the
+      outcome model; it handles censoring that depends on the covariates and
+      extrapolates beyond entitlement end with the model.
+    - ``iptw``: inverse probability of treatment weights (logistic propensity)
+      times inverse probability of censoring weights (the censoring model);
+      assumes the propensity and censoring models and overlap.
+    - ``aipw``: the augmented IPCW estimator (Bai, Tsiatis & O'Brien 2013;
+      Zhang & Schaubel 2012): consistent when the outcome model is right, or
+      when the propensity and censoring models are right.
     - ``did``: (other - reference) in the treated group minus the same in the
-      comparison group; assumes parallel trends in RMST.
+      comparison group, unadjusted Kaplan-Meier; assumes parallel trends in RMST.
+    - ``did_adjusted``: the same with each of the four cells standardised to
+      the other cohort's treated group by a Cox model per cell
+      (`anker.outcome.did`).
 
     Examples
     --------
@@ -246,6 +291,8 @@ def compare_cohorts(
     >>> cmp.ci[0] < cmp.rmst_difference < cmp.ci[1]
     True
     """
+    if is_dask_frame(df):  # naive only, from counts per (cohort, day): anker.distributed
+        return compare_cohorts_dask(df, **{k: v for k, v in locals().items() if k != "df"})
     unit = resolve_time_unit(time_unit)
     checked = check_inputs(
         df, cohort_col=cohort_col, reference=reference, cohorts=cohorts,
@@ -267,12 +314,21 @@ def compare_cohorts(
 
     basis = propensity_basis(X, knots=propensity_knots)
 
+    trim = check_trim(trim)
+    opts = resolve_options(data, horizon=horizon, estimand=estimand, outcome=outcome,
+                           outcome_model=outcome_model, censoring=censoring,
+                           entitlement_col=entitlement_col, days_per_unit=unit.days)
+
     def run(*, weighting: bool):
         return estimate_all(durations, events, A, X, horizon, weighting=weighting,
-                            propensity_design=basis)
+                            propensity_design=basis, estimand=opts.estimand,
+                            outcome_model=opts.outcome_model, censoring=opts.censoring,
+                            tau=opts.tau, trim=trim)
 
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
-    estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level)
+    X_all = None if checked.all_data is None else spec.transform(checked.all_data)
+    estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level,
+                                            km_door=not opts.paid_days, X_all=X_all)
     if method not in estimates.index:
         raise AnkerDataError(f"method={method!r} could not be computed on these data")
     for col in ("estimate", "ci_low", "ci_high"):  # benefit days per unit of the durations
@@ -298,7 +354,16 @@ def compare_cohorts(
     cox_table["ci_low"] = np.exp(cox_table["coef"] - z * cox_table["se"])
     cox_table["ci_high"] = np.exp(cox_table["coef"] + z * cox_table["se"])
     cox_table["p"] = 2 * stats.norm.sf(np.abs(cox_table["coef"] / cox_table["se"]))
-    ph = proportional_hazards_test(cox, cox_design(A, X), durations, events, names=cox_names)
+    ph = zph_score_test(cox, cox_design(A, X), durations, events, names=cox_names)
+    for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival),
+                 trim_note(trim, est.propensity), *est.notes):
+        if note:
+            notes.append(note)
+    competing = None
+    if exit_reason_col is not None and exit_reason_col in data.columns:
+        competing = competing_exits(data[exit_reason_col], durations, events, A, X, horizon,
+                                    reference=checked.reference, other=checked.other,
+                                    estimand=opts.estimand, level=level, cluster=checked.cluster)
 
     weights = propensity = att_weights = None
     if est.att_weights is not None:
@@ -329,5 +394,7 @@ def compare_cohorts(
         cox=cox_table, ph_test=ph, weights=weights, balance=balance, propensity=propensity,
         att_weights=att_weights, curves={"km": est.km, **est.curves}, n_boot=n_boot,
         notes=tuple(notes), comparison_col=comparison_col, cluster_col=cluster_col,
+        estimand=opts.estimand, outcome=opts.outcome, outcome_model=opts.outcome_model,
+        censoring=opts.censoring, entitlement_col=opts.entitlement_col, competing=competing,
         time_unit=unit,
     )

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from anker.models.cox import CoxFit
+from anker.models.efron import efron_score_residuals, efron_terms
 
 # rows per chunk when forming (rows x event times) survival matrices: ~25 MB per array
 _ROWS_PER_CHUNK = 8192
@@ -45,10 +46,12 @@ class CoxInfluence:
     ----------
     fit : the CoxFit.
     times : event times up to the horizon (t_1 .. t_K), calendar days.
-    hazard : Breslow baseline hazard jumps at ``times`` (at the fit's centre).
+    hazard : baseline hazard jumps at ``times`` (at the fit's centre): Efron's for an
+        Efron fit (as R's ``survfit.coxph``), Breslow's for a Breslow fit.
     cumhaz : baseline cumulative hazard at ``times``.
     horizon : calendar days.
-    beta_contribution : (n, p); beta_hat - beta ~= column sums.
+    beta_contribution : (n, p); beta_hat - beta ~= column sums (exact Efron score
+        residuals for an Efron fit, as R's ``residuals(type = "score")``, times cov).
     """
 
     fit: CoxFit
@@ -57,8 +60,10 @@ class CoxInfluence:
     cumhaz: np.ndarray
     horizon: float
     beta_contribution: np.ndarray
-    _risk_sum: np.ndarray
-    _risk_mean: np.ndarray
+    _event_weight: np.ndarray
+    _compensator: np.ndarray
+    _tied: np.ndarray
+    _beta_path: np.ndarray
     _exp_lp: np.ndarray
     _event_index: np.ndarray
     _lived_index: np.ndarray
@@ -74,66 +79,76 @@ class CoxInfluence:
         For functionals F_k(beta, lambda_1..lambda_K) with gradients
         ``grad_beta`` (k, p) and ``grad_hazard`` (k, K), the contribution of
         person i is ``sum_j dF/dlambda_j dlambda_ij + dF/dbeta' dbeta_i`` with
-        the Breslow estimator's linearisation::
-
-            dlambda_ij = (dN_i(t_j) - Y_i(t_j) r_i lambda_j) / S0_j - lambda_j zbar_j' dbeta_i
+        the baseline's linearisation (Breslow: (dN_i(t_j) - Y_i(t_j) r_i lambda_j) / S0_j
+        - lambda_j zbar_j' dbeta_i; Efron: see `anker.models.efron`).
 
         Returns an (n, k) array.
         """
         grad_beta = np.atleast_2d(grad_beta)
         grad_hazard = np.atleast_2d(grad_hazard)
-        per_jump = grad_hazard / self._risk_sum  # (k, K)
-        # compensator sum_{t_j <= T_i} a_j lambda_j, read off a cumulative sum
-        cum = np.concatenate((np.zeros((per_jump.shape[0], 1)),
-                              np.cumsum(per_jump * self.hazard, axis=1)), axis=1)
+        cum = np.concatenate((np.zeros((grad_hazard.shape[0], 1)),
+                              np.cumsum(grad_hazard * self._compensator, axis=1)), axis=1)
         out = -self._exp_lp[:, None] * cum[:, self._lived_index].T
         has_event = self._event_index >= 0
-        out[has_event] += per_jump[:, self._event_index[has_event]].T
-        through_beta = grad_beta - (grad_hazard * self.hazard) @ self._risk_mean  # (k, p)
+        j = self._event_index[has_event]
+        out[has_event] += (grad_hazard[:, j] * (self._event_weight[j]
+                                                + self._exp_lp[has_event] * self._tied[j])).T
+        through_beta = grad_beta - grad_hazard @ self._beta_path  # (k, p)
         out += self.beta_contribution @ through_beta.T
         return out
 
 
 def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
-                  horizon: float) -> CoxInfluence:
-    """Linearise a Cox fit of ``Z`` on (durations, events): beta by score residuals, the baseline by Breslow.
+                  horizon: float, *, weights: np.ndarray | None = None) -> CoxInfluence:
+    """Linearise an unweighted Cox fit of ``Z`` on (durations, events), with the fit's tie rule.
 
-    The score residuals use Breslow's risk-set means at beta_hat (also for an
-    Efron fit: with the many tied days of benefit data the two differ by
-    O(d/Y), far below the sampling error); beta_hat - beta ~= cov @ sum_i L_i.
+    Efron fits get the Efron baseline and exact Efron score residuals
+    (`anker.models.efron`); Breslow fits the Breslow ones. beta_hat - beta ~=
+    cov @ sum_i U_i. Case ``weights`` enter the baseline hazard (so a weight
+    perturbation moves it as it moves the fit); the linearisation is that of
+    the unweighted fit.
     """
     Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
     events = np.asarray(events, dtype=float)
     Zc = Z - fit.center
     exp_lp = np.exp(Zc @ fit.coef)
-    order = np.argsort(durations, kind="stable")
-    sorted_t = durations[order]
     event_times = fit.baseline_times
-    start = np.searchsorted(sorted_t, event_times, side="left")
-    s0 = np.cumsum(exp_lp[order][::-1])[::-1][start]
-    s1 = np.cumsum((exp_lp[:, None] * Zc)[order][::-1], axis=0)[::-1][start]
     is_event = events > 0
-    n_events = np.bincount(np.searchsorted(event_times, durations[is_event]),
-                           minlength=event_times.size).astype(float)
-    hazard = n_events / s0
-    risk_mean = s1 / s0[:, None]
-    # score residuals L_i = d_i (z_i - zbar(T_i)) - r_i sum_{t_j <= T_i} (z_i - zbar_j) lambda_j
     lived = np.searchsorted(event_times, durations, side="right")
-    cum_hazard = np.concatenate(([0.0], np.cumsum(hazard)))[lived]
-    cum_mean = np.concatenate((np.zeros((1, Z.shape[1])),
-                               np.cumsum(risk_mean * hazard[:, None], axis=0)))[lived]
-    score = -exp_lp[:, None] * (Zc * cum_hazard[:, None] - cum_mean)
-    score[is_event] += Zc[is_event] - risk_mean[lived[is_event] - 1]
+    if fit.ties == "efron":
+        terms = efron_terms(fit, Z, durations, events, weights)
+        score = efron_score_residuals(fit, Z, durations, events, terms)
+        hazard, event_weight, compensator = terms.hazard, terms.event_weight, terms.compensator
+        tied, beta_path = terms.tied, terms.beta_path
+    else:
+        order = np.argsort(durations, kind="stable")
+        start = np.searchsorted(durations[order], event_times, side="left")
+        w = np.ones(exp_lp.size) if weights is None else np.asarray(weights, dtype=float)
+        s0 = np.cumsum((w * exp_lp)[order][::-1])[::-1][start]
+        s1 = np.cumsum((exp_lp[:, None] * Zc)[order][::-1], axis=0)[::-1][start]
+        n_events = np.bincount(np.searchsorted(event_times, durations[is_event]),
+                               weights=w[is_event], minlength=event_times.size)
+        hazard = n_events / s0
+        risk_mean = s1 / s0[:, None]
+        # score residuals L_i = d_i (z_i - zbar(T_i)) - r_i sum_{t_j <= T_i} (z_i - zbar_j) lambda_j
+        cum_hazard = np.concatenate(([0.0], np.cumsum(hazard)))[lived]
+        cum_mean = np.concatenate((np.zeros((1, Z.shape[1])),
+                                   np.cumsum(risk_mean * hazard[:, None], axis=0)))[lived]
+        score = -exp_lp[:, None] * (Zc * cum_hazard[:, None] - cum_mean)
+        score[is_event] += Zc[is_event] - risk_mean[lived[is_event] - 1]
+        event_weight, compensator = 1.0 / s0, hazard / s0
+        tied, beta_path = np.zeros(event_times.size), risk_mean * hazard[:, None]
     beta_contribution = score @ fit.cov
 
     k = int(np.searchsorted(event_times, horizon, side="right"))
     event_index = np.where(is_event & (durations <= horizon), lived - 1, -1)
     return CoxInfluence(
-        fit=fit, times=event_times[:k], hazard=hazard[:k], cumhaz=fit.baseline_cumhaz[:k],
+        fit=fit, times=event_times[:k], hazard=hazard[:k], cumhaz=np.cumsum(hazard)[:k],
         horizon=float(horizon), beta_contribution=beta_contribution,
-        _risk_sum=s0[:k], _risk_mean=risk_mean[:k], _exp_lp=exp_lp,
-        _event_index=event_index, _lived_index=np.minimum(lived, k),
+        _event_weight=event_weight[:k], _compensator=compensator[:k], _tied=tied[:k],
+        _beta_path=beta_path[:k], _exp_lp=exp_lp, _event_index=event_index,
+        _lived_index=np.minimum(lived, k),
     )
 
 

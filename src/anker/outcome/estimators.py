@@ -24,7 +24,9 @@ import numpy as np
 
 from anker.models.cox import CoxFit, fit_cox
 from anker.models.logistic import LogisticFit, fit_logistic
-from anker.outcome.cox_functionals import CoxInfluence, cox_influence, rmst_functional
+from anker.outcome.aipcw import Grid, Model, model_contributions, regime_means
+from anker.outcome.censoring import fit_censoring
+from anker.outcome.cox_functionals import CoxInfluence, cox_influence
 from anker.survival import KaplanMeier, kaplan_meier, rmst, rmst_influence
 
 ADJUSTED = ("gcomp", "iptw", "aipw")
@@ -58,6 +60,8 @@ class Estimates:
     cox_influence: CoxInfluence | None
     curves: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (times, survival)
     km: dict[str, KaplanMeier]
+    min_censoring_survival: float = 1.0    # smallest G(Y-) of a seen outcome: IPCW positivity
+    notes: tuple[str, ...] = ()            # caveats of the nuisance models
 
 
 def naive(durations: np.ndarray, events: np.ndarray, A: np.ndarray, horizon: float, *,
@@ -141,142 +145,165 @@ def fit_propensity(design: np.ndarray, A: np.ndarray) -> Propensity:
     return Propensity(fit, design, e, weights)
 
 
-def iptw(durations: np.ndarray, events: np.ndarray, A: np.ndarray, horizon: float,
-         propensity: Propensity, *, influence: bool = True) -> MethodResult:
-    """ATT-weighted Kaplan-Meier: the other cohort as it is, the reference weighted by e/(1-e).
-
-    Contributions: the Kaplan-Meier influence values in each cohort (the
-    weighted one treating the weights as given) plus the propensity model's
-    estimation term, d RMST_ref / d gamma = mean over the reference of
-    IF_i x~_i, times gamma's contribution cov x~_i (A_i - e_i).
-    """
-    other, ref = A == 1, A == 0
-    weights = propensity.weights
-    r1 = rmst(durations[other], events[other], horizon).estimate
-    r0 = rmst(durations[ref], events[ref], horizon, weights=weights[ref]).estimate
-    contribution = None
-    if influence:
-        n0 = ref.sum()
-        if0 = rmst_influence(durations[ref], events[ref], horizon, weights=weights[ref])
-        contribution = np.empty(A.size)
-        contribution[other] = rmst_influence(durations[other], events[other], horizon) / other.sum()
-        contribution[ref] = -if0 / n0
-        gradient = propensity.gradient_design(ref).T @ if0 / n0
-        contribution -= propensity.term(A, gradient)
-    return MethodResult(r1 - r0, r1, r0, contribution)
-
-
 def cox_design(A: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """The outcome model's design: cohort indicator first, then the covariate terms."""
+    """The pooled outcome model's design: cohort indicator first, then the covariate terms."""
     return np.column_stack((A.astype(float), X))
 
 
-def gcomp_aipw(durations: np.ndarray, events: np.ndarray, A: np.ndarray, horizon: float,
-               X: np.ndarray, cox: CoxFit, *, propensity: Propensity | None,
-               influence: bool = True) -> tuple[dict[str, MethodResult], dict, CoxInfluence]:
-    """Cox g-computation and the doubly robust (AIPW) estimator of the ATT.
+ESTIMANDS = ("att", "ate", "overlap")
+OUTCOME_MODELS = ("per_cohort", "pooled")
 
-    With m_a(x) = integral_0^h S(t | cohort = a, x) dt from the Cox model
-    (cohort indicator + covariates, Efron ties, Breslow baseline):
 
-    gcomp:  mean over the other cohort of m_1(x_i) - m_0(x_i).
+def target_weights(estimand: str, A: np.ndarray, e: np.ndarray | None, trim: float | None = None):
+    """Target weights pi, per regime the propensity weights w_a, d log w_a / d lp and d log pi / d lp.
 
-    aipw:   mean over the other cohort of Y*_i
-            - [ mean over the other cohort of m_0(x_i)
-                + sum_ref w_i (Y*_i - m_0(x_i)) / sum_ref w_i ]
-
-    with ATT weights w_i = e_i / (1 - e_i) and Y*_i = min(T_i, h) when the
-    spell ended or reached h, and, for a spell censored at C_i < h (entitlement
-    end), the model's completion C_i + integral_C^h S(t | a_i, x_i) / S(C_i | a_i, x_i) dt.
-    If the outcome model is right the estimator is consistent whatever the
-    propensity model; if the propensity model is right, the weighted residuals
-    repair a wrong outcome model over the observed part of each spell. The
-    time after a censoring at entitlement end is never observed, so there it
-    rests on the outcome model in any case.
+    ATT: pi = A; w_1 = 1, w_0 = e / (1 - e). ATE: pi = 1; w_1 = 1 / e, w_0 = 1 / (1 - e).
+    Overlap (Li, Morgan & Zaslavsky 2018): pi = e (1 - e); w_1 = 1 - e, w_0 = e.
+    ``trim``: e is truncated to [trim, 1 - trim] in the weights (no gradient where cut).
     """
-    other = A == 1
-    n1 = float(other.sum())
-    Z = cox_design(A, X)
-    infl = cox_influence(cox, Z, durations, events, horizon)
-    z0, z1 = Z.copy(), Z.copy()
-    z0[:, 0], z1[:, 0] = 0.0, 1.0
-    ref = ~other
-    censored = (events == 0) & (durations < horizon)
-    w = None if propensity is None else propensity.weights
-    w_sum = None if w is None else float(w[ref].sum())
-    # coefficient columns: (gcomp, aipw) weights of each functional in tau
-    coef_m0 = np.zeros((A.size, 2))
-    coef_m0[other] = -1.0 / n1
-    coef_m1 = np.zeros((int(n1), 2))
-    coef_m1[:, 0] = 1.0 / n1
-    coef_fill = np.zeros((int(censored.sum()), 2))
-    if w is not None:
-        coef_m0[ref, 1] = w[ref] / w_sum
-        coef_fill[:, 1] = np.where(other[censored], 1.0 / n1, -w[censored] / w_sum)
-    f0 = rmst_functional(infl, z0, coef_m0, curve_rows=other)
-    f1 = rmst_functional(infl, z1[other], coef_m1)
-    fill = rmst_functional(infl, Z[censored], coef_fill, censor_times=durations[censored])
-    m0 = f0.values
-    m1_other = f1.values
-    results: dict[str, MethodResult] = {}
-    g1, g0 = float(m1_other.mean()), float(m0[other].mean())
-    cox_part = None
-    if influence:
-        grad_beta = f0.grad_beta + f1.grad_beta + fill.grad_beta
-        grad_hazard = f0.grad_hazard + f1.grad_hazard + fill.grad_hazard
-        cox_part = infl.contributions(grad_beta, grad_hazard)
-    contribution = None
-    if influence:
-        contribution = cox_part[:, 0].copy()
-        contribution[other] += (m1_other - m0[other] - (g1 - g0)) / n1
-    results["gcomp"] = MethodResult(g1 - g0, g1, g0, contribution)
+    if estimand not in ESTIMANDS:
+        raise ValueError(f"estimand must be one of {list(ESTIMANDS)}, got {estimand!r}")
+    if e is None:
+        if estimand == "overlap":
+            raise ValueError("estimand='overlap' needs the propensity model (weighting)")
+        return (A.astype(float) if estimand == "att" else np.ones(A.size)), None
+    inside = np.ones(A.size)
+    if trim is not None:
+        inside = ((e >= trim) & (e <= 1 - trim)).astype(float)
+        e = np.clip(e, trim, 1 - trim)
+    dlogpi = None
+    if estimand == "att":
+        pi = A.astype(float)
+        w = {1: np.ones(A.size), 0: e / (1 - e)}
+        dlogw = {1: np.zeros(A.size), 0: inside}
+    elif estimand == "ate":
+        pi = np.ones(A.size)
+        w = {1: 1 / e, 0: 1 / (1 - e)}
+        dlogw = {1: -(1 - e) * inside, 0: e * inside}
+    else:
+        pi = e * (1 - e)
+        w = {1: 1 - e, 0: e}
+        dlogw = {1: -e * inside, 0: (1 - e) * inside}
+        dlogpi = (1 - 2 * e) * inside
+    return pi, (w, dlogw, dlogpi)
 
-    if propensity is not None:
-        y_star = np.minimum(durations, horizon).astype(float)
-        y_star[censored] = durations[censored] + fill.values
-        mu1 = float(y_star[other].mean())
-        residual = y_star[ref] - m0[ref]
-        residual_mean = float(w[ref] @ residual / w_sum)
-        mu0 = g0 + residual_mean
-        contribution = None
-        if influence:
-            contribution = cox_part[:, 1].copy()
-            contribution[other] += (y_star[other] - mu1 - (m0[other] - g0)) / n1
-            centred = w[ref] * (residual - residual_mean) / w_sum
-            contribution[ref] -= centred
-            gradient = propensity.gradient_design(ref).T @ centred
-            contribution -= propensity.term(A, gradient)
-        results["aipw"] = MethodResult(mu1 - mu0, mu1, mu0, contribution)
-    curves = {"gcomp_other": (infl.times, f1.mean_survival),
-              "gcomp_reference": (infl.times, f0.mean_survival)}
-    return results, curves, infl
+
+def _outcome_model(a: int, kind: str, pooled: CoxFit, durations, events, A, X, top) -> Model:
+    if kind == "pooled":
+        Z = cox_design(A, X)
+        Zpred = Z.copy()
+        Zpred[:, 0] = float(a)
+        return Model(cox_influence(pooled, Z, durations, events, top), np.arange(A.size), Zpred)
+    rows = np.flatnonzero(A == a)
+    fit = fit_cox(X[rows], durations[rows], events[rows], ties="efron")
+    return Model(cox_influence(fit, X[rows], durations[rows], events[rows], top), rows, X)
 
 
 def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np.ndarray,
                  horizon: float, *, influence: bool = True, weighting: bool = True,
-                 propensity_design: np.ndarray | None = None) -> Estimates:
+                 propensity_design: np.ndarray | None = None, estimand: str = "att",
+                 outcome_model: str = "per_cohort", censoring: str = "cox",
+                 tau: np.ndarray | None = None,
+                 censoring_design: np.ndarray | None = None,
+                 trim: float | None = None) -> Estimates:
     """naive, gcomp, iptw and aipw on one data set (``weighting=False`` skips iptw and aipw).
 
-    ``X`` is the Cox model's covariate design; the propensity model uses
-    ``propensity_design`` (default ``X``).
+    ``X`` is the outcome and censoring models' covariate design; the propensity
+    model uses ``propensity_design`` (default ``X``). ``tau`` are per-row
+    restriction times (default: the horizon; paid days: min(entitlement, horizon)).
     """
+    if outcome_model not in OUTCOME_MODELS:
+        raise ValueError(f"outcome_model must be one of {list(OUTCOME_MODELS)}, got {outcome_model!r}")
     durations = np.asarray(durations, dtype=float)
     events = np.asarray(events, dtype=float)
     A = np.asarray(A, dtype=float)
-    results = {"naive": naive(durations, events, A, horizon, influence=influence)}
-    cox = fit_cox(cox_design(A, X), durations, events, ties="efron")
+    n = A.size
+    tau = np.full(n, float(horizon)) if tau is None else np.asarray(tau, dtype=float)
+    constant_tau = bool(np.all(tau == tau[0]))
+    pooled = fit_cox(cox_design(A, X), durations, events, ties="efron")
+    propensity = None
     if weighting:
         propensity = fit_propensity(X if propensity_design is None else propensity_design, A)
-    else:
-        propensity = None
-    adjusted, curves, infl = gcomp_aipw(durations, events, A, horizon, X, cox,
-                                        propensity=propensity, influence=influence)
-    results["gcomp"] = adjusted["gcomp"]
+    pi, weighting_terms = target_weights(estimand, A, None if propensity is None else propensity.e,
+                                         trim)
+    grid = Grid.build(durations, tau)
+    top = float(tau.max())
+    parts: dict[str, dict[int, tuple[float, np.ndarray | None]]] = {
+        m: {} for m in ("naive", "gcomp", "iptw", "aipw")}
+    curves, min_g, model_notes = {}, 1.0, []
+    for a in (0, 1):
+        own = A == a
+        rows = np.flatnonzero(own)
+        outcome = _outcome_model(a, outcome_model, pooled, durations, events, A, X, top)
+        cens = fit_censoring(censoring, durations, events, tau, rows,
+                             X if censoring_design is None else censoring_design)
+        if weighting_terms is not None:
+            w = np.where(own, weighting_terms[0][a], 0.0)
+            omega = w / w.sum()
+        else:
+            omega = own / own.sum()
+        tpi = pi / pi.sum()
+        coef_m = np.column_stack((tpi, tpi - omega))
+        res = regime_means(grid, durations, events, tau, own, coef_m, omega, outcome, cens, pi)
+        min_g = min(min_g, res.min_censoring_survival)
+        if cens is not None and cens.note and cens.note not in model_notes:
+            model_notes.append(cens.note)
+        curves["gcomp_other" if a == 1 else "gcomp_reference"] = (grid.times[1:], res.mean_survival[1:])
+        g_a = float(tpi @ res.m)
+        psi, ipcw = np.nan_to_num(res.psi), np.nan_to_num(res.ipcw)
+        iptw_a = float(omega @ ipcw)
+        resid = float(omega @ (psi - res.m))
+        c = {m: None for m in ("gcomp", "iptw", "aipw")}
+        if influence:
+            out_c = model_contributions(outcome, res.outcome_grad_beta, res.outcome_grad_hazard, n)
+            cen_c = (np.zeros((n, 2)) if cens is None else
+                     model_contributions(cens, res.censor_grad_beta, res.censor_grad_hazard, n))
+            c["gcomp"] = tpi * (res.m - g_a) + out_c[:, 0]
+            f_iptw = np.where(own, ipcw - iptw_a, 0.0)
+            f_aipw = np.where(own, psi - res.m - resid, 0.0)
+            c["iptw"] = omega * f_iptw + cen_c[:, 0]
+            c["aipw"] = tpi * (res.m - g_a) + omega * f_aipw + out_c[:, 1] + cen_c[:, 1]
+            if propensity is not None:
+                dlogw = weighting_terms[1][a]
+                for m, f in (("iptw", f_iptw), ("aipw", f_aipw)):
+                    gradient = propensity.gradient_design(own).T @ (omega * f * dlogw)[own]
+                    c[m] = c[m] + propensity.term(A, gradient)
+                dlogpi = weighting_terms[2]
+                if dlogpi is not None:  # the target population itself rests on the propensity
+                    every = np.ones(n, bool)
+                    gradient = propensity.gradient_design(every).T @ (tpi * (res.m - g_a) * dlogpi)
+                    for m in ("gcomp", "aipw"):
+                        c[m] = c[m] + propensity.term(A, gradient)
+        parts["gcomp"][a] = (g_a, c["gcomp"])
+        parts["iptw"][a] = (iptw_a, c["iptw"])
+        parts["aipw"][a] = (g_a + resid, c["aipw"])
+        if not constant_tau:
+            # paid days: the unadjusted mean of each cohort, censoring by Kaplan-Meier
+            km_c = fit_censoring("km", durations, events, tau, rows, X)
+            flat = own / own.sum()
+            raw = regime_means(grid, durations, events, tau, own, np.zeros((n, 2)), flat,
+                               outcome, km_c, flat)
+            value = float(flat @ np.nan_to_num(raw.ipcw))
+            cn = None
+            if influence:
+                cn = flat * np.where(own, np.nan_to_num(raw.ipcw) - value, 0.0)
+                if km_c is not None:
+                    cn = cn + model_contributions(km_c, raw.censor_grad_beta,
+                                                  raw.censor_grad_hazard, n)[:, 0]
+            parts["naive"][a] = (value, cn)
+    results = {}
+    if constant_tau:
+        results["naive"] = naive(durations, events, A, float(tau[0]), influence=influence)
+    methods = ["gcomp"] if constant_tau else ["naive", "gcomp"]
+    if propensity is not None:
+        methods += ["iptw", "aipw"]
+    for m in methods:
+        (v0, c0), (v1, c1) = parts[m][0], parts[m][1]
+        results[m] = MethodResult(v1 - v0, v1, v0, None if c0 is None else c1 - c0)
+    results = {m: results[m] for m in ("naive", "gcomp", "iptw", "aipw") if m in results}
     km = {"other": kaplan_meier(durations[A == 1], events[A == 1]),
           "reference": kaplan_meier(durations[A == 0], events[A == 0])}
-    if propensity is not None:
-        results["iptw"] = iptw(durations, events, A, horizon, propensity, influence=influence)
-        results["aipw"] = adjusted["aipw"]
+    if propensity is not None and estimand == "att":
         km["reference_weighted"] = kaplan_meier(durations[A == 0], events[A == 0],
                                                 weights=propensity.weights[A == 0])
     return Estimates(
@@ -284,12 +311,13 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         propensity_fit=None if propensity is None else propensity.fit,
         propensity=None if propensity is None else propensity.e,
         att_weights=None if propensity is None else propensity.weights,
-        cox_fit=cox, cox_influence=infl if influence else None, curves=curves, km=km,
+        cox_fit=pooled, cox_influence=None, curves=curves, km=km,
+        min_censoring_survival=min_g, notes=tuple(model_notes),
     )
 
 
-def point_estimates(durations, events, A, X, horizon, propensity_design=None) -> np.ndarray:
+def point_estimates(durations, events, A, X, horizon, propensity_design=None, **options) -> np.ndarray:
     """(naive, gcomp, iptw, aipw) point estimates only: the statistic of a refit bootstrap."""
     out = estimate_all(durations, events, A, X, horizon, influence=False,
-                       propensity_design=propensity_design)
+                       propensity_design=propensity_design, **options)
     return np.array([out.results[m].estimate for m in ("naive", "gcomp", "iptw", "aipw")])

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from anker.outcome.did import adjusted_did
 from anker.outcome.estimators import naive
 from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY
 from anker.survival.bootstrap import bootstrap_km_rmst, multiplier_bootstrap, percentile_ci
@@ -60,7 +61,8 @@ def did_contributions(checked, horizon: float) -> tuple[float, np.ndarray]:
 
 
 def bootstrap(contributions: dict[str, np.ndarray], *, A: np.ndarray, cluster, n_boot: int,
-               seeds, durations, events, horizon, did_strata, did_cluster) -> dict:
+               seeds, durations, events, horizon, did_strata, did_cluster,
+               km_door: bool = True) -> dict:
     """SE and bootstrap perturbations per method: {method: (se, perturbations or None)}.
 
     Spells are resampled within cohorts, or whole clusters (coaches, offices)
@@ -72,7 +74,7 @@ def bootstrap(contributions: dict[str, np.ndarray], *, A: np.ndarray, cluster, n
     rng = np.random.default_rng(seeds[1])
     for name, rows_A, rows_cluster, strata in (
             ("main", A, cluster, A), ("did", None, did_cluster, did_strata)):
-        methods = [m for m in contributions if (m == "did") == (name == "did")]
+        methods = [m for m in contributions if m.startswith("did") == (name == "did")]
         if not methods:
             continue
         matrix = np.column_stack([contributions[m] for m in methods])
@@ -85,7 +87,7 @@ def bootstrap(contributions: dict[str, np.ndarray], *, A: np.ndarray, cluster, n
                                                 seed=rng, strata=strata)
         for j, m in enumerate(methods):
             out[m] = (ses[j], None if perturbation is None else perturbation[:, j])
-    if n_boot and cluster is None and "naive" in out:
+    if n_boot and cluster is None and km_door and "naive" in out:
         boot = bootstrap_km_rmst(durations, events, A, horizon, n_boot=n_boot,
                                  seed=np.random.default_rng(seeds[0]), reference=0.0)
         out["naive"] = (out["naive"][0], boot.difference_replicates - boot.difference)
@@ -103,8 +105,8 @@ def cluster_sums(matrix: np.ndarray, cluster: np.ndarray, strata: np.ndarray):
     return sums, (first if nested else None)
 
 
-def estimates_table(est, checked, *, n_boot: int, seed, level: float
-                    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def estimates_table(est, checked, *, n_boot: int, seed, level: float, km_door: bool = True,
+                    X_all: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The per-method table of `compare_cohorts` and the bootstrap replicates per method."""
     seeds = np.random.SeedSequence(seed if not isinstance(seed, np.random.Generator)
                                    else int(seed.integers(2**63))).spawn(2)
@@ -114,12 +116,17 @@ def estimates_table(est, checked, *, n_boot: int, seed, level: float
     if checked.comparison is not None:
         did_estimate, contributions["did"] = did_contributions(checked, checked.horizon)
         values["did"] = (did_estimate, np.nan, np.nan)
+        if X_all is not None:
+            adj, contributions["did_adjusted"] = adjusted_did(
+                checked.all_durations, checked.all_events, checked.all_A, checked.comparison,
+                X_all, checked.horizon)
+            values["did_adjusted"] = (adj, np.nan, np.nan)
     inference = bootstrap(contributions, A=checked.A, cluster=checked.cluster, n_boot=n_boot,
                           seeds=seeds, durations=checked.durations, events=checked.events,
                           horizon=checked.horizon,
                           did_strata=None if checked.comparison is None else
                           checked.all_A * 2 + checked.comparison,
-                          did_cluster=checked.all_cluster)
+                          did_cluster=checked.all_cluster, km_door=km_door)
     replicates: dict[str, np.ndarray] = {}
     rows = {}
     for m in contributions:

@@ -19,19 +19,30 @@ if TYPE_CHECKING:
 
 ASSUMPTIONS = {
     "naive": "cohorts comparable (no cycle or composition change); censoring independent",
-    "gcomp": "Cox model right (PH, log-linear); no unmeasured confounding; "
-             "extrapolates past entitlement end",
-    "iptw": "logistic propensity right; overlap; censoring independent of covariates",
-    "aipw": "Cox or propensity model right (time after entitlement end: Cox); overlap",
-    "did": "parallel trends in RMST between treated and comparison group",
+    "gcomp": "Cox outcome model right (log-linear covariates; PH within each cohort, or between "
+             "them when pooled); no unmeasured confounding; extrapolates past entitlement end",
+    "iptw": "logistic propensity and censoring model right; overlap; positivity of censoring "
+            "(every covariate pattern followed up to the horizon with some chance)",
+    "aipw": "outcome model right, or propensity and censoring models right; overlap; "
+            "no unmeasured confounding",
+    "did": "unadjusted Kaplan-Meier RMST: parallel trends in RMST between treated and "
+           "comparison group (a cycle acting alike on the hazard does not give that when the "
+           "groups' baselines differ)",
+    "did_adjusted": "Cox model per cohort x group cell; at the treated group's covariates the "
+                    "comparison group's change is the treated group's would-be change",
 }
 LABELS = {
     "naive": "naive (Kaplan-Meier)",
     "gcomp": "g-computation (Cox)",
-    "iptw": "IPTW (ATT-weighted KM)",
-    "aipw": "AIPW (doubly robust)",
-    "did": "difference in differences",
+    "iptw": "IPTW with IPCW",
+    "aipw": "augmented IPCW",
+    "did": "difference in differences (unadjusted)",
+    "did_adjusted": "difference in differences (standardised)",
 }
+CENSORING = {"cox": "Cox model of the censoring hazard on the covariates, per cohort",
+             "km": "Kaplan-Meier of censoring per cohort (independent of the covariates)"}
+OUTCOME_MODELS = {"per_cohort": "one Cox model per cohort (Efron ties)",
+                  "pooled": "one Cox model with the cohort as a term (Efron ties)"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,29 @@ def _p(value: float) -> str:
     return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
+def _estimand_text(cmp) -> str:
+    label = cmp.time_unit.label
+    h = f"{cmp.horizon:g}"
+    paid = getattr(cmp, "outcome", "time_on_benefit") == "paid_days"
+    what = (f"benefit paid up to {h} {label}, E[min(T, entitlement, {h})] (paid days; "
+            "entitlement end ends a spell, data end censors it)"
+            if paid else
+            f"restricted mean time on benefit up to {h} {label}, E[min(T, {h})] with T the latent "
+            "time on benefit (entitlement end and data end censor it)")
+    other, reference = _plain(cmp.other), _plain(cmp.reference)
+    estimand = getattr(cmp, "estimand", "att")
+    if estimand == "overlap":
+        who = (f"over the population where the cohorts overlap, each spell weighted by "
+               f"e (1 - e) (overlap weights): the {other} regime minus the {reference} regime")
+    elif estimand == "ate":
+        who = (f"averaged over both cohorts: everyone under the {other} regime minus "
+               f"everyone under the {reference} regime (average effect, ATE)")
+    else:
+        who = (f"of the {other} cohort minus what the same spells would have had under the "
+               f"{reference} regime (effect on the treated, ATT)")
+    return f"{what}, {who}; < 0 means shorter on benefit. Exits of any kind end a spell."
+
+
 def build_summary(cmp: CohortComparison) -> ComparisonSummary:
     """Assemble the summary of a comparison (called by ``CohortComparison.summary``)."""
     level = f"{cmp.level:.0%}"
@@ -94,12 +128,7 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
     ci_how += (f"; whole clusters of {cmp.cluster_col!r} resampled" if cmp.cluster_col
                else "; spells treated as independent")
     unit = cmp.time_unit
-    estimand = (
-        f"restricted mean time on benefit up to {cmp.horizon:g} {unit.label} of the "
-        f"{_plain(cmp.other)} cohort minus what the same spells would have had under the "
-        f"{_plain(cmp.reference)} regime (effect on the treated, ATT); < 0 means shorter on benefit. "
-        "Exits of any kind end a spell; entitlement end and data end censor it."
-    )
+    estimand = _estimand_text(cmp)
     rmst = cmp.rmst
     counts = ", ".join(f"{label}: {int(r.n):,} spells, {int(r.events):,} exits"
                        for label, r in rmst.iterrows())
@@ -114,7 +143,7 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
                              f"{cmp.hazard_ratio_ci[1]:.3f}), adjusted for {len(cmp.terms)} terms"),
     }
     ph = cmp.ph_test
-    info["PH test (Schoenfeld)"] = (f"cohort p = {_p(ph['p'].iloc[0])}, global p = "
+    info["PH test (cox.zph)"] = (f"cohort p = {_p(ph['p'].iloc[0])}, global p = "
                                     f"{_p(ph.loc['GLOBAL', 'p'])} ({int(ph.loc['GLOBAL', 'df'])} df)")
     if cmp.weights is not None:
         w = cmp.weights
@@ -125,6 +154,15 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
         if "smd_after" in cmp.balance and len(cmp.balance):
             info["balance: max |SMD|"] = (f"{cmp.balance['smd_before'].abs().max():.3f} before, "
                                           f"{cmp.balance['smd_after'].abs().max():.3f} after weighting")
+    info["outcome model"] = OUTCOME_MODELS.get(cmp.outcome_model, cmp.outcome_model)
+    info["censoring model"] = CENSORING.get(cmp.censoring, cmp.censoring)
+    competing = getattr(cmp, "competing", None)
+    if competing is not None:
+        row = competing.adjusted.loc["cif_work"]
+        info["exits to work (adj.)"] = (
+            f"{row['estimate']:+.3f} cumulative incidence, other regime minus reference "
+            f"({level} CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}; cause-specific Cox "
+            "g-computation; see .competing)")
     info["CI"] = f"{level}, {ci_how}"
     info["reported method"] = f"{cmp.method}: {cmp.rmst_difference:.2f} {unit.label} " \
         f"({cmp.rmst_difference_benefit_days:.2f} benefit days)"

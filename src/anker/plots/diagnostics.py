@@ -69,7 +69,9 @@ def reliability_diagram(table_or_y: object, p: object = None, *, bins: int = 10,
     fig, ax = figure_axes(ax, (4.8, 4.6))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
     ax.errorbar(drawn["mean_predicted"], drawn["observed_rate"],
-                yerr=[drawn["observed_rate"] - drawn["ci_low"], drawn["ci_high"] - drawn["observed_rate"]],
+                # a Kaplan-Meier interval of a small bin need not contain its point: never < 0
+                yerr=np.clip([drawn["observed_rate"] - drawn["ci_low"],
+                              drawn["ci_high"] - drawn["observed_rate"]], 0, None),
                 fmt="o-", color=_OK, capsize=3, markersize=4, linewidth=1,
                 label=label or f"observed (95% CI), n = {int(table['n'].sum()):,}")
     upper = float(np.nanmax([drawn["mean_predicted"].max(), drawn["ci_high"].max(), 0.05]))

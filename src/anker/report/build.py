@@ -126,10 +126,13 @@ def _key_section(comparison, be, cb, truth) -> str:
                       f"{comparison.rmst_difference:+.2f}",
                       f"RMST difference up to {float(comparison.horizon):g} {_unit(comparison)}, "
                       f"{who}, "
-                      f"{esc(getattr(comparison, 'method', ''))}; 95 % CI {interval(*ci)}"))
+                      f"{esc(getattr(comparison, 'method', ''))}; {level_of(comparison)} CI "
+                      f"{interval(*ci)}"))
     if cb is not None:
         items.append(("Benefit days saved per client", f"{cb.days_saved:.2f}",
-                      f"95 % CI {interval(*cb.ci)} (x 261/365)"))
+                      f"{cb.level:.0%} CI {interval(*cb.ci)} (x 261/365); "
+                      f"{esc(getattr(cb, 'scale', 'time_on_benefit').replace('_', ' '))}; "
+                      f"resampling {esc(getattr(cb, 'resampling', 'spells'))}"))
     items.append(("Break-even, benefit days", f"{be.days:.2f}",
                   f"IWI 2005: {eur(be.extra_cost)} / ({be.clients:,.0f} clients x "
                   f"EUR {be.daily_benefit:.2f} a benefit day)"))
@@ -138,7 +141,7 @@ def _key_section(comparison, be, cb, truth) -> str:
                       f"share of {cb.n_boot:,} bootstrap replicates" if cb.n_boot
                       else esc(cb.ci_method)))
         items.append(("Net benefit a year", eur(cb.net_benefit),
-                      f"95 % CI {eur_interval(*cb.net_benefit_ci)}; "
+                      f"{cb.level:.0%} CI {eur_interval(*cb.net_benefit_ci)}; "
                       f"{cb.guided_clients:,.0f} guided clients"))
     estimates = getattr(comparison, "estimates", None)
     if isinstance(estimates, pd.DataFrame) and "naive" in estimates.index:
@@ -149,24 +152,48 @@ def _key_section(comparison, be, cb, truth) -> str:
         items.append(("True effect (synthetic data)", f"{-float(truth.coaching_effect_days):+.2f}",
                       f"calendar days; {float(truth.coaching_effect_benefit_days):.2f} benefit "
                       "days saved"))
+        if getattr(comparison, "outcome", None) == "paid_days" and hasattr(truth, "effect"):
+            paid = truth.effect(getattr(comparison, "estimand", "att"), "paid_days")
+            items.append(("True effect on paid days (synthetic)", f"{paid:+.2f}",
+                          f"calendar days; {-paid * 261 / 365:.2f} benefit days saved: the "
+                          "estimand the comparison and the break-even use"))
     body = ['<section id="summary" class="keybox"><h2>Key figures</h2>', key_figures(items)]
     if cb is not None:
-        low, high = cb.ci
-        if low > cb.break_even_days:
-            verdict = ("The whole 95 % CI of the days saved lies above the break-even: on these "
-                       "data coaching earns back its extra cost.")
-        elif high < cb.break_even_days:
-            verdict = ("The whole 95 % CI of the days saved lies below the break-even: on these "
-                       "data coaching does not earn back its extra cost.")
-        else:
-            verdict = ("The 95 % CI of the days saved contains the break-even: these data cannot "
-                       "tell whether coaching earns back its extra cost.")
-        body.append(para(esc(verdict) + " Effects after the horizon are not counted.",
+        body.append(para(esc(headline(cb)) + " Effects after the horizon are not counted.",
                          cls="verdict"))
     elif comparison is None:
         body.append(absent("No cohort comparison was given: only the break-even is shown."))
     body.append("</section>")
     return "\n".join(body)
+
+
+def level_of(obj) -> str:
+    level = getattr(obj, "level", None)
+    return f"{float(level):.0%}" if level is not None else "95%"
+
+
+def headline(cb) -> str:
+    """The verdict, in words that follow the interval quoted (its level and resampling unit).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> cb = SimpleNamespace(ci=(2.1, 11.6), break_even_days=3.7, level=0.9, resampling="spells")
+    >>> headline(cb)[:60]
+    'The 90% CI of the days saved (2.10 to 11.60 benefit days, re'
+    """
+    low, high = cb.ci
+    unit = getattr(cb, "resampling", "spells")
+    quoted = (f"The {cb.level:.0%} CI of the days saved ({low:.2f} to {high:.2f} benefit days, "
+              f"resampling {unit})")
+    if low > cb.break_even_days:
+        return (f"{quoted} lies above the break-even of {cb.break_even_days:.2f}: on these data "
+                "coaching earns back its extra cost.")
+    if high < cb.break_even_days:
+        return (f"{quoted} lies below the break-even of {cb.break_even_days:.2f}: on these data "
+                "coaching does not earn back its extra cost.")
+    return (f"{quoted} contains the break-even of {cb.break_even_days:.2f}: these data cannot "
+            "settle whether coaching earns back its extra cost.")
 
 
 def _versions() -> list[tuple[str, str]]:

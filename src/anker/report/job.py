@@ -79,8 +79,8 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
             protected: tuple[str, ...] = PROTECTED, coach_col: str = "coach_id",
             say: Callable[[str], None] | None = None, duration_col: str = "duration_days",
             event_col: str = "exited", covariates=None, time_unit="day",
-            cluster_col: str | None = None, cohorts=None, fit: bool | None = None,
-            extrapolate: bool = False) -> JobResults:
+            cluster_col: str | None = "auto", cohorts=None, fit: bool | None = None,
+            extrapolate: bool = False, outcome: str = "auto") -> JobResults:
     """Fit, profile, compare, cost-benefit, audit: all results for the report.
 
     Parameters
@@ -122,6 +122,7 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
     from anker.fairness import audit_fairness
     from anker.outcome import compare_cohorts
     from anker.outcome.coach import outcome_by_coach
+    from anker.outcome.options import resolve_cluster_col
     from anker.profile import AnkerModel
     from anker.schema import resolve_time_unit
 
@@ -153,20 +154,26 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
         say("no cohort column: the cohort comparison and its cost-benefit are left out")
     else:
         with _Step(results, "compare") as step:
+            if outcome == "auto":  # what the break-even prices: benefit actually paid
+                outcome = ("paid_days" if "entitlement_days" in data.columns
+                           and unit.days == 1 else "time_on_benefit")
             cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
                                   method=method, n_boot=n_boot, seed=seed, cohorts=cohorts,
                                   duration_col=duration_col, event_col=event_col,
-                                  cluster_col=cluster_col, time_unit=unit,
+                                  cluster_col=resolve_cluster_col(cluster_col, data, coach_col),
+                                  time_unit=unit, outcome=outcome,
                                   **({} if covariates is None else {"covariates": covariates}))
         results.comparison = cmp
-        say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {n_boot:,} bootstrap "
-            f"replicates): RMST difference {cmp.rmst_difference:+.2f} {unit.label} "
-            f"(95 % CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; {results.seconds[step.name]:.1f} s)")
+        sampled = f"whole {cmp.cluster_col} clusters" if cmp.cluster_col else "spells"
+        say(f"compared {cmp.other} with {cmp.reference} ({cmp.method}, {cmp.outcome}, {n_boot:,} "
+            f"bootstrap replicates of {sampled}): difference {cmp.rmst_difference:+.2f} "
+            f"{unit.label} ({cmp.level:.0%} CI {cmp.ci[0]:+.2f} to {cmp.ci[1]:+.2f}; "
+            f"{results.seconds[step.name]:.1f} s)")
 
         with _Step(results, "cost-benefit"):
             cb = cost_benefit(cmp, results.break_even)
         results.cost_benefit = cb
-        say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client (95 % CI "
+        say(f"cost-benefit: {cb.days_saved:.2f} benefit days saved per client ({cb.level:.0%} CI "
             f"{cb.ci[0]:.2f} to {cb.ci[1]:.2f}) against a break-even of {cb.break_even_days:.2f}; "
             f"P(> break-even) {cb.p_exceeds_break_even:.2f}; net EUR {cb.net_benefit / 1e6:,.1f} "
             "million a year")

@@ -10,7 +10,9 @@ by hand.
 - `anker.survival.kaplan_meier`: the product-limit estimator and its views;
 - `anker.survival.rmst`: restricted mean, its variance and influence values;
 - `anker.survival.logrank`: the log-rank test;
-- `anker.survival.bootstrap`: the one bootstrap engine of the package.
+- `anker.survival.bootstrap`: the one bootstrap engine of the package;
+- `anker.survival.counts`: the same estimates from counts per (group, day), which add up
+  over partitions of data too large for one machine (`anker.distributed`).
 """
 
 from anker.survival.bootstrap import (
@@ -19,6 +21,15 @@ from anker.survival.bootstrap import (
     bootstrap_refit,
     multiplier_bootstrap,
     percentile_ci,
+)
+from anker.survival.counts import (
+    SurvivalCounts,
+    bootstrap_km_rmst_from_counts,
+    combine_counts,
+    kaplan_meier_from_counts,
+    logrank_from_counts,
+    rmst_from_counts,
+    survival_counts,
 )
 from anker.survival.kaplan_meier import (
     KaplanMeier,
@@ -49,4 +60,11 @@ __all__ = [
     "multiplier_bootstrap",
     "bootstrap_refit",
     "percentile_ci",
+    "SurvivalCounts",
+    "survival_counts",
+    "combine_counts",
+    "kaplan_meier_from_counts",
+    "rmst_from_counts",
+    "logrank_from_counts",
+    "bootstrap_km_rmst_from_counts",
 ]

@@ -50,6 +50,23 @@ def logrank_test(durations: Any, events: Any, groups: Any) -> LogrankResult:
     size = n_groups * n_times
     deaths = np.bincount(cell, weights=events, minlength=size).reshape(n_groups, n_times)
     leaving = np.bincount(cell, minlength=size).reshape(n_groups, n_times).astype(float)
+    return logrank_of_counts(labels, deaths, leaving)
+
+
+def logrank_of_counts(labels: np.ndarray, deaths: np.ndarray, leaving: np.ndarray) -> LogrankResult:
+    """`logrank_test` from counts: per group (rows) and ascending time (columns), the
+    ``deaths`` (events) and everyone ``leaving`` the risk set there (events and censored).
+
+    Every time column must have someone leaving in some group.
+
+    Examples
+    --------
+    >>> deaths = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 0]])
+    >>> leaving = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1]])
+    >>> round(logrank_of_counts(np.array(["a", "b"]), deaths, leaving).statistic, 3)
+    5.052
+    """
+    n_groups = labels.size
     at_risk = np.cumsum(leaving[:, ::-1], axis=1)[:, ::-1]
     total_at_risk, total_deaths = at_risk.sum(axis=0), deaths.sum(axis=0)
     share = at_risk / total_at_risk

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from anker.survival._checks import _check_data, _check_horizon
-from anker.survival.kaplan_meier import _greenwood_terms, kaplan_meier
+from anker.survival.kaplan_meier import KaplanMeier, _greenwood_terms, kaplan_meier
 
 
 def _rectangles(times: np.ndarray, survival: np.ndarray, horizon: float) -> tuple[np.ndarray, int]:
@@ -96,7 +96,19 @@ def rmst(durations: Any, events: Any, horizon: float, *, weights: Any = None) ->
     """
     durations, events, weights = _check_data(durations, events, weights)
     horizon = _check_horizon(horizon, durations if weights is None else durations[weights > 0])
-    km = kaplan_meier(durations, events, weights=weights)
+    return rmst_of_curve(kaplan_meier(durations, events, weights=weights), horizon)
+
+
+def rmst_of_curve(km: KaplanMeier, horizon: float) -> RMST:
+    """`rmst` of a Kaplan-Meier curve already estimated (e.g. from counts, `anker.survival.counts`).
+
+    ``horizon`` (calendar days) is taken as given: the caller checks it against the follow-up.
+
+    Examples
+    --------
+    >>> round(rmst_of_curve(kaplan_meier([2, 3, 3, 5, 8], [1, 1, 0, 1, 0]), 6).estimate, 3)
+    4.3
+    """
     rectangles, k = _rectangles(km.times, km.survival, horizon)
     terms = _greenwood_terms(km.n_at_risk[:k], km.n_events[:k])
     variance = float(np.sum(_area_beyond(rectangles) ** 2 * terms))

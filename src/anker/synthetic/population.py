@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.special import expit
 
 from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY, SCHEMA
+from anker.synthetic.effects import potential_outcome_effects
 from anker.synthetic.parameters import (  # noqa: F401  (the generator's constants, also public here)
     COHORT_YEARS,
     COHORTS,
@@ -91,6 +92,9 @@ class SyntheticTruth:
         potential durations ``duration_casemanagement`` and
         ``duration_coaching`` (whole calendar days, before entitlement end or
         data cut-off).
+    effects : DataFrame
+        Every estimand from the potential outcomes, by (estimand, outcome); see
+        `anker.synthetic.effects.potential_outcome_effects`.
     """
 
     coaching_hazard_ratio: float
@@ -100,6 +104,11 @@ class SyntheticTruth:
     coefficients: dict
     coach_effects: dict
     rows: pd.DataFrame = field(repr=False)
+    effects: pd.DataFrame = field(default=None, repr=False)
+
+    def effect(self, estimand: str = "att", outcome: str = "time_on_benefit") -> float:
+        """True difference, coaching minus casemanagement (``effects`` row's ``difference``)."""
+        return float(self.effects.loc[(estimand, outcome), "difference"])
 
     def survival(self, times, lp) -> np.ndarray:
         """True P(still on benefit at ``times``) for linear predictors ``lp`` (rows x times)."""
@@ -391,6 +400,8 @@ def simulate_population(n_per_cohort: int = 20_000, seed: int = 0, *,
         coefficients=coefficients,
         coach_effects=coach_effects,
         rows=rows,
+        effects=potential_outcome_effects(duration_cm, duration_rc, entitlement, exit_to_work,
+                                          is_coaching, h),
     )
     return SyntheticPopulation(data=data, truth=truth, seed=int(seed), n_per_cohort=n)
 

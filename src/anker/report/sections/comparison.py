@@ -30,7 +30,7 @@ from anker.report.html import (
 from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY
 
 _METHOD_TEXT = {"naive": "naive (Kaplan-Meier, unadjusted)", "gcomp": "g-computation (Cox)",
-                "iptw": "IPTW (weighted Kaplan-Meier)", "aipw": "AIPW (doubly robust)",
+                "iptw": "IPTW with IPCW", "aipw": "augmented IPCW (doubly robust)",
                 "did": "difference-in-differences"}
 
 
@@ -74,7 +74,7 @@ def comparison_section(cmp, *, truth=None) -> str:
         shown = ph[(ph.index == ph.index[0]) | (ph.index == "GLOBAL") | (ph["p"] < 0.05)]
         checks.append(table(shown, formats={"p": pvalue, "df": lambda v: num(v, 0)},
                             default=lambda v: num(v, 2), index_label="term", caption=(
-                                f"Proportional hazards (Schoenfeld), {len(ph) - 1} terms: the "
+                                f"Proportional hazards (score test as R cox.zph), {len(ph) - 1} terms: the "
                                 "cohort, any with p &lt; 0.05, global")))
     balance = _frame(getattr(cmp, "balance", None))
     if balance is not None and {"smd_before", "smd_after"} <= set(balance.columns):
@@ -93,9 +93,10 @@ def comparison_section(cmp, *, truth=None) -> str:
                             caption=f"Covariate balance, the 8 of {len(balance)} terms least alike"))
     if checks:
         body.append(para(
-            "Two checks a referee asks for. <b>Proportional hazards</b>: scaled Schoenfeld "
-            "residuals against time; a small p means a hazard ratio changes over the spell "
-            "(the RMST difference does not assume it is constant). <b>Balance</b>: standardised "
+            "Two checks a referee asks for. <b>Proportional hazards</b>: R's cox.zph score "
+            "test of each term times 1 - KM(t-); a small p means a hazard ratio changes over the "
+            "spell (the RMST difference does not assume it is constant, and the default outcome "
+            "models are fitted per cohort). <b>Balance</b>: standardised "
             "mean differences (SMD) of the covariates between the cohorts before and after the "
             "ATT weighting; |SMD| above 0.1 after weighting is highlighted: there the weighting "
             "leaves the cohorts unlike, and IPTW leans on too few reference spells."))

@@ -1,0 +1,274 @@
+"""`compare_cohorts` on a Dask frame: the unadjusted comparison from per-partition counts.
+
+Kaplan-Meier per cohort, the RMST and its Greenwood-type SE, the log-rank
+test and the Kaplan-Meier bootstrap need only the number of events and of
+spells ending per (cohort, duration). Each partition is counted where it
+lies; only those counts (a few thousand numbers per cohort with durations
+in whole days) travel, and `anker.survival.counts` computes the estimates,
+equal to the in-memory ones. The adjusted estimators need every spell's
+covariates and influence values and say so.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from anker.distributed._frames import meta, require_dask
+from anker.distributed.comparison import IN_MEMORY_ONLY, NaiveComparison
+from anker.distributed.design import numeric_column
+from anker.errors import AnkerDataError
+from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY, require_columns
+from anker.survival.bootstrap import percentile_ci
+from anker.survival.counts import (
+    SurvivalCounts,
+    bootstrap_km_rmst_from_counts,
+    combine_counts,
+    kaplan_meier_from_counts,
+    logrank_from_counts,
+    rmst_from_counts,
+    survival_counts,
+)
+
+__all__ = ["compare_cohorts_dask", "cohort_counts"]
+
+_PREFERRED_REFERENCE = "casemanagement_2004"
+_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "estimate_benefit_days", "ci_low_benefit_days",
+            "ci_high_benefit_days", "rmst_other", "rmst_reference"]
+
+
+def _partition_counts(part: pd.DataFrame, cohort_col: str, duration_col: str,
+                      event_col: str) -> SurvivalCounts | None:
+    if len(part) == 0:
+        return None
+    cohorts = part[cohort_col]
+    if cohorts.isna().any():
+        raise AnkerDataError(f"cohort column {cohort_col!r} has {int(cohorts.isna().sum())} missing "
+                             "value(s) in a partition", columns=[cohort_col])
+    durations = numeric_column(part, duration_col, "durations")
+    if (durations < 0).any():
+        raise AnkerDataError(f"column {duration_col!r} has {int((durations < 0).sum())} negative "
+                             "duration(s) in a partition", columns=[duration_col])
+    events = numeric_column(part, event_col, "event flag")
+    if not np.isin(events, (0.0, 1.0)).all():
+        bad = np.unique(events[~np.isin(events, (0.0, 1.0))])[:5].tolist()
+        raise AnkerDataError(f"column {event_col!r} must be 0 or 1, found {bad}", columns=[event_col])
+    return survival_counts(durations, events, cohorts.to_numpy(dtype=object))
+
+
+def cohort_counts(ddf: Any, *, cohort_col: str = "cohort", duration_col: str = "duration_days",
+                  event_col: str = "exited") -> tuple[SurvivalCounts, int]:
+    """Events and spells ending per (cohort, duration), counted per partition and summed.
+
+    Returns the counts and the number of partitions. Missing or non-numeric
+    values, negative durations and event flags other than 0/1 raise
+    `anker.AnkerDataError` naming the column.
+
+    Examples
+    --------
+    >>> import anker, dask.dataframe as dd
+    >>> df = anker.simulate_population(n_per_cohort=500, seed=1).data
+    >>> counts, parts = cohort_counts(dd.from_pandas(df, npartitions=4))
+    >>> counts.groups.tolist(), int(counts.n.sum()), parts
+    (['casemanagement_2004', 'coaching_2007'], 1000, 4)
+    """
+    import dask
+
+    require_dask(ddf, "cohort_counts")
+    require_columns(meta(ddf), [cohort_col, duration_col, event_col], role="cohort comparison")
+    parts = ddf.to_delayed()
+    counted = dask.compute(*[dask.delayed(_partition_counts)(p, cohort_col, duration_col, event_col)
+                             for p in parts])
+    found = [c for c in counted if c is not None]
+    if not found:
+        raise AnkerDataError("the Dask frame holds no rows to compare")
+    return combine_counts(found), len(parts)
+
+
+def _choose(counts: SurvivalCounts, cohort_col: str, reference: Any,
+            cohorts: Sequence[Any] | None) -> tuple[Any, Any, list[str]]:
+    """The (reference, other) pair, with the messages of the in-memory comparison."""
+    found = counts.groups.tolist()
+    shown = sorted(map(str, found))[:10]
+    notes: list[str] = []
+    if cohorts is not None:
+        if isinstance(cohorts, str) or len(cohorts) != 2 or cohorts[0] == cohorts[1]:
+            raise ValueError(f"cohorts must name two different cohorts (reference, other), got {cohorts!r}")
+        if reference is not None and reference not in cohorts:
+            raise ValueError(f"reference={reference!r} is not one of cohorts={tuple(cohorts)!r}")
+        for label in cohorts:
+            if label not in found:
+                raise AnkerDataError(f"cohort {label!r} has no rows in column {cohort_col!r} "
+                                     f"(found: {shown})", columns=[cohort_col])
+        ref = cohorts[0] if reference is None else reference
+        other = cohorts[1] if ref == cohorts[0] else cohorts[0]
+        left = {str(g): int(n) for g, n in zip(found, counts.n, strict=True) if g not in (ref, other)}
+        if left:
+            message = (f"left out {sum(left.values())} row(s) of cohort(s) not named in cohorts=: "
+                       f"{left}")
+            warnings.warn(message, UserWarning, stacklevel=4)
+            notes.append(message)
+        return ref, other, notes
+    if len(found) != 2:
+        raise AnkerDataError(
+            f"column {cohort_col!r} must hold exactly two cohorts, found {len(found)}: {shown}; "
+            "name the pair to compare with cohorts=(reference, other)", columns=[cohort_col])
+    if reference is None:
+        if _PREFERRED_REFERENCE not in found:
+            raise ValueError(f"name the reference cohort with reference= (one of {shown})")
+        reference = _PREFERRED_REFERENCE
+    if reference not in found:
+        raise AnkerDataError(f"reference={reference!r} is not a cohort in column {cohort_col!r} "
+                             f"(found: {shown})", columns=[cohort_col])
+    return reference, found[1] if found[0] == reference else found[0], notes
+
+
+def _check_cohort(counts: SurvivalCounts, label: Any, horizon: float, notes: list[str]) -> None:
+    times, n_events, n_total = counts.group_counts(label)
+    if n_total.sum() < 2:
+        raise AnkerDataError(f"cohort {label!r} has {int(n_total.sum())} spell(s); need at least 2")
+    if horizon > times[-1]:
+        raise AnkerDataError(f"horizon={horizon:g} days is beyond the follow-up of cohort {label!r} "
+                             f"(longest duration {times[-1]:g} days); choose a horizon of at most "
+                             f"{times[-1]:g}")
+    if not n_events[times <= horizon].sum() > 0:
+        raise AnkerDataError(f"cohort {label!r} has no exits (events) up to the horizon "
+                             f"({horizon:g} days): its RMST is the horizon itself")
+    at_risk = int(n_total[times >= horizon].sum())
+    if at_risk < 10:
+        message = (f"only {at_risk} spell(s) of cohort {label!r} are followed up to the "
+                   f"horizon ({horizon:g} days): the RMST near the horizon rests on few spells")
+        warnings.warn(message, UserWarning, stacklevel=4)
+        notes.append(message)
+
+
+def _refuse(method: str, n_boot: Any, level: Any, horizon: Any, comparison_col: Any,
+            cluster_col: Any, options: dict[str, Any]) -> tuple[int, float, float]:
+    if method in IN_MEMORY_ONLY:
+        raise ValueError(
+            f"method={method!r} cannot run on a Dask frame: it needs every spell's covariates in "
+            "memory (a Cox and a propensity model and influence values per spell). On a Dask "
+            "frame use method='naive' (Kaplan-Meier, RMST and log-rank from counts per day), or "
+            "compare ddf.compute() or a sample in memory")
+    if method != "naive":
+        raise ValueError(f"method must be one of ['naive', {', '.join(map(repr, IN_MEMORY_ONLY))}], "
+                         f"got {method!r}")
+    for name, value in (("comparison_col", comparison_col), ("cluster_col", cluster_col)):
+        if value is not None:
+            raise ValueError(f"{name}={value!r} is not supported on a Dask frame (the counts are per "
+                             "cohort and day, not per group or cluster): compare in memory")
+    if options.get("outcome", "time_on_benefit") != "time_on_benefit":
+        raise ValueError(f"outcome={options['outcome']!r} needs each spell's entitlement in memory; "
+                         "on a Dask frame the outcome is 'time_on_benefit'")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0 or n_boot == 1:
+        raise ValueError(f"n_boot must be 0 (no bootstrap) or a whole number >= 2, got {n_boot!r}")
+    try:
+        level, horizon = float(level), float(horizon)
+    except (TypeError, ValueError):
+        raise ValueError(f"level and horizon must be numbers, got {level!r} and {horizon!r}") from None
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}")
+    if not np.isfinite(horizon) or horizon <= 0:
+        raise ValueError(f"horizon must be a positive number of calendar days, got {horizon!r}")
+    return int(n_boot), level, horizon
+
+
+def _time_unit(time_unit: Any) -> Any:
+    """The time unit object of ``time_unit`` where this anker has them, else None (calendar days)."""
+    from anker import schema
+
+    resolve = getattr(schema, "resolve_time_unit", None)
+    if resolve is None:
+        if time_unit not in (None, "day"):
+            raise ValueError(f"time_unit={time_unit!r}: this anker counts durations in calendar days")
+        return None
+    return resolve("day" if time_unit is None else time_unit)
+
+
+def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any = None,
+                         cohorts: Sequence[Any] | None = None, duration_col: str = "duration_days",
+                         event_col: str = "exited", horizon: float = 365, method: str = "naive",
+                         n_boot: int = 1000, seed: Any = 0, level: float = 0.95,
+                         comparison_col: str | None = None, cluster_col: str | None = None,
+                         covariates: Sequence[str] | None = None, **options: Any) -> NaiveComparison:
+    """The unadjusted (naive) comparison of two cohorts of a Dask frame, from counts.
+
+    `anker.compare_cohorts` hands a Dask frame here; the arguments mean what
+    they mean there. Only ``method="naive"`` runs: the Kaplan-Meier RMST per
+    cohort up to ``horizon`` with its Greenwood-type SE, their difference
+    (other minus reference, calendar days), the log-rank test and, with
+    ``n_boot`` > 0, the Kaplan-Meier bootstrap as multinomial draws over the
+    counts. All equal the in-memory ``compare_cohorts(df, method="naive")``;
+    ``covariates`` are not used by the naive estimator and are not read.
+
+    Examples
+    --------
+    >>> import anker, dask.dataframe as dd
+    >>> df = anker.simulate_population(n_per_cohort=1_000, seed=1).data
+    >>> cmp = anker.compare_cohorts(dd.from_pandas(df, npartitions=3), method="naive", n_boot=0)
+    >>> cmp.rmst.index.tolist()
+    ['casemanagement_2004', 'coaching_2007']
+    >>> cmp.ci[0] < cmp.rmst_difference < cmp.ci[1]
+    True
+    """
+    n_boot, level, horizon = _refuse(method, n_boot, level, horizon, comparison_col, cluster_col,
+                                     options)
+    unit = _time_unit(options.get("time_unit"))
+    per_unit = BENEFIT_DAYS_PER_CALENDAR_DAY if unit is None else unit.benefit_days_per_unit
+    all_counts, n_parts = cohort_counts(ddf, cohort_col=cohort_col, duration_col=duration_col,
+                                        event_col=event_col)
+    reference, other, notes = _choose(all_counts, cohort_col, reference, cohorts)
+    counts = all_counts.select([reference, other])
+    for label in (reference, other):
+        _check_cohort(counts, label, horizon, notes)
+    if covariates:
+        notes.append(f"covariates {list(covariates)} not used: the naive comparison is unadjusted")
+
+    z = stats.norm.ppf(0.5 + level / 2)
+    per_cohort = {}
+    for label in (reference, other):
+        value, se = rmst_from_counts(counts, horizon, label)
+        times, n_events, n_total = counts.group_counts(label)
+        per_cohort[label] = {"n": int(n_total.sum()), "events": int(n_events[times <= horizon].sum()),
+                             "rmst": value, "se": se, "ci_low": value - z * se,
+                             "ci_high": value + z * se}
+    rmst_table = pd.DataFrame.from_dict(per_cohort, orient="index")
+    rmst_table.index.name = cohort_col
+    r0, r1 = rmst_table["rmst"].iloc[0], rmst_table["rmst"].iloc[1]
+    estimate = float(r1 - r0)
+    # the SE of the in-memory comparison (influence values of each cohort's RMST): with the
+    # cohort sizes fixed, the root of the two Greenwood-type variances
+    se = float(np.sqrt(rmst_table["se"].iloc[0] ** 2 + rmst_table["se"].iloc[1] ** 2))
+    replicates = None
+    if n_boot:
+        # the seed is split as in compare_cohorts: the first stream serves the Kaplan-Meier door
+        entropy = seed if not isinstance(seed, np.random.Generator) else int(seed.integers(2**63))
+        seeds = np.random.SeedSequence(entropy).spawn(2)
+        boot = bootstrap_km_rmst_from_counts(counts, horizon, n_boot=n_boot,
+                                             seed=np.random.default_rng(seeds[0]),
+                                             reference=reference)
+        replicates = estimate + (boot.difference_replicates - boot.difference)
+    if replicates is not None and np.isfinite(replicates).all():
+        low, high = percentile_ci(replicates, level)
+    else:
+        low, high = estimate - z * se, estimate + z * se
+    row = {"estimate": estimate, "se": se, "ci_low": low, "ci_high": high,
+           "estimate_benefit_days": estimate * per_unit,
+           "ci_low_benefit_days": low * per_unit, "ci_high_benefit_days": high * per_unit,
+           "rmst_other": r1, "rmst_reference": r0}
+    estimates = pd.DataFrame([row], index=pd.Index(["naive"], name="method"))[_COLUMNS]
+    curves = {"km": {"reference": kaplan_meier_from_counts(counts, reference),
+                     "other": kaplan_meier_from_counts(counts, other)}}
+    return NaiveComparison(
+        method="naive", horizon=horizon, level=level, reference=reference, other=other,
+        cohort_col=cohort_col, rmst_difference=estimate, ci=(float(low), float(high)), se=se,
+        boot_differences=None if replicates is None else replicates.copy(), rmst=rmst_table,
+        estimates=estimates,
+        replicates=None if replicates is None else pd.DataFrame({"naive": replicates}),
+        logrank=logrank_from_counts(counts), counts=counts, n_partitions=n_parts, n_boot=n_boot,
+        curves=curves, notes=tuple(notes), time_unit=unit)

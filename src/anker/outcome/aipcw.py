@@ -1,0 +1,261 @@
+"""Restricted means under one regime: g-computation, IPTW with IPCW, and augmented IPCW.
+
+For a regime a (0 reference, 1 other) and per-row restriction times tau_i
+(the horizon; or min(entitlement, horizon) for paid days), with Y = min(T, tau):
+
+- ``m_i`` = integral_0^tau_i S_a(t | x_i) dt from the outcome Cox model of regime a;
+- ``ipcw_i`` = Delta_i Y_i / G_i(Y_i-), Delta_i = 1 when Y_i is seen (an exit, or
+  followed up to tau_i), G_i the censoring survival of the row's own cohort;
+- ``psi_i`` = ipcw_i + sum_k Q_i(u_k) / G_i(u_k) dM^C_i(u_k), the augmented IPCW
+  pseudo-outcome (Bai, Tsiatis & O'Brien 2013), with Q_i(u) = E[Y | T > u, x_i]
+  from the outcome model and dM^C the censoring martingale increment. In
+  discrete time G_i(u) = prod_{u_k <= u} (1 - h_ik) and an exit at u_k comes
+  before a censoring at u_k; with that convention psi_i has mean E[Y | x_i]
+  when either the outcome model or the censoring model is right (exactly,
+  not only in continuous time: whole days are heavily tied).
+
+The regime's mean is then sum_i pi_i m_i / sum pi + sum_{A_i = a} omega_i (psi_i - m_i)
+(``aipw``), sum pi_i m_i / sum pi (``gcomp``) or sum_{A_i = a} omega_i ipcw_i
+(``iptw``), with target weights pi (ATT: the other cohort; ATE: everyone) and
+normalised propensity weights omega. `regime_means` also returns the
+gradients of these means with respect to both Cox models' coefficients and
+baseline hazard jumps, so that `anker.outcome.cox_functionals.CoxInfluence`
+turns them into per-person contributions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from anker.outcome.cox_functionals import CoxInfluence
+from anker.survival import product_limit
+
+# cells per chunk of (rows x grid) matrices: ~24 MB per float array
+_CELLS_PER_CHUNK = 3_000_000
+
+
+@dataclass(frozen=True)
+class Grid:
+    """All times that matter up to the largest restriction time: 0, observed times, tau values."""
+
+    times: np.ndarray  # g_0 = 0 < g_1 < ... < g_L = max tau
+
+    @classmethod
+    def build(cls, durations: np.ndarray, tau: np.ndarray) -> Grid:
+        top = float(tau.max())
+        inside = durations[durations <= top]
+        return cls(np.unique(np.concatenate(([0.0], inside, tau))))
+
+    @property
+    def widths(self) -> np.ndarray:
+        return np.diff(self.times)
+
+    def index(self, t: np.ndarray) -> np.ndarray:
+        """Grid index of times that lie on the grid."""
+        return np.searchsorted(self.times, t)
+
+    def step(self, times: np.ndarray, jumps: np.ndarray) -> np.ndarray:
+        """Cumulative sum of ``jumps`` at ``times`` read at every grid point."""
+        cum = np.concatenate(([0.0], np.cumsum(jumps)))
+        return cum[np.searchsorted(times, self.times, side="right")]
+
+    def on_fit_times(self, grad: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Pick a (k, L + 1) gradient over grid points at a fit's jump times (all on the grid)."""
+        return grad[:, self.index(times)]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A fitted Cox model ready to predict for every row under one regime.
+
+    ``infl`` linearises the fit over ``rows`` (indices of the analysed data it
+    was fitted on); ``Z`` is the prediction design of every row (the cohort
+    column, if any, set to the regime). ``product_limit``: G is a product of
+    (1 - lambda_k) (Kaplan-Meier of censoring) rather than exp(-r Lambda).
+    """
+
+    infl: CoxInfluence
+    rows: np.ndarray
+    Z: np.ndarray
+    product_limit: bool = False
+    note: str | None = None
+
+    def risk(self, rows: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        fit = self.infl.fit
+        zc = self.Z[rows] - fit.center
+        return np.exp(zc @ fit.coef), zc
+
+
+@dataclass(frozen=True)
+class RegimeMeans:
+    """Per-row values and the gradients of the regime's three means (see the module docstring).
+
+    ``outcome_grad_*`` rows: (gcomp, aipw); ``censor_grad_*`` rows: (iptw, aipw).
+    Hazard gradients are over the fit's jump times (``infl.times``).
+    """
+
+    m: np.ndarray
+    ipcw: np.ndarray
+    psi: np.ndarray
+    outcome_grad_beta: np.ndarray
+    outcome_grad_hazard: np.ndarray
+    censor_grad_beta: np.ndarray | None
+    censor_grad_hazard: np.ndarray | None
+    mean_survival: np.ndarray
+    min_censoring_survival: float
+
+
+def _chunks(n: int, width: int):
+    size = max(256, _CELLS_PER_CHUNK // max(width, 1))
+    for begin in range(0, n, size):
+        yield np.arange(begin, min(n, begin + size))
+
+
+def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.ndarray,
+                 own: np.ndarray, coef_m: np.ndarray, omega: np.ndarray, outcome: Model,
+                 censoring: Model | None, target: np.ndarray) -> RegimeMeans:
+    """Values and gradients for one regime.
+
+    Parameters
+    ----------
+    grid : the time grid.
+    durations, events, tau : per row (calendar days; 0/1; restriction times on the grid).
+    own : bool mask of the rows in the regime's cohort (where ipcw and psi are formed).
+    coef_m : (n, 2) coefficients of m_i in the gcomp and aipw means.
+    omega : (n,) normalised propensity weights (0 outside ``own``).
+    outcome, censoring : the regime's models (censoring None: no censoring, G = 1).
+    target : (n,) weights averaging the g-computation curve ``mean_survival``.
+    """
+    n, L1 = durations.size, grid.times.size
+    g, widths = grid.times, grid.widths
+    lam = grid.step(outcome.infl.times, outcome.infl.hazard)
+    tau_idx = grid.index(tau)
+    p_out = outcome.Z.shape[1]
+    m = np.zeros(n)
+    ipcw = np.full(n, np.nan)
+    psi = np.full(n, np.nan)
+    out_hazard = np.zeros((2, L1))
+    out_beta = np.zeros((2, p_out))
+    survival_sum = np.zeros(L1)
+    has_c = censoring is not None
+    if has_c:
+        lam_c = grid.step(censoring.infl.times, censoring.infl.hazard)
+        jump_c = np.diff(np.concatenate(([0.0], lam_c)))
+        c_hazard = np.zeros((2, L1))
+        c_beta = np.zeros((2, censoring.Z.shape[1]))
+        if censoring.product_limit:
+            if (jump_c >= 1.0).any():
+                raise FloatingPointError("censoring survival reaches 0")
+            g_common = product_limit(np.ones(L1), jump_c)  # the censoring KM on the grid
+    min_g = 1.0
+    for rows in _chunks(n, L1):
+        r, zc = outcome.risk(rows)
+        S = np.exp(-r[:, None] * lam[None, :])
+        piece = S[:, :-1] * widths
+        cum = np.concatenate((np.zeros((rows.size, 1)), np.cumsum(piece, axis=1)), axis=1)
+        LS = np.concatenate((np.zeros((rows.size, 1)), np.cumsum(piece * lam[:-1], axis=1)), axis=1)
+        ti = tau_idx[rows]
+        k = np.arange(rows.size)
+        cum_tau, ls_tau = cum[k, ti], LS[k, ti]
+        m[rows] = cum_tau
+        survival_sum += target[rows] @ S
+        # ahead[i, l] = integral from g_l to tau_i of S_i (0 beyond tau_i)
+        ahead = np.maximum(cum_tau[:, None] - cum, 0.0)
+        cm = coef_m[rows]
+        out_hazard -= (cm * r[:, None]).T @ ahead
+        out_beta -= (cm * (r * ls_tau)[:, None]).T @ zc
+        sub = own[rows]
+        if not sub.any():
+            continue
+        rs = rows[sub]
+        S_o, LS_o, ahead_o = S[sub], LS[sub], ahead[sub]
+        r_o, zc_o = r[sub], zc[sub]
+        x, d, t_o = durations[rs], events[rs], tau[rs]
+        before_tau = g[None, :] < t_o[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Q = np.where(before_tau, g[None, :] + ahead_o / S_o, 0.0)
+        Q = np.nan_to_num(Q, nan=0.0, posinf=0.0)
+        seen = (d == 1) | (x >= t_o)
+        y = np.minimum(x, t_o)
+        y_prev = np.searchsorted(g, y, side="left") - 1  # last grid point before Y
+        if has_c:
+            if censoring.product_limit:
+                G = np.broadcast_to(g_common, (rs.size, L1))
+                rc, zcc = np.ones(rs.size), np.zeros((rs.size, 0))
+            else:
+                rc, zcc = censoring.risk(rs)
+                # past a row's own end G may underflow; those cells are masked out below
+                exponent = np.minimum(rc[:, None] * lam_c[None, :], 700.0)
+                G = np.exp(-exponent)
+            inv_g = 1.0 / G
+            inv_prev = np.concatenate((np.ones((rs.size, 1)), inv_g[:, :-1]), axis=1)
+            g_at_y = np.where(y_prev >= 0, G[np.arange(rs.size), np.maximum(y_prev, 0)], 1.0)
+        else:
+            inv_g = inv_prev = None
+            g_at_y = np.ones(rs.size)
+        min_g = min(min_g, float(g_at_y[seen].min()) if seen.any() else 1.0)
+        term1 = np.where(seen, y / g_at_y, 0.0)
+        ipcw[rs] = term1
+        w = omega[rs]
+        if not has_c:
+            psi[rs] = np.where(seen, y, 0.0) + np.where(
+                seen, 0.0, Q[np.arange(rs.size), grid.index(np.minimum(x, t_o))])
+            censored_at = ~seen
+            D = np.zeros_like(S_o)
+            D[censored_at, grid.index(x[censored_at])] = 1.0
+        else:
+            after = (x[:, None] > g[None, :]) | ((x[:, None] == g[None, :]) & (d[:, None] == 0))
+            R = after & before_tau
+            dN = (x[:, None] == g[None, :]) & (d[:, None] == 0) & before_tau
+            coef_q = dN * inv_g - R * (inv_g - inv_prev)
+            psi[rs] = term1 + np.sum(Q * coef_q, axis=1)
+            D = coef_q
+        with np.errstate(divide="ignore", invalid="ignore"):
+            D = np.nan_to_num(w[:, None] * D / S_o, nan=0.0, posinf=0.0)
+        P = np.concatenate((np.zeros((rs.size, 1)), np.cumsum(D, axis=1)[:, :-1]), axis=1)
+        out_hazard[1] -= np.sum(r_o[:, None] * ahead_o * P, axis=0)
+        ls_tau_o = ls_tau[sub]
+        beta_scalar = np.sum(D * ((ls_tau_o[:, None] - LS_o) - lam[None, :] * ahead_o), axis=1)
+        out_beta[1] -= (r_o * beta_scalar) @ zc_o
+        if not has_c:
+            continue
+        # censoring gradients: bracket_im of d psi_i / d lambda^C_m (see the module notes)
+        b1 = np.where(seen[:, None] & (g[None, :] < y[:, None]), term1[:, None], 0.0)
+        dn_term = np.sum(dN * Q * inv_g, axis=1)
+        V = R * Q * (inv_g - inv_prev)
+        rv = np.cumsum(V[:, ::-1], axis=1)[:, ::-1]
+        rv = np.concatenate((rv[:, 1:], np.zeros((rs.size, 1))), axis=1)  # sum over k > m
+        b2 = (np.where(g[None, :] <= x[:, None], dn_term[:, None], 0.0) * (~seen)[:, None]
+              - R * Q * inv_g - rv)
+        factor = w * rc
+        c_hazard[0] += factor @ b1
+        c_hazard[1] += factor @ (b1 + b2)
+        if not censoring.product_limit:
+            lam_y = np.where(y_prev >= 0, lam_c[np.maximum(y_prev, 0)], 0.0)
+            s1 = term1 * lam_y
+            lam_prev = np.concatenate(([0.0], lam_c[:-1]))
+            s2 = (np.sum(dN * Q * inv_g * lam_c[None, :], axis=1)
+                  - np.sum(R * Q * (lam_c[None, :] * inv_g - lam_prev[None, :] * inv_prev), axis=1))
+            c_beta[0] += (factor * s1) @ zcc
+            c_beta[1] += (factor * (s1 + s2)) @ zcc
+    if has_c and censoring.product_limit:
+        c_hazard = c_hazard / (1.0 - jump_c)[None, :]
+    total_target = max(float(target.sum()), 1e-300)
+    return RegimeMeans(
+        m=m, ipcw=ipcw, psi=psi,
+        outcome_grad_beta=out_beta,
+        outcome_grad_hazard=grid.on_fit_times(out_hazard, outcome.infl.times),
+        censor_grad_beta=c_beta if has_c else None,
+        censor_grad_hazard=grid.on_fit_times(c_hazard, censoring.infl.times) if has_c else None,
+        mean_survival=survival_sum / total_target, min_censoring_survival=min_g,
+    )
+
+
+def model_contributions(model: Model, grad_beta: np.ndarray, grad_hazard: np.ndarray,
+                        n: int) -> np.ndarray:
+    """(n, k) contributions of every analysed row through a model's estimation."""
+    out = np.zeros((n, grad_beta.shape[0]))
+    out[model.rows] = model.infl.contributions(grad_beta, grad_hazard)
+    return out

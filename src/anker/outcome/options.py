@@ -1,0 +1,127 @@
+"""The analysis options of `anker.compare_cohorts`: estimand, outcome scale, models, and their notes.
+
+- ``estimand``: ``"att"`` (the other cohort's own gain) or ``"ate"`` (both cohorts);
+- ``outcome``: ``"time_on_benefit"``, E[min(T, h)] with T the latent time on
+  benefit (entitlement end censors it), or ``"paid_days"``,
+  E[min(T, entitlement, h)], the calendar days actually paid (entitlement end
+  ends it: only data end censors);
+- ``outcome_model``: ``"per_cohort"`` Cox models (no proportional hazards
+  between the cohorts) or one ``"pooled"`` Cox model with the cohort as a term;
+- ``censoring``: ``"cox"`` (censoring hazard on the covariates, per cohort) or
+  ``"km"`` (Kaplan-Meier of censoring per cohort).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from anker.errors import AnkerDataError
+from anker.outcome.censoring import CENSORING_MODELS
+from anker.outcome.estimators import ESTIMANDS, OUTCOME_MODELS
+
+OUTCOMES = ("time_on_benefit", "paid_days")
+DEFAULT_ENTITLEMENT_COL = "entitlement_days"
+# a p-value of the PH test below this puts the terms on record
+PH_NOTE_P = 0.01
+# IPCW weights above 1 / this (a seen outcome with G(Y-) below it) are put on record
+POSITIVITY_G = 0.05
+
+
+@dataclass(frozen=True)
+class Options:
+    estimand: str
+    outcome: str
+    outcome_model: str
+    censoring: str
+    entitlement_col: str | None
+    tau: np.ndarray
+
+    @property
+    def paid_days(self) -> bool:
+        return self.outcome == "paid_days"
+
+
+def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcome: str,
+                    outcome_model: str, censoring: str, entitlement_col: str | None,
+                    days_per_unit: float = 1.0) -> Options:
+    """Check the options and form the per-row restriction times (in the durations' unit;
+    the entitlement column is calendar days)."""
+    for name, value, allowed in (("estimand", estimand, ESTIMANDS), ("outcome", outcome, OUTCOMES),
+                                 ("outcome_model", outcome_model, OUTCOME_MODELS),
+                                 ("censoring", censoring, CENSORING_MODELS)):
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    tau = np.full(len(data), float(horizon))
+    if outcome == "paid_days":
+        col = entitlement_col or DEFAULT_ENTITLEMENT_COL
+        if col not in data.columns:
+            raise AnkerDataError(f"outcome='paid_days' needs the entitlement column {col!r} "
+                                 "(calendar days of entitlement; set entitlement_col)", columns=[col])
+        values = pd.to_numeric(data[col], errors="coerce")
+        bad = values.isna() | (values <= 0)
+        if bad.any():
+            raise AnkerDataError(f"entitlement column {col!r} has {int(bad.sum())} missing, "
+                                 "non-numeric or non-positive value(s)", columns=[col])
+        tau = np.minimum(values.to_numpy(dtype=float) / days_per_unit, float(horizon))
+        entitlement_col = col
+    return Options(estimand, outcome, outcome_model, censoring, entitlement_col, tau)
+
+
+def ph_note(ph_test: pd.DataFrame, outcome_model: str) -> str | None:
+    """A note naming the terms whose proportional-hazards test has p < 0.01, or None."""
+    terms = [str(t) for t, p in ph_test["p"].items() if t != "GLOBAL" and p < PH_NOTE_P]
+    if not terms:
+        return None
+    where = ("the hazard ratio and the pooled outcome model rest on it" if outcome_model == "pooled"
+             else "the Cox hazard ratio rests on it; gcomp and aipw fit one Cox model per cohort, "
+                  "so the cohort contrast is not assumed proportional, the covariate terms are")
+    return (f"proportional hazards rejected (Schoenfeld test p < {PH_NOTE_P:g}) for "
+            f"{', '.join(terms)}: {where}")
+
+
+def check_trim(trim) -> float | None:
+    if trim is None:
+        return None
+    try:
+        trim = float(trim)
+    except (TypeError, ValueError):
+        raise ValueError(f"trim must be a number between 0 and 0.5, got {trim!r}") from None
+    if not 0 < trim < 0.5:
+        raise ValueError(f"trim must be between 0 and 0.5, got {trim!r}")
+    return trim
+
+
+def trim_note(trim: float | None, e: np.ndarray | None) -> str | None:
+    if trim is None or e is None:
+        return None
+    cut = int(np.sum((e < trim) | (e > 1 - trim)))
+    return (f"propensity truncated to [{trim:g}, {1 - trim:g}] in the weights: {cut:,} spell(s) "
+            "affected; the weighting estimators then target a slightly different population")
+
+
+def positivity_note(min_g: float) -> str | None:
+    if min_g >= POSITIVITY_G:
+        return None
+    return (f"censoring model: some seen outcomes have a probability of staying uncensored of "
+            f"{min_g:.3f} (IPCW weight {1 / max(min_g, 1e-300):,.0f}); iptw leans on few spells there "
+            "and aipw on the outcome model")
+
+
+def resolve_cluster_col(value: str | None, data: pd.DataFrame, default: str = "coach_id"
+                        ) -> str | None:
+    """The cluster column: ``"auto"`` is ``default`` when present; None or ``"none"``: no clusters.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"coach_id": ["a"], "office": ["x"]})
+    >>> resolve_cluster_col("auto", frame), resolve_cluster_col("none", frame)
+    ('coach_id', None)
+    """
+    if value is None or str(value).lower() == "none":
+        return None
+    if value == "auto":
+        return default if default in data.columns else None
+    return value

@@ -1,0 +1,119 @@
+"""Efron ties as R's survival does them, on public data with heavy ties (tests/data/efron_reference.R).
+
+GBSG2 (shipped with lifelines) in whole months of 30 days, hormone therapy as the
+cohort: the Efron baseline (survfit.coxph), predictions S(t | x), exact Efron
+score residuals, R's current cox.zph score test and the g-formula ATT of the
+restricted mean. R is not needed: its answers are in efron_reference.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import anker
+from anker.models.cox import fit_cox
+from anker.models.efron import efron_score_residuals, efron_terms
+from anker.outcome.ph_test import zph_score_test
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def gbsg():
+    ref = json.loads((DATA / "efron_reference.json").read_text())
+    d = pd.read_csv(DATA / "gbsg2.csv")
+    d["month"] = np.ceil(d["time"] / 30)
+    d["hormone"] = (d["horTh"] == "yes").astype(float)
+    Z = d[ref["terms"]].to_numpy(float)
+    fit = fit_cox(Z, d["month"].to_numpy(float), d["cens"].to_numpy(float))
+    return ref, d, Z, fit
+
+
+def test_fit_agrees_with_r(gbsg):
+    ref, _, _, fit = gbsg
+    # same partial likelihood, both maximised to convergence: agreement to rounding
+    np.testing.assert_allclose(fit.coef, ref["coef"], rtol=1e-8)
+    np.testing.assert_allclose(fit.cov, np.array(ref["var"]), rtol=1e-6)
+
+
+def test_efron_baseline_is_survfit_coxph(gbsg):
+    ref, d, Z, fit = gbsg
+    terms = efron_terms(fit, Z, d["month"], d["cens"])
+    times = np.array(ref["baseline_times"])
+    ours = np.concatenate(([0.0], np.cumsum(terms.hazard)))[np.searchsorted(terms.times, times, side="right")]
+    np.testing.assert_allclose(ours, ref["baseline_cumhaz"], rtol=1e-10, atol=1e-14)
+    # the Breslow baseline differs by far more than rounding on these tied data
+    breslow = np.concatenate(([0.0], fit.baseline_cumhaz))[np.searchsorted(terms.times, times, side="right")]
+    assert np.max(np.abs(breslow - ref["baseline_cumhaz"])) > 1e-3
+
+
+def test_predictions_agree_with_r(gbsg):
+    ref, d, Z, fit = gbsg
+    terms = efron_terms(fit, Z, d["month"], d["cens"])
+    at = np.array(ref["pred_times"])
+    cumhaz = np.concatenate(([0.0], np.cumsum(terms.hazard)))[np.searchsorted(terms.times, at, side="right")]
+    ours = np.exp(-np.exp(fit.linear_predictor(Z[:5]))[:, None] * cumhaz[None, :])
+    np.testing.assert_allclose(ours, np.array(ref["pred_survival"]), rtol=1e-10)
+
+
+def test_exact_efron_score_residuals(gbsg):
+    ref, d, Z, fit = gbsg
+    ours = efron_score_residuals(fit, Z, d["month"], d["cens"])
+    np.testing.assert_allclose(ours, np.array(ref["score_residuals"]), rtol=1e-8, atol=1e-9)
+
+
+def test_ph_test_is_cox_zph(gbsg):
+    ref, d, Z, fit = gbsg
+    ours = zph_score_test(fit, Z, d["month"], d["cens"], names=ref["terms"])
+    assert list(ours.index) == ref["zph_rows"]
+    np.testing.assert_allclose(ours["statistic"], ref["zph_chisq"], rtol=1e-8)
+    np.testing.assert_allclose(ours["p"], ref["zph_p"], rtol=1e-7)
+
+
+def test_gformula_att_agrees_with_r(gbsg):
+    ref, d, _, _ = gbsg
+    with pytest.warns(anker.outcome.OverlapWarning):  # tumour size separates a few women
+        cmp = anker.compare_cohorts(d, cohort_col="hormone", reference=0.0, duration_col="month",
+                                    event_col="cens", covariates=["age", "tsize", "pnodes", "progrec"],
+                                    horizon=60, method="gcomp", n_boot=0, outcome_model="pooled",
+                                    exit_reason_col=None)
+    # the pooled Cox model with the cohort as a term, Efron baseline, averaged over the treated
+    assert cmp.rmst_difference == pytest.approx(ref["gformula_att_rmst_60"], rel=1e-9)
+    assert cmp.ph_test.loc["GLOBAL", "statistic"] == pytest.approx(ref["zph_chisq"][-1], rel=1e-8)
+
+
+def test_efron_influence_is_the_infinitesimal_jackknife_with_heavy_ties():
+    """d(functional)/d(weight of person i) by refitting, on 120 spells with 21 distinct days."""
+    from anker.outcome.cox_functionals import cox_influence, rmst_functional
+
+    rng = np.random.default_rng(0)
+    n = 120
+    Z = np.column_stack([rng.integers(0, 2, n), rng.normal(size=n)])
+    latent = np.ceil(10 * rng.exponential(size=n) / np.exp(0.5 * Z[:, 0] - 0.3 * Z[:, 1]))
+    censor = np.ceil(rng.uniform(2, 30, n))
+    events = (latent <= censor).astype(float)
+    durations = np.minimum(latent, censor)
+    assert np.unique(durations).size < 25
+    horizon = 15.0
+    z0 = Z.copy()
+    z0[:, 0] = 0
+
+    def functional(weights):
+        fit = fit_cox(Z, durations, events, weights=weights, tol=1e-13)
+        infl = cox_influence(fit, Z, durations, events, horizon, weights=weights)
+        return infl, rmst_functional(infl, z0, np.full((n, 1), 1 / n))
+
+    infl, f = functional(np.ones(n))
+    analytic = infl.contributions(f.grad_beta, f.grad_hazard)[:, 0]
+    eps = 1e-6
+    for i in range(0, n, 11):
+        weights = np.ones(n)
+        weights[i] += eps
+        numeric = (functional(weights)[1].values.mean() - f.values.mean()) / eps
+        # forward differences at eps = 1e-6 are good to ~1e-6 relative
+        assert analytic[i] == pytest.approx(numeric, rel=1e-4, abs=1e-7)
