@@ -205,3 +205,20 @@ def test_kaplan_meier_curves_stop_at_the_end_of_follow_up():
             str(line.get_label())]
     assert ends == [52, 52]  # the follow-up, not drawn flat to the axis' end
     plt.close(fig)
+
+
+def test_compare_in_weeks_with_exits_in_week_zero():
+    # spells rounded to whole weeks: exits in week 0; the censoring model must still fit
+    import anker
+
+    df = anker.simulate_population(n_per_cohort=1500, seed=3).data
+    weeks = df.assign(spell=(df["duration_days"] / 7).round(), ended=df["exited"])
+    assert ((weeks["spell"] == 0) & (weeks["ended"] == 1)).any()
+    cmp = anker.compare_cohorts(weeks, reference="casemanagement_2004", duration_col="spell",
+                                event_col="ended", covariates=["age", "tightness"], horizon=52,
+                                time_unit="week", n_boot=0)
+    days = anker.compare_cohorts(df, reference="casemanagement_2004", covariates=["age", "tightness"],
+                                 horizon=364, n_boot=0)
+    assert "week" in str(cmp.summary).lower()
+    # the same spells in weeks: the naive RMST difference within a week of the daily one (rounding)
+    assert abs(cmp.estimates.loc["naive", "estimate"] * 7 - days.estimates.loc["naive", "estimate"]) < 7

@@ -48,7 +48,8 @@ def fit_censoring(kind: str, durations: np.ndarray, events: np.ndarray, tau: np.
     # exits leave the risk set of censoring just before their day
     spacing = np.diff(np.unique(durations))
     eps = 1e-6 * (float(spacing.min()) if spacing.size else 1.0)
-    shifted = durations[rows] - eps * (events[rows] == 1)
+    # (an exit on day 0 cannot move before it: durations must stay >= 0)
+    shifted = np.maximum(durations[rows] - eps * (events[rows] == 1), 0.0)
     top = float(tau.max())
     if kind == "km":
         Z = np.zeros((durations.size, 0))
@@ -61,6 +62,17 @@ def fit_censoring(kind: str, durations: np.ndarray, events: np.ndarray, tau: np.
         if not issubclass(w.category, RuntimeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     note = None
+    if not (np.isfinite(fit.coef).all() and np.isfinite(fit.cov).all()):
+        # too few early censorings for the covariates (monotone likelihood): the Cox censoring
+        # model is not identified, so the censoring weights fall back to Kaplan-Meier
+        Z = np.zeros((durations.size, 0))
+        km = fit_cox(Z[rows], shifted, cens, ties="breslow")
+        note = (f"censoring model: the Cox model of censoring could not be fitted "
+                f"({int(cens.sum())} early censorings, {X.shape[1]} covariate terms); "
+                "Kaplan-Meier of censoring used instead, which assumes censoring independent of "
+                "the covariates within the cohort")
+        return Model(cox_influence(km, Z[rows], shifted, cens, top), rows, Z, product_limit=True,
+                     note=note)
     if any(issubclass(w.category, RuntimeWarning) for w in caught):
         # censoring (nearly) determined by the covariates, as entitlement end by work history
         note = ("censoring model: very large hazard ratios, censoring is (nearly) determined by "
