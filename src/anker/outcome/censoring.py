@@ -16,7 +16,6 @@ is not at risk of censoring that day), as in the Kaplan-Meier estimator.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import numpy as np
@@ -78,8 +77,4 @@ def fit_censoring(kind: str, durations: np.ndarray, events: np.ndarray, tau: np.
         note = ("censoring model: very large hazard ratios, censoring is (nearly) determined by "
                 "the covariates (as entitlement end by work history): IPCW leans on few spells; "
                 "try censoring='km' and compare, aipw rests on the outcome model there")
-    if not np.isfinite(fit.cov).all():
-        # a coefficient on its way to infinity (monotone likelihood) has an infinite variance;
-        # in this nuisance model it is held fixed, as the note above says
-        fit = dataclasses.replace(fit, cov=np.where(np.isfinite(fit.cov), fit.cov, 0.0))
     return Model(cox_influence(fit, X[rows], shifted, cens, top), rows, X, note=note)
