@@ -131,12 +131,20 @@ def _as_numeric(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce")
 
 
+def _missing(values: pd.Series) -> np.ndarray | None:
+    """Where ``values`` are missing, or None when nothing is (cheap for text columns)."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return None  # every value a str: one type check per value, no missing-value test
+    missing = values.isna().to_numpy()
+    return missing if missing.any() else None
+
+
 def _check_column(df: pd.DataFrame, col: Column, problems: _Problems) -> None:
     values = df[col.name]
-    missing = values.isna()
-    if missing.any():
-        problems.add(col.name, "missing values", df.index[missing.to_numpy()])
-    present = values[~missing]
+    missing = _missing(values)
+    if missing is not None:
+        problems.add(col.name, "missing values", df.index[missing])
+    present = values if missing is None else values[~missing]
     if col.kind in ("int", "number", "flag"):
         if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
             numeric = _as_numeric(present)
@@ -144,21 +152,19 @@ def _check_column(df: pd.DataFrame, col: Column, problems: _Problems) -> None:
             problems.add(col.name, f"wrong type {values.dtype}, expected numbers",
                          present.index[bad.to_numpy()] if bad.any() else None)
             return
-        numeric = _as_numeric(present)
-        finite = np.isfinite(numeric.to_numpy(dtype=float))
+        arr = present.to_numpy(dtype=float)
+        finite = np.isfinite(arr)
         if not finite.all():
             problems.add(col.name, "infinite values", present.index[~finite])
         if col.kind == "flag":
-            bad = ~numeric.isin([0, 1])
+            bad = (arr != 0) & (arr != 1)
             if bad.any():
-                problems.add(col.name, "event/flag values other than 0/1", present.index[bad.to_numpy()])
+                problems.add(col.name, "event/flag values other than 0/1", present.index[bad])
             return
-        if col.kind == "int":
-            arr = numeric.to_numpy(dtype=float)
+        if col.kind == "int" and values.dtype.kind == "f":
             frac = finite & (np.where(finite, arr, 0.0) % 1 != 0)
             if frac.any():
                 problems.add(col.name, "non-integer values", present.index[frac])
-        arr = numeric.to_numpy(dtype=float)
         if col.low is not None:
             low = finite & (arr < col.low)
             if low.any():

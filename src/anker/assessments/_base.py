@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from anker.errors import AnkerDataError, AnkerModelFileError, OutOfRangeWarning
-from anker.models.design import DesignSpec, check_rank
+from anker.models.design import DesignSpec, check_rank, design_matrix
 from anker.schema import INFLOW_FEATURES, PROTECTED, SCHEMA, require_columns, validate
 
 FORMAT_VERSION = 1
@@ -191,17 +191,14 @@ class Assessment:
                 "their predictions are extrapolations", counts), stacklevel=4)
         return counts
 
-    def _learn(self, df: pd.DataFrame, extra_columns: Iterable[str]) -> np.ndarray:
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
-        self._check_protected()
-        check_schema_columns(df, list(self._features) + list(extra_columns),
-                             role=type(self).__name__)
-        if len(df) == 0:
-            raise AnkerDataError("no rows to fit on", columns=[])
-        spec = DesignSpec.learn(df, self._features,
+    def _learn(self, df: pd.DataFrame, extra_columns: Iterable[str], *,
+               rows: np.ndarray | None = None, checked: bool = False) -> np.ndarray:
+        """Check the input (unless ``checked``), learn the design and return its matrix
+        (``rows`` of ``df``, in that order, when given; see `DesignSpec.transform`)."""
+        if not checked:
+            self._check_input(df, extra_columns)
+        X, spec = design_matrix(df, self._features, rows=rows,
                                 reference_levels=getattr(self, "reference_levels", None))
-        X = spec.transform(df)
         check_rank(X, spec.term_names, owners=spec.term_features,
                    what=f"{type(self).__name__} features")
         self.spec_ = spec
@@ -209,6 +206,17 @@ class Assessment:
         self.ranges_ = {f: (float(df[f].min()), float(df[f].max()))
                         for f in spec.features if f not in spec.levels}
         return X
+
+    def _check_input(self, df: pd.DataFrame, extra_columns: Iterable[str]) -> None:
+        """A frame with rows, the schema's rules for the columns it knows, no protected
+        feature without the opt-in."""
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        self._check_protected()
+        check_schema_columns(df, list(self._features) + list(extra_columns),
+                             role=type(self).__name__)
+        if len(df) == 0:
+            raise AnkerDataError("no rows to fit on", columns=[])
 
     # ---- explanations -----------------------------------------------------------------
     def _contributions(self, X: np.ndarray, coef: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from anker.assessments._base import (
     top_contributions,
 )
 from anker.models.cox import CoxFit, fit_cox
+from anker.models.partial_likelihood import time_order
 from anker.models.weibull import WeibullFit, fit_weibull
 from anker.schema import FollowUpWarning, TimeUnit, resolve_time_unit
 
@@ -109,16 +110,21 @@ class BenefitDurationTest(Assessment):
 
     def fit(self, df: pd.DataFrame):
         """Fit on records with the features, ``duration_col`` and ``event_col``; returns self."""
-        X = self._learn(df, [self.duration_col, self.event_col])
+        self._check_input(df, [self.duration_col, self.event_col])
         durations = numeric_values(df, self.duration_col, what="duration")
         events = numeric_values(df, self.event_col, what="event flag")
         if (durations < 0).any():
             raise ValueError(f"{self.duration_col}: negative durations")
-        if not np.isin(events, (0, 1)).all():
+        if not ((events == 0) | (events == 1)).all():
             raise ValueError(f"{self.event_col}: values other than 0/1")
         if events.sum() == 0:
             raise ValueError(f"{self.event_col}: no exits (events) in the data; a survival "
                              "model needs at least one")
+        # the design is built with its rows in time order, as the Cox fit needs them
+        # (the order of rows changes no estimate): no sorted copy of the matrix
+        order = time_order(durations, events)
+        X = self._learn(df, [self.duration_col, self.event_col], rows=order, checked=True)
+        durations, events = durations[order], events[order]
         if self.model == "cox":
             self.fit_ = fit_cox(X, durations, events, ties=self.ties,
                                 names=self.spec_.term_names)

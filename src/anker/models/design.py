@@ -162,69 +162,85 @@ class DesignSpec:
         >>> DesignSpec.learn(ordered, ["ui", "age"]).term_names
         ('ui[yes]', 'age')
         """
+        return cls._learn(df, features, categorical, reference_levels)[0]
+
+    @classmethod
+    def _learn(cls, df: pd.DataFrame, features: Sequence[str], categorical: Iterable[str],
+               reference_levels: dict[str, object] | None) -> tuple[DesignSpec, dict]:
+        """The spec and the encoded columns it was learned from (one pass over each column)."""
         features = tuple(features)
         if len(set(features)) != len(features):
             dup = sorted({f for f in features if features.count(f) > 1})
             raise ValueError(f"features: listed more than once: {dup}")
         require_columns(df, features, role="design matrix")
-        _reject_missing(df, features)
         forced = set(categorical)
         references = dict(reference_levels or {})
         unknown = [f for f in references if f not in features]
         if unknown:
             raise ValueError(f"reference_levels: {unknown} are not features ({list(features)})")
+        cats = {f for f in features if f in forced or _is_categorical(df[f])}
+        encoded = _encode(df, features, cats)
         levels: dict[str, tuple[str, ...]] = {}
         for f in features:
-            if f in forced or _is_categorical(df[f]):
-                values = df[f].astype(str)
-                counts = values.value_counts()
-                levels[f] = tuple(_level_order(f, counts.index, counts, df[f], references.get(f)))
+            if f in cats:
+                codes, labels = encoded[f]
+                counts = pd.Series(np.bincount(codes, minlength=len(labels)), index=labels)
+                levels[f] = tuple(_level_order(f, labels, counts, df[f], references.get(f)))
             elif f in references:
                 raise ValueError(f"reference_levels: {f!r} is numeric and enters as a number; "
                                  "make it categorical (a string or pandas Categorical column) "
                                  "to give it a reference level")
-            else:
-                values = df[f].to_numpy(dtype=float)
-                if not np.isfinite(values).all():
-                    raise AnkerDataError(f"column {f!r} has infinite values", columns=[f])
-        return cls(features=features, levels=levels)
+            elif not np.isfinite(encoded[f]).all():
+                raise AnkerDataError(f"column {f!r} has infinite values", columns=[f])
+        return cls(features=features, levels=levels), encoded
 
-    def transform(self, df: pd.DataFrame, *, warn_unseen: bool = True) -> np.ndarray:
+    def transform(self, df: pd.DataFrame, *, warn_unseen: bool = True,
+                  rows: np.ndarray | None = None) -> np.ndarray:
         """Build the float design matrix (rows of ``df`` x ``term_names``), no intercept.
 
         Unseen categorical levels are treated as the reference level and
-        reported in an :class:`UnseenLevelWarning` with their counts.
+        reported in an :class:`UnseenLevelWarning` with their counts. With
+        ``rows`` (integer positions) the matrix holds those rows of ``df`` in
+        that order, as ``transform(df.iloc[rows])`` would, without copying the
+        frame. The matrix is column-major.
         """
         require_columns(df, self.features, role="design matrix")
-        _reject_missing(df, self.features)
-        n = len(df)
+        return self._matrix(_encode(df, self.features, set(self.levels)), len(df),
+                            warn_unseen=warn_unseen, rows=rows)
+
+    def _matrix(self, encoded: dict, n: int, *, warn_unseen: bool = True,
+                rows: np.ndarray | None = None) -> np.ndarray:
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.intp)
+            n = rows.size
         # column-major: every feature fills whole columns
-        X = np.zeros((n, len(self.term_names)), dtype=float, order="F")
+        X = np.empty((n, len(self.term_names)), dtype=float, order="F")
         j = 0
         unseen: dict[str, dict[str, int]] = {}
         for f in self.features:
-            if f in self.levels:
-                levels = self.levels[f]
-                values = df[f] if pd.api.types.is_object_dtype(df[f]) else df[f].astype(str)
-                codes = pd.Categorical(values, categories=levels).codes
-                for level in range(1, len(levels)):
-                    X[:, j + level - 1] = codes == level
-                if (codes < 0).any():
-                    bad = df[f].astype(str)[codes < 0].value_counts()
-                    unseen[f] = {str(k): int(v) for k, v in bad.items()}
-                j += len(levels) - 1
-            else:
-                try:
-                    X[:, j] = df[f].to_numpy(dtype=float)
-                except (TypeError, ValueError):
-                    raise AnkerDataError(f"column {f!r} must be numeric (it was numeric when the "
-                                         f"model was fitted), got dtype {df[f].dtype}",
-                                         columns=[f]) from None
+            if f not in self.levels:
+                X[:, j] = encoded[f] if rows is None else encoded[f][rows]
                 j += 1
+                continue
+            codes, labels = encoded[f]
+            levels = self.levels[f]
+            position = {lv: k for k, lv in enumerate(levels)}
+            lut = np.array([position.get(lab, -1) for lab in labels], dtype=np.int64)
+            level_codes = lut[codes if rows is None else codes[rows]]
+            if (lut < 0).any():
+                seen = np.bincount(codes if rows is None else codes[rows], minlength=len(labels))
+                unseen[f] = {lab: int(seen[k]) for k, lab in enumerate(labels)
+                             if lut[k] < 0 and seen[k]}
+                if not unseen[f]:
+                    del unseen[f]
+            small = level_codes.astype(np.int8 if len(levels) < 127 else np.int64)
+            for level in range(1, len(levels)):
+                np.equal(small, level, out=X[:, j + level - 1])
+            j += len(levels) - 1
         if unseen and warn_unseen:
             detail = "; ".join(f"{f}: {lv}" for f, lv in unseen.items())
             warnings.warn(f"levels not seen at fit time were treated as the reference level "
-                          f"({detail})", UnseenLevelWarning, stacklevel=2)
+                          f"({detail})", UnseenLevelWarning, stacklevel=3)
         return X
 
     def protected_features(self, protected: Iterable[str] = PROTECTED) -> list[str]:
@@ -286,8 +302,8 @@ def check_rank(X: np.ndarray, names: Sequence[str], *, intercept: bool = True,
     shift = X[0] if intercept else np.zeros(p)
     G = np.zeros((p, p))
     sums = np.zeros(p)
-    for start in range(0, n, 65_536):
-        S = X[start:start + 65_536] - shift
+    for start in range(0, n, 16_384):
+        S = X[start:start + 16_384] - shift
         G += S.T @ S
         sums += S.sum(axis=0)
     if intercept:
@@ -325,18 +341,60 @@ def check_rank(X: np.ndarray, names: Sequence[str], *, intercept: bool = True,
                              + "; ".join(problems), columns=list(dict.fromkeys(involved)))
 
 
-def _reject_missing(df: pd.DataFrame, features: Sequence[str]) -> None:
-    flagged = [c for c in features if df[c].hasnans]
-    if flagged:
-        missing = df[flagged].isna().sum()
+def _category_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes (-1 where missing) and the text of each code, from one hash pass."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    text = pd.Index(uniques).astype(str)
+    if not text.is_unique:  # e.g. 1 and "1" in one object column: one level, as astype(str)
+        merged, text = pd.factorize(text)
+        codes = np.where(codes >= 0, merged[np.maximum(codes, 0)], -1)
+    return codes, [str(v) for v in text]
+
+
+def _encode(df: pd.DataFrame, features: Sequence[str], categorical: set[str]) -> dict:
+    """Each feature once: float values, or (codes, level texts) for a categorical one.
+
+    Missing values raise, naming every column with their counts; a numeric
+    feature that holds text raises naming it.
+    """
+    encoded: dict = {}
+    missing: dict[str, int] = {}
+    for f in features:
+        series = df[f]
+        if f in categorical:
+            codes, labels = _category_codes(series)
+            n_missing = int((codes < 0).sum())
+            encoded[f] = (codes, labels)
+        elif pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            n_missing = int(np.isnan(values).sum())
+            encoded[f] = values
+        else:
+            n_missing = int(series.isna().sum())
+            if not n_missing:
+                try:
+                    encoded[f] = series.to_numpy(dtype=float)
+                except (TypeError, ValueError):
+                    raise AnkerDataError(f"column {f!r} must be numeric (it was numeric when "
+                                         f"the model was fitted), got dtype {series.dtype}",
+                                         columns=[f]) from None
+        if n_missing:
+            missing[f] = n_missing
+    if missing:
         detail = ", ".join(f"{c}: {n} row(s)" for c, n in missing.items())
         raise AnkerDataError(f"missing values in feature column(s) ({detail}); anker does not "
-                             "impute: drop or fill these rows first", columns=list(missing.index))
+                             "impute: drop or fill these rows first", columns=list(missing))
+    return encoded
 
 
 def design_matrix(df: pd.DataFrame, features: Sequence[str], *,
-                  spec: DesignSpec | None = None) -> tuple[np.ndarray, DesignSpec]:
+                  spec: DesignSpec | None = None, categorical: Iterable[str] = (),
+                  reference_levels: dict[str, object] | None = None,
+                  rows: np.ndarray | None = None) -> tuple[np.ndarray, DesignSpec]:
     """Learn (or reuse) a :class:`DesignSpec` and return ``(X, spec)``.
+
+    Learning and building share one pass over each column (a categorical one
+    is hashed once); ``rows`` as in :meth:`DesignSpec.transform`.
 
     Examples
     --------
@@ -348,5 +406,7 @@ def design_matrix(df: pd.DataFrame, features: Sequence[str], *,
     >>> X.tolist()
     [[30.0, 0.0, 0.0], [40.0, 0.0, 1.0], [50.0, 1.0, 0.0]]
     """
-    spec = spec if spec is not None else DesignSpec.learn(df, features)
-    return spec.transform(df), spec
+    if spec is not None:
+        return spec.transform(df, rows=rows), spec
+    spec, encoded = DesignSpec._learn(df, features, categorical, reference_levels)
+    return spec._matrix(encoded, len(df), rows=rows), spec

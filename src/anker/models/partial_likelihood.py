@@ -69,17 +69,22 @@ class SortedSpells:
         e = events[order] > 0
         w = weights[order]
         self.n, self.p, self.w, self.t, self.e = n, p, w, t, e
-        if in_order:  # the caller's array, read only: centred chunk by chunk
-            self.XT = X.T
-            self.center = (self.XT @ w) / w.sum()
-            self._shift: np.ndarray | None = self.center[:, None]
-        else:  # a sorted copy is made anyway: centre it in place, once
-            self.XT = np.take(X.T, order, axis=1) if X.flags.f_contiguous \
-                else X.take(order, axis=0).T
-            self.center = (self.XT @ w) / w.sum()
-            if np.isfinite(self.center).all():
-                self.XT -= self.center[:, None]
-            self._shift = None
+        # the design sorted and centred, (p, n) with rows of contiguous values: the
+        # caller's array is never written to
+        if in_order:
+            XT, owned = X.T, False
+        elif X.flags.f_contiguous:
+            XT, owned = np.take(X.T, order, axis=1), True
+        else:
+            XT, owned = X.take(order, axis=0).T, True
+        self.center = (XT @ w) / w.sum()
+        if not np.isfinite(self.center).all():  # fit_cox refuses it
+            self.XT = XT
+        elif owned:
+            XT -= self.center[:, None]
+            self.XT = XT
+        else:
+            self.XT = np.subtract(XT, self.center[:, None], order="C")
         # days: runs of equal times; within a day the exits come first
         day_start = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
         day_exits = np.add.reduceat(e.astype(np.int64), day_start)
@@ -122,7 +127,7 @@ class SortedSpells:
         # sum over the exits of w (x - center): the constant part of the score
         exit_w = np.zeros(n)
         exit_w[self.exit_rows] = we
-        self.exit_x = self.XT @ exit_w - (0.0 if self._shift is None else we.sum() * self.center)
+        self.exit_x = self.XT @ exit_w
 
     def column_sd(self) -> np.ndarray:
         """Unweighted standard deviation of each column (for the monotone-likelihood check)."""
@@ -135,25 +140,20 @@ class SortedSpells:
         return np.sqrt(np.maximum(sq / self.n - (total / self.n) ** 2, 0.0))
 
     def _block(self, lo: int, hi: int) -> np.ndarray:
-        """Rows lo:hi of the centred design, transposed (p x rows), each row contiguous;
-        a view of the design (read only) where it can be."""
+        """Rows lo:hi of the centred design, transposed (p x rows), each row contiguous:
+        a view, read only, or a copy of a column-major chunk."""
         block = self.XT[:, lo:hi]
-        if self._shift is not None:
-            return np.subtract(block, self._shift, order="C")
         return block if block.strides[1] == block.itemsize else np.ascontiguousarray(block)
 
     def sample(self, step: int) -> SortedSpells:
         """Every ``step``-th row in time order: a smaller problem with the same times."""
         rows = slice(0, None, step)
-        X = np.ascontiguousarray(self.XT[:, rows]).T
-        return SortedSpells(X, self.t[rows], self.e[rows].astype(float), self.w[rows],
-                            efron=self.efron)
+        return SortedSpells(self.XT[:, rows].T, self.t[rows], self.e[rows].astype(float),
+                            self.w[rows], efron=self.efron)
 
     def risk_sums(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``eta``, ``r = w exp(eta)`` (rows in time order) and S0 at each event time."""
         eta = beta @ self.XT
-        if self._shift is not None:
-            eta -= self.center @ beta
         r = self.w * np.exp(eta)
         # risk set of an event time: its day and every later day
         day_r = np.add.reduceat(r, self.day_start)
