@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from anker._version import __version__
@@ -26,14 +27,24 @@ from anker.assessments import (
     ReintegrationTest,
     wwb_check,
 )
-from anker.assessments._base import Assessment
+from anker.assessments._base import Assessment, top_positions
+from anker.assessments.advice import (
+    MONITORING_TEXT,
+    ROUTE_TEXT,
+    TRAJECTORY_TEXT,
+    advice_text,
+    factor_text,
+)
 from anker.distributed import fit_model_dask, is_dask_frame, profile_dask
 from anker.errors import AnkerModelFileError
+from anker.models.encoding import CodedDesign
 from anker.schema import FollowUpWarning
 
 SCHEMA_VERSION = 1
 # calendar days; each model converts them to its benefit-duration test's time unit
 SURVIVAL_TIMES = {"p_on_benefit_3m": 91, "p_on_benefit_6m": 182, "p_on_benefit_12m": 365}
+# rows per block where a profile needs several numbers per client and feature
+_BLOCK_ROWS = 16_384
 _TESTS = {"compliance": ComplianceTest, "labour_market": LabourMarketTest,
           "reintegration": ReintegrationTest, "benefit_duration": BenefitDurationTest}
 
@@ -132,17 +143,47 @@ class AnkerModel:
         self.reference_ = reference_distributions(self, df)
         return self
 
-    def _designs(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
-        """One design matrix per distinct spec: the tests usually share one."""
-        cache: dict[str, np.ndarray] = {}
-        out = {}
+    def _scores(self, df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, CodedDesign]]:
+        """Every test's linear predictors, and the coded design they came from.
+
+        The tests usually share one design: it is kept as its numeric columns
+        and level codes (`anker.models.encoding.CodedDesign`, no dummy matrix),
+        and one product with all the tests' coefficients gives all their
+        linear predictors (the range check runs once per design, as in each
+        test's own predictions).
+        """
+        groups: dict[str, list[str]] = {}
         for name, test in self.tests.items():
-            spec = test._require_fitted()
-            key = json.dumps(spec.to_dict(), sort_keys=True)
-            if key not in cache:
-                cache[key] = test._design(df)
-            out[name] = cache[key]
-        return out
+            key = json.dumps(test._require_fitted().to_dict(), sort_keys=True)
+            groups.setdefault(key, []).append(name)
+        scores, designs = {}, {}
+        for names in groups.values():
+            first = self.tests[names[0]]
+            coded = CodedDesign(first.spec_, df)
+            first._check_ranges(df)
+            weights = [self.tests[name]._score_weights() for name in names]
+            together = coded.dot(np.hstack([w for w, _ in weights]))
+            together += np.concatenate([offset for _, offset in weights])
+            start = 0
+            for name, (w, _) in zip(names, weights, strict=True):
+                scores[name] = together[:, start:start + w.shape[1]]
+                designs[name] = coded
+                start += w.shape[1]
+        return scores, designs
+
+    def _factors(self, name: str, designs: dict[str, CodedDesign], index: pd.Index,
+                 top: int) -> pd.Series:
+        """The top factors' text of test ``name`` (its `explain`), from the coded design in
+        blocks of rows: the n x features contributions never exist at once."""
+        test, coded = self.tests[name], designs[name]
+        top = min(top, len(test.features))
+        best = np.empty((top, coded.n), dtype=np.int8 if len(test.features) < 127 else np.intp)
+        values = np.empty((top, coded.n))
+        for lo in range(0, coded.n, _BLOCK_ROWS):
+            rows = slice(lo, min(lo + _BLOCK_ROWS, coded.n))
+            by_feature = coded.contributions(*test._explain_weights(), test.features, rows=rows)
+            best[:, rows], values[:, rows] = top_positions(by_feature, top)
+        return factor_text(test.features, best, values, index)
 
     def profile(self, df: pd.DataFrame, *, extrapolate: bool = False) -> pd.DataFrame:
         """Per client: the four scores, bands, route, trajectory advice, WWB flag,
@@ -171,14 +212,14 @@ class AnkerModel:
                 return self._profile_subset(df, extrapolate=extrapolate)
             return self._profile(df, extrapolate=extrapolate)
 
-    def _survival_columns(self, df: pd.DataFrame, X: np.ndarray, extrapolate: bool) -> list:
+    def _survival_columns(self, df: pd.DataFrame, lp: np.ndarray, extrapolate: bool) -> list:
         """P(on benefit) at 3/6/12 months and the median (calendar days), in the test's unit."""
         bd = self.benefit_duration
         times = self.survival_times()
         beyond = {col: t for col, t in times.items() if t > bd.max_follow_up_}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FollowUpWarning)  # said once below, by column
-            surv = bd.predict_survival(df, list(times.values()), X=X, extrapolate=extrapolate)
+            surv = bd._survival(lp, df.index, list(times.values()), extrapolate)
         surv.columns = list(times)
         if beyond and not extrapolate:
             shown = ", ".join(f"{col} ({t:.4g} {bd.time_unit.label})" for col, t in beyond.items())
@@ -186,62 +227,67 @@ class AnkerModel:
                           f"({bd.max_follow_up_:g} {bd.time_unit.label}): left NaN, not "
                           "clipped (pass extrapolate=True to use the model's extrapolation)",
                           FollowUpWarning, stacklevel=4)
-        median = bd.predict_median(df, X=X)
+        median = bd._median(lp, df.index)
         median = pd.Series(bd.time_unit.to_days(median.to_numpy(dtype=float)), index=df.index,
                            name="median_duration_days")
         return [surv, median]
 
     def _profile(self, df: pd.DataFrame, *, extrapolate: bool = False) -> pd.DataFrame:
-        X = self._designs(df)
+        scores, designs = self._scores(df)
         nt, amt = self.compliance, self.labour_market
         rt, bd = self.reintegration, self.benefit_duration
-        risk = nt.predict_proba(df, X=X["compliance"]).rename("compliance_risk")
+        risk = pd.Series(expit(scores["compliance"][:, 0]), index=df.index, name="compliance_risk")
         band = nt.band(df, proba=risk)
-        p_work = amt.predict_proba(df, X=X["labour_market"]).rename("p_work_6m")
+        p_work = pd.Series(expit(scores["labour_market"][:, 0]), index=df.index, name="p_work_6m")
         route = amt.route(df, proba=p_work)
-        traj = _advise(rt, df, X["reintegration"], extrapolate)
-        surv, median = self._survival_columns(df, X["benefit_duration"], extrapolate)
-        p_exhaust = bd.predict_exhaustion(df, X=X["benefit_duration"])
+        traj = rt._advise(scores["reintegration"], df.index, designs["reintegration"].dense,
+                          extrapolate)
+        lp = scores["benefit_duration"][:, 0]
+        surv, median = self._survival_columns(df, lp, extrapolate)
+        p_exhaust = bd._exhaustion(lp, df)
         wwb = wwb_check(p_exhaust, threshold=self.wwb_threshold)
-        out = pd.concat([risk, band, band.map(_MONITORING_TEXT).rename("monitoring"),
+        out = pd.concat([risk, band, band.map(MONITORING_TEXT).rename("monitoring"),
                          p_work, route, traj, surv, median, p_exhaust, wwb], axis=1)
-        out["advice"] = _advice_text(route, traj["trajectory_advice"], band, wwb)
-        top = min(self.top_factors, len(amt.features))  # no more factors than features
-        factors = amt.explain(df, top=top, X=X["labour_market"])
-        out["top_factors"] = _factor_text(factors, top)
+        out["advice"] = advice_text(amt._route_b(p_work.to_numpy()), traj["trajectory_advice"],
+                                    band, wwb)
+        out["top_factors"] = self._factors("labour_market", designs, df.index, self.top_factors)
         out.attrs.update(not_assessed=[], not_profiled={},
                          time_unit=bd.time_unit.label, survival_times=self.survival_times())
         return out
 
     def _profile_subset(self, df: pd.DataFrame, *, extrapolate: bool) -> pd.DataFrame:
         """The profile of a model of some of the tests: their columns, and what is missing."""
-        X = self._designs(df)
+        scores, designs = self._scores(df)
         parts: list = []
         texts: list[pd.Series] = []
         not_profiled: dict[str, str] = {}
         if (nt := self.compliance) is not None:
-            risk = nt.predict_proba(df, X=X["compliance"]).rename("compliance_risk")
+            risk = pd.Series(expit(scores["compliance"][:, 0]), index=df.index,
+                             name="compliance_risk")
             band = nt.band(df, proba=risk)
-            monitoring = band.map(_MONITORING_TEXT).rename("monitoring")
+            monitoring = band.map(MONITORING_TEXT).rename("monitoring")
             parts += [risk, band, monitoring]
             texts.append(monitoring.astype(str))
         if (amt := self.labour_market) is not None:
-            p_work = amt.predict_proba(df, X=X["labour_market"]).rename("p_work_6m")
+            p_work = pd.Series(expit(scores["labour_market"][:, 0]), index=df.index,
+                               name="p_work_6m")
             route = amt.route(df, proba=p_work)
             parts += [p_work, route]
-            texts.append(route.map(_ROUTE_TEXT).astype(str))
+            texts.append(route.map(ROUTE_TEXT).astype(str))
         if (rt := self.reintegration) is not None:
-            traj = _advise(rt, df, X["reintegration"], extrapolate)
+            traj = rt._advise(scores["reintegration"], df.index, designs["reintegration"].dense,
+                              extrapolate)
             parts.append(traj)
-            texts.append(traj["trajectory_advice"].map(_TRAJECTORY_TEXT).astype(str))
+            texts.append(traj["trajectory_advice"].map(TRAJECTORY_TEXT).astype(str))
         if (bd := self.benefit_duration) is not None:
-            surv, median = self._survival_columns(df, X["benefit_duration"], extrapolate)
+            lp = scores["benefit_duration"][:, 0]
+            surv, median = self._survival_columns(df, lp, extrapolate)
             parts += [surv, median]
             six = surv["p_on_benefit_6m"].round(2)
             texts.append(("P(on benefit at 6 months) " + six.astype(str)).where(
                 six.notna(), "P(on benefit at 6 months) unknown (beyond follow-up)"))
             if bd.entitlement_col is not None and bd.entitlement_col in df.columns:
-                p_exhaust = bd.predict_exhaustion(df, X=X["benefit_duration"])
+                p_exhaust = bd._exhaustion(lp, df)
                 wwb = wwb_check(p_exhaust, threshold=self.wwb_threshold)
                 parts += [p_exhaust, wwb]
                 texts.append(pd.Series(np.where(wwb, "prepare early hand-over to the "
@@ -259,8 +305,7 @@ class AnkerModel:
         out["advice"] = advice + f"; not assessed: {', '.join(missing)}"
         explainer = next(self.tests[n] for n in ("labour_market", "benefit_duration",
                                                  "reintegration", "compliance") if n in self.tests)
-        factors = explainer.explain(df, top=self.top_factors, X=X[explainer.name])
-        out["top_factors"] = _factor_text(factors, min(self.top_factors, len(explainer.features)))
+        out["top_factors"] = self._factors(explainer.name, designs, df.index, self.top_factors)
         out.attrs.update(not_assessed=self.not_assessed, not_profiled=not_profiled,
                          top_factors_from=explainer.name)
         if bd is not None:
@@ -355,55 +400,3 @@ def _chosen_tests(tests: Sequence[str] | None, given: dict[str, Any]) -> list[st
         raise ValueError(f"tests={tests} leaves out {left_out}, which were configured: "
                          "add them to tests or drop their arguments")
     return tests
-
-
-def _advise(rt: ReintegrationTest, df: pd.DataFrame, X: np.ndarray,
-            extrapolate: bool) -> pd.DataFrame:
-    return rt.advise(df, X=X, extrapolate=extrapolate) if extrapolate else rt.advise(df, X=X)
-
-
-_MONITORING_TEXT = {"low": "standard monitoring", "medium": "extra monitoring",
-                    "high": "intensive monitoring"}
-_ROUTE_TEXT = {"A": "Route A (job-ready)", "B": "Route B (coach support)"}
-_TRAJECTORY_TEXT = {"trajectory": "trajectory advised", "no trajectory": "no trajectory",
-                    "no advice: outside support": "no trajectory advice (unlike past clients)"}
-
-
-def _advice_text(route: pd.Series, trajectory: pd.Series, band: pd.Series,
-                 wwb: pd.Series) -> pd.Series:
-    """One line per client: there are only 36 combinations, so build each once."""
-    routes, trajectories, bands = list(_ROUTE_TEXT), list(_TRAJECTORY_TEXT), list(_MONITORING_TEXT)
-    texts = np.array([f"{_ROUTE_TEXT[r]}; {_TRAJECTORY_TEXT[t]}; {_MONITORING_TEXT[b]}"
-                      + ("; prepare early hand-over to the municipality (WWB)" if w else "")
-                      for r in routes for t in trajectories for b in bands for w in (False, True)],
-                     dtype=object)
-    r = (route.to_numpy() == "B").astype(int)
-    t = pd.Categorical(trajectory, categories=trajectories).codes
-    b = pd.Categorical(band, categories=bands).codes
-    code = ((r * len(trajectories) + t) * len(bands) + b) * 2 + wwb.to_numpy().astype(int)
-    return pd.Series(texts[code], index=route.index, name="advice")
-
-
-def _factor_text(factors: pd.DataFrame, top: int) -> pd.Series:
-    """'age -, health_limitation -, tightness +': sign of the effect on P(work).
-
-    Built once per distinct combination of factors and signs, then mapped back.
-    """
-    names = pd.unique(np.concatenate([factors[f"factor_{j}"].to_numpy()
-                                      for j in range(1, top + 1)]))
-    base = 2 * len(names)
-    code = np.zeros(len(factors), dtype=np.int64)
-    for j in range(1, top + 1):
-        idx = pd.Categorical(factors[f"factor_{j}"], categories=names).codes.astype(np.int64)
-        positive = factors[f"contribution_{j}"].to_numpy() >= 0
-        code = code * base + 2 * idx + positive
-    uniques, inverse = np.unique(code, return_inverse=True)
-    texts = []
-    for u in uniques:
-        parts = []
-        for _ in range(top):
-            u, digit = divmod(int(u), base)
-            parts.append(f"{names[digit // 2]} {'+' if digit % 2 else '-'}")
-        texts.append(", ".join(reversed(parts)))
-    return pd.Series(np.asarray(texts, dtype=object)[inverse], index=factors.index,
-                     name="top_factors")

@@ -91,19 +91,41 @@ def coefficient_table(names: Sequence[str], coef: np.ndarray, cov: np.ndarray, *
 def top_contributions(contributions: np.ndarray, feature_names: Sequence[str], index: pd.Index,
                       *, top: int) -> pd.DataFrame:
     """The ``top`` largest absolute contributions per row, as a tidy wide frame."""
-    n, k = contributions.shape
-    top = int(min(max(top, 1), k))
-    size = np.abs(contributions)
-    rows = np.arange(n)
-    names = np.asarray(feature_names, dtype=object)
+    best, values = top_positions(np.ascontiguousarray(contributions.T), top)
+    names = list(feature_names)
     out = {}
-    # top is small (a few factors): repeated argmax beats a full sort per row
-    for j in range(top):
-        best = size.argmax(axis=1)
-        out[f"factor_{j + 1}"] = pd.Categorical.from_codes(best, categories=list(names))
-        out[f"contribution_{j + 1}"] = contributions[rows, best]
-        size[rows, best] = -1.0
+    for j in range(best.shape[0]):
+        out[f"factor_{j + 1}"] = pd.Categorical.from_codes(best[j], categories=names)
+        out[f"contribution_{j + 1}"] = values[j]
     return pd.DataFrame(out, index=index)
+
+
+def top_positions(by_feature: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``top`` largest absolute values of each column of ``by_feature`` (features x rows):
+    their features (ties: the first) and values, two (top, rows) arrays.
+
+    Each pass runs over the features with whole rows of clients (contiguous
+    memory), keeping the running largest value and its feature; a chosen value
+    is then set aside. This is a row-wise argmax without numpy's per-row cost.
+    """
+    k, n = by_feature.shape
+    top = int(min(max(top, 1), k))
+    size = np.abs(by_feature)
+    best = np.zeros((top, n), dtype=np.int8 if k < 127 else np.intp)
+    values = np.empty((top, n))
+    largest, larger = np.empty(n), np.empty(n, dtype=bool)
+    column = np.arange(n)
+    for j in range(top):
+        largest[:] = size[0]
+        best[j] = 0
+        for f in range(1, k):
+            np.greater(size[f], largest, out=larger)  # strictly: a tie keeps the first
+            np.copyto(best[j], f, where=larger)
+            np.maximum(largest, size[f], out=largest)
+        flat = best[j].astype(np.intp) * n + column
+        values[j] = by_feature.ravel()[flat]
+        size.ravel()[flat] = -1.0
+    return best, values
 
 
 class Assessment:
@@ -222,13 +244,18 @@ class Assessment:
     def _contributions(self, X: np.ndarray, coef: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """Per feature: (x - reference) * beta summed over that feature's design columns."""
         spec = self._require_fitted()
-        owners = np.asarray(spec.term_features)
+        owners = spec.term_features
         out = np.empty((X.shape[0], len(self._features)))
-        # a feature owns a few adjacent columns: a narrow product per feature costs
-        # n x p flops in all, against n x p x features for one wide matrix product
+        # a feature owns adjacent columns: a narrow product per feature (a view of X, no
+        # copy) costs n x p flops in all, against n x p x features for one wide product
+        end = 0
         for j, f in enumerate(self._features):
-            cols = np.flatnonzero(owners == f)
-            out[:, j] = X[:, cols] @ coef[cols] - reference[cols] @ coef[cols]
+            start, end = end, end + owners.count(f)
+            if end - start == 1:
+                np.multiply(X[:, start], coef[start], out=out[:, j])
+            else:
+                np.matmul(X[:, start:end], coef[start:end], out=out[:, j])
+            out[:, j] -= reference[start:end] @ coef[start:end]
         return out
 
     # ---- JSON -------------------------------------------------------------------------

@@ -54,6 +54,10 @@ class LogisticAssessment(Assessment):
         X = self._design(df) if X is None else X
         return self.fit_.linear_predictor(X)
 
+    def _score_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, offset)`` with the linear predictor ``X @ W + offset`` (one column)."""
+        return self.fit_.coef[1:, None], self.fit_.coef[:1]
+
     def predict_proba(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
         """P(outcome = 1) per row, as a Series on ``df.index``."""
         self._require_fitted()
@@ -79,8 +83,12 @@ class LogisticAssessment(Assessment):
         """
         self._require_fitted()
         X = self._design(df) if X is None else X
-        contrib = self._contributions(X, self.fit_.coef[1:], self._x_mean)
+        contrib = self._contributions(X, *self._explain_weights())
         return top_contributions(contrib, self.features, df.index, top=top)
+
+    def _explain_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coefficients and reference point of `explain`'s contributions."""
+        return self.fit_.coef[1:], self._x_mean
 
     def _state(self) -> dict[str, Any]:
         return {"coef": to_json_array(self.fit_.coef), "cov": to_json_array(self.fit_.cov),

@@ -138,11 +138,17 @@ class BenefitDurationTest(Assessment):
         return self
 
     # ---- predictions -------------------------------------------------------------------
+    def _linear(self, df: pd.DataFrame, X: np.ndarray | None) -> np.ndarray:
+        self._require_fitted()
+        return self.fit_.linear_predictor(self._design(df) if X is None else X)
+
+    def _score_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, offset)`` with the linear predictor ``X @ W + offset`` (one column)."""
+        return self.fit_.coef[:, None], np.array([self.fit_.offset])
+
     def risk_score(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
         """Linear predictor (log relative exit rate); higher means leaving benefit sooner."""
-        self._require_fitted()
-        X = self._design(df) if X is None else X
-        return pd.Series(self.fit_.linear_predictor(X), index=df.index, name="exit_risk_score")
+        return pd.Series(self._linear(df, X), index=df.index, name="exit_risk_score")
 
     def beyond_follow_up(self, times) -> list:
         """The times (in ``time_unit``) that lie beyond the longest follow-up of the fitting data."""
@@ -158,17 +164,23 @@ class BenefitDurationTest(Assessment):
         (a Cox curve is then flat after the last exit, a Weibull curve follows
         its shape).
         """
-        self._require_fitted()
+        return self._cumulative_hazard(self._linear(df, X), df.index, times, extrapolate)
+
+    def _cumulative_hazard(self, lp: np.ndarray, index: pd.Index, times, extrapolate: bool,
+                           *, survival: bool = False) -> pd.DataFrame:
+        """H(t | x) (or S(t | x) = exp(-H) with ``survival=True``) from the linear predictor."""
         times = _times(times)
-        X = self._design(df) if X is None else X
-        out = pd.DataFrame(self.fit_.cumulative_hazard(X, times), index=df.index, columns=times)
+        values = np.exp(lp)[:, None] * self.fit_.baseline(times)[None, :]
+        if survival:
+            np.exp(-values, out=values)
         beyond = [t for t in times if t > self.max_follow_up_]
         if beyond and not extrapolate:
             warnings.warn(f"time(s) {beyond} {self.time_unit.label} lie beyond the follow-up of "
                           f"the fitting data ({self.max_follow_up_:g} {self.time_unit.label}): "
                           "their predictions are NaN (pass extrapolate=True to use the model's "
-                          "extrapolation)", FollowUpWarning, stacklevel=3)
-            out[beyond] = np.nan
+                          "extrapolation)", FollowUpWarning, stacklevel=4)
+            values[:, [t in beyond for t in times]] = np.nan
+        out = pd.DataFrame(values, index=index, columns=times)
         out.attrs["time_unit"] = self.time_unit.label
         return out
 
@@ -180,25 +192,24 @@ class BenefitDurationTest(Assessment):
         times beyond the follow-up are NaN with a warning unless
         ``extrapolate=True``; use ``model="weibull"`` to extrapolate by a shape.
         """
-        hazard = self.predict_cumulative_hazard(df, times, extrapolate=extrapolate, X=X)
-        out = np.exp(-hazard)
-        out.attrs["time_unit"] = self.time_unit.label
-        return out
+        return self._survival(self._linear(df, X), df.index, times, extrapolate)
+
+    def _survival(self, lp: np.ndarray, index: pd.Index, times, extrapolate: bool):
+        return self._cumulative_hazard(lp, index, times, extrapolate, survival=True)
 
     def predict_median(self, df: pd.DataFrame, *, X: np.ndarray | None = None) -> pd.Series:
         """Median duration on benefit in ``time_unit``; inf where the curve never reaches 0.5."""
-        self._require_fitted()
-        X = self._design(df) if X is None else X
+        return self._median(self._linear(df, X), df.index)
+
+    def _median(self, lp: np.ndarray, index: pd.Index) -> pd.Series:
         if self.model == "weibull":
-            med = self.fit_.quantile(X, 0.5)
+            med = np.power(-np.log1p(-0.5) / np.exp(lp), 1 / self.fit_.shape)
         else:
             # S(t|x) <= 0.5  <=>  H0(t) >= log 2 / exp(lp): one search on the monotone baseline
-            need = np.log(2) / np.exp(self.fit_.linear_predictor(X))
-            idx = np.searchsorted(self.fit_.baseline_cumhaz, need, side="left")
-            times = np.append(self.fit_.baseline_times, np.inf)
-            med = times[idx]
+            idx = np.searchsorted(self.fit_.baseline_cumhaz, np.log(2) / np.exp(lp), side="left")
+            med = np.append(self.fit_.baseline_times, np.inf)[idx]
         name = "median_duration_days" if self.time_unit.name == "day" else "median_duration"
-        out = pd.Series(med, index=df.index, name=name)
+        out = pd.Series(med, index=index, name=name)
         out.attrs["time_unit"] = self.time_unit.label
         return out
 
@@ -210,25 +221,26 @@ class BenefitDurationTest(Assessment):
         extrapolates.
         """
         self._require_fitted()
+        self._entitlement(df)
+        return self._exhaustion(self._linear(df, X), df)
+
+    def _entitlement(self, df: pd.DataFrame) -> np.ndarray:
         if self.entitlement_col is None:
             raise ValueError("entitlement_col is None: P(exhausting) needs each client's "
                              f"entitlement in {self.time_unit.label}")
         if self.entitlement_col not in df.columns:
             raise ValueError(f"P(exhausting) needs column {self.entitlement_col!r}")
-        X = self._design(df) if X is None else X
-        ent = pd.to_numeric(df[self.entitlement_col]).to_numpy(dtype=float)
-        if self.model == "weibull":
-            H = np.exp(self.fit_.linear_predictor(X)) * np.power(ent, self.fit_.shape)
-        else:
-            if (beyond := ent > self.max_follow_up_).any():
-                warnings.warn(f"P(exhausting) of {int(beyond.sum()):,} of {len(ent):,} client(s) "
-                              f"whose entitlement lies beyond the follow-up of the fitting data "
-                              f"({self.max_follow_up_:g} {self.time_unit.label}) is the survival "
-                              "at the end of follow-up: an upper bound (model='weibull' "
-                              "extrapolates)", FollowUpWarning, stacklevel=2)
-            idx = np.searchsorted(self.fit_.baseline_times, ent, side="right") - 1
-            h0 = np.where(idx >= 0, self.fit_.baseline_cumhaz[np.maximum(idx, 0)], 0.0)
-            H = np.exp(self.fit_.linear_predictor(X)) * h0
+        return pd.to_numeric(df[self.entitlement_col]).to_numpy(dtype=float)
+
+    def _exhaustion(self, lp: np.ndarray, df: pd.DataFrame) -> pd.Series:
+        ent = self._entitlement(df)
+        if self.model == "cox" and (beyond := ent > self.max_follow_up_).any():
+            warnings.warn(f"P(exhausting) of {int(beyond.sum()):,} of {len(ent):,} client(s) "
+                          f"whose entitlement lies beyond the follow-up of the fitting data "
+                          f"({self.max_follow_up_:g} {self.time_unit.label}) is the survival "
+                          "at the end of follow-up: an upper bound (model='weibull' "
+                          "extrapolates)", FollowUpWarning, stacklevel=3)
+        H = np.exp(lp) * self.fit_.baseline(ent)
         return pd.Series(np.exp(-H), index=df.index, name="p_exhaust")
 
     # ---- tables --------------------------------------------------------------------------
@@ -252,8 +264,12 @@ class BenefitDurationTest(Assessment):
         """Largest contributions to the log exit rate, relative to an average client."""
         self._require_fitted()
         X = self._design(df) if X is None else X
-        contrib = self._contributions(X, self.fit_.coef, self._x_mean)
+        contrib = self._contributions(X, *self._explain_weights())
         return top_contributions(contrib, self.features, df.index, top=top)
+
+    def _explain_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coefficients and reference point of `explain`'s contributions."""
+        return self.fit_.coef, self._x_mean
 
     # ---- JSON ------------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:

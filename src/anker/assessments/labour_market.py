@@ -14,6 +14,9 @@ ROUTES = {"A": "job-ready: self-service and job matching",
           "B": "needs support: a reintegration coach"}
 
 
+_ROUTES = np.array(["A", "B"], dtype=object)
+
+
 class LabourMarketTest(LogisticAssessment):
     """Labour-market test: logistic model of work within 6 months of inflow.
 
@@ -59,8 +62,12 @@ class LabourMarketTest(LogisticAssessment):
     def route(self, df: pd.DataFrame, *, proba: pd.Series | None = None) -> pd.Series:
         """``"A"`` (job-ready) or ``"B"`` (needs support) per row."""
         p = self.predict_proba(df) if proba is None else proba
-        return pd.Series(np.where(p.to_numpy() >= self.threshold, "A", "B"), index=p.index,
+        return pd.Series(_ROUTES[self._route_b(p.to_numpy()).view(np.int8)], index=p.index,
                          name="route")
+
+    def _route_b(self, p: np.ndarray) -> np.ndarray:
+        """True where P(work) falls short of the threshold (route B; also where it is NaN)."""
+        return ~(p >= self.threshold)
 
     def flag(self, df: pd.DataFrame) -> pd.Series:
         """True where the client is routed B (for audits)."""

@@ -228,6 +228,19 @@ class ReintegrationTest(Assessment):
             lp += coef[k + 1] + X[:, self._modifier_columns] @ coef[k + 2:]
         return pd.Series(expit(lp), index=df.index, name=f"p_{self.outcome_col}_{int(treated)}")
 
+    def _score_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, offset)``: the linear predictors ``X @ W + offset`` of the propensity and of
+        the outcome without and with a trajectory (three columns)."""
+        coef, ps = self.outcome_fit_.coef, self.propensity_fit_.coef
+        k = len(self.spec_.term_names)
+        W = np.column_stack([ps[1:], coef[1:k + 1], coef[1:k + 1]])
+        W[self._modifier_columns, 2] += coef[k + 2:]
+        return W, np.array([ps[0], coef[0], coef[0] + coef[k + 1]])
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        W, offset = self._score_weights()
+        return X @ W + offset
+
     def predict_gain(self, df: pd.DataFrame, *, extrapolate: bool = False,
                      X: np.ndarray | None = None) -> pd.Series:
         """Change in P(work within 12 months) from a trajectory, per row.
@@ -237,16 +250,20 @@ class ReintegrationTest(Assessment):
         """
         self._require_fitted()
         X = self._design(df) if X is None else X
-        gain = (self.predict_outcome(df, treated=True, X=X).to_numpy()
-                - self.predict_outcome(df, treated=False, X=X).to_numpy())
-        outside = self.outside_support(df, X=X).to_numpy()
+        return self._gain(self._scores(X), df.index, extrapolate)
+
+    def _gain(self, scores: np.ndarray, index: pd.Index, extrapolate: bool) -> pd.Series:
+        gain = expit(scores[:, 2]) - expit(scores[:, 1])
+        ps = expit(scores[:, 0])
+        low, high = self.support_
+        outside = (ps < low) | (ps > high)
         if outside.any() and not extrapolate:
             warnings.warn(f"{int(outside.sum())} of {len(outside)} client(s) lie outside the "
                           "common support of the trajectory data; their gain is NaN "
                           "(pass extrapolate=True to compute it anyway)",
-                          OutsideSupportWarning, stacklevel=2)
+                          OutsideSupportWarning, stacklevel=3)
             gain = np.where(outside, np.nan, gain)
-        return pd.Series(gain, index=df.index, name="trajectory_gain")
+        return pd.Series(gain, index=index, name="trajectory_gain")
 
     def _gain_and_gradient(self, df: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gain per row and its gradient with respect to the outcome-model coefficients:
@@ -314,8 +331,14 @@ class ReintegrationTest(Assessment):
         With ``extrapolate=True`` clients outside the common support get a gain
         too; their interval is undefined there, so their advice is ``no trajectory``.
         """
+        self._require_fitted()
         X = self._design(df) if X is None else X
-        gain = self.predict_gain(df, X=X, extrapolate=extrapolate)
+        return self._advise(self._scores(X), df.index, lambda rows: X[rows], extrapolate)
+
+    def _advise(self, scores: np.ndarray, index: pd.Index, design_rows, extrapolate: bool):
+        """`advise` from the three linear predictors of `_score_weights`; ``design_rows(rows)``
+        gives the design of the rows at those positions (for their intervals)."""
+        gain = self._gain(scores, index, extrapolate)
         value = gain * self.benefit_days_per_work_exit * self.daily_benefit
         pays = (value > self.trajectory_cost).to_numpy()
         if self.advice_confidence > 0.5 and pays.any():
@@ -325,13 +348,14 @@ class ReintegrationTest(Assessment):
             rows = np.flatnonzero(pays)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", OutsideSupportWarning)
-                low = self.predict_gain_interval(df.iloc[rows], level=level, X=X[rows])["ci_low"]
+                low = self.predict_gain_interval(pd.DataFrame(index=index[rows]), level=level,
+                                                 X=design_rows(rows))["ci_low"]
             pays[rows] = (low * self.benefit_days_per_work_exit * self.daily_benefit
                           > self.trajectory_cost).to_numpy()
         codes = np.where(gain.isna(), 2, np.where(pays, 0, 1))
         advice = pd.Categorical.from_codes(codes, categories=list(ADVICE))
         return pd.DataFrame({"trajectory_gain": gain, "trajectory_gain_eur": value,
-                             "trajectory_advice": advice}, index=df.index)
+                             "trajectory_advice": advice}, index=index)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -355,13 +379,17 @@ class ReintegrationTest(Assessment):
 
     def explain(self, df: pd.DataFrame, *, top: int = 3, X: np.ndarray | None = None) -> pd.DataFrame:
         """Largest contributions of each feature to the trajectory effect (log odds scale)."""
-        spec = self._require_fitted()
+        self._require_fitted()
         X = self._design(df) if X is None else X
-        p = len(spec.term_names)
+        contrib = self._contributions(X, *self._explain_weights())
+        return top_contributions(contrib, self.features, df.index, top=top)
+
+    def _explain_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coefficients (of the trajectory effect) and reference point of `explain`."""
+        p = len(self.spec_.term_names)
         interaction = np.zeros(p)
         interaction[self._modifier_columns] = self.outcome_fit_.coef[p + 2:]
-        contrib = self._contributions(X, interaction, self._x_mean)
-        return top_contributions(contrib, self.features, df.index, top=top)
+        return interaction, self._x_mean
 
     def _state(self) -> dict[str, Any]:
         return {"outcome_coef": to_json_array(self.outcome_fit_.coef),

@@ -19,7 +19,6 @@ from anker.models.logistic import SeparationWarning
 from anker.models.newton import covariance, diverging, maximise
 from anker.models.partial_likelihood import SortedSpells
 
-
 # below this many rows the Newton steps start from zero (see _warm_start)
 _WARM_START_ROWS = 200_000
 
@@ -53,11 +52,26 @@ class CoxFit:
         """Centred linear predictor ``(x - center) @ coef``."""
         return np.asarray(X, dtype=float) @ self.coef - self.center @ self.coef
 
+    @property
+    def offset(self) -> float:
+        """The constant of the linear predictor: ``linear_predictor(X) = X @ coef + offset``."""
+        return float(-self.center @ self.coef)
+
+    def baseline(self, times) -> np.ndarray:
+        """Baseline cumulative hazard H0 at each of ``times`` (a step function, 0 before
+        the first exit)."""
+        times = np.asarray(times, dtype=float)
+        many_days = times.size > 10_000 and 0 <= times.min() and times.max() < 100_000 \
+            and np.array_equal(times, np.floor(times))
+        # many whole days (entitlements): one search per day, then a lookup per time
+        query = np.arange(int(times.max()) + 1, dtype=float) if many_days else times
+        idx = np.searchsorted(self.baseline_times, query, side="right") - 1
+        h0 = np.where(idx >= 0, self.baseline_cumhaz[np.maximum(idx, 0)], 0.0)
+        return h0[times.astype(np.intp)] if many_days else h0
+
     def cumulative_hazard(self, X: np.ndarray, times) -> np.ndarray:
         """H(t | x) for each row of ``X`` (rows) and each time (columns)."""
-        times = np.atleast_1d(np.asarray(times, dtype=float))
-        idx = np.searchsorted(self.baseline_times, times, side="right") - 1
-        h0 = np.where(idx >= 0, self.baseline_cumhaz[np.maximum(idx, 0)], 0.0)
+        h0 = self.baseline(np.atleast_1d(np.asarray(times, dtype=float)))
         return np.exp(self.linear_predictor(X))[:, None] * h0[None, :]
 
     def survival(self, X: np.ndarray, times) -> np.ndarray:

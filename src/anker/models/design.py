@@ -33,7 +33,6 @@ Rules, the same everywhere:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -41,6 +40,11 @@ import numpy as np
 import pandas as pd
 
 from anker.errors import AnkerDataError
+from anker.models.encoding import (  # UnseenLevelWarning: imported from here by users
+    UnseenLevelWarning,  # noqa: F401
+    encode_columns,
+    level_codes,
+)
 from anker.schema import PROTECTED, require_columns
 
 # reference level per schema column, when the level occurs in the data
@@ -53,10 +57,6 @@ PREFERRED_REFERENCE = {
 }
 # columns whose levels have a natural order (used for the order of dummy columns)
 LEVEL_ORDER = {"education": ("low", "medium", "high")}
-
-
-class UnseenLevelWarning(UserWarning):
-    """A categorical level at predict time that the model did not see at fit time."""
 
 
 def _is_categorical(series: pd.Series) -> bool:
@@ -179,7 +179,7 @@ class DesignSpec:
         if unknown:
             raise ValueError(f"reference_levels: {unknown} are not features ({list(features)})")
         cats = {f for f in features if f in forced or _is_categorical(df[f])}
-        encoded = _encode(df, features, cats)
+        encoded = encode_columns(df, features, cats)
         levels: dict[str, tuple[str, ...]] = {}
         for f in features:
             if f in cats:
@@ -205,7 +205,7 @@ class DesignSpec:
         frame. The matrix is column-major.
         """
         require_columns(df, self.features, role="design matrix")
-        return self._matrix(_encode(df, self.features, set(self.levels)), len(df),
+        return self._matrix(encode_columns(df, self.features, set(self.levels)), len(df),
                             warn_unseen=warn_unseen, rows=rows)
 
     def _matrix(self, encoded: dict, n: int, *, warn_unseen: bool = True,
@@ -213,34 +213,18 @@ class DesignSpec:
         if rows is not None:
             rows = np.asarray(rows, dtype=np.intp)
             n = rows.size
+        codes = level_codes(self, encoded, rows, warn_unseen=warn_unseen, stacklevel=4)
         # column-major: every feature fills whole columns
         X = np.empty((n, len(self.term_names)), dtype=float, order="F")
         j = 0
-        unseen: dict[str, dict[str, int]] = {}
         for f in self.features:
             if f not in self.levels:
                 X[:, j] = encoded[f] if rows is None else encoded[f][rows]
                 j += 1
                 continue
-            codes, labels = encoded[f]
-            levels = self.levels[f]
-            position = {lv: k for k, lv in enumerate(levels)}
-            lut = np.array([position.get(lab, -1) for lab in labels], dtype=np.int64)
-            level_codes = lut[codes if rows is None else codes[rows]]
-            if (lut < 0).any():
-                seen = np.bincount(codes if rows is None else codes[rows], minlength=len(labels))
-                unseen[f] = {lab: int(seen[k]) for k, lab in enumerate(labels)
-                             if lut[k] < 0 and seen[k]}
-                if not unseen[f]:
-                    del unseen[f]
-            small = level_codes.astype(np.int8 if len(levels) < 127 else np.int64)
-            for level in range(1, len(levels)):
-                np.equal(small, level, out=X[:, j + level - 1])
-            j += len(levels) - 1
-        if unseen and warn_unseen:
-            detail = "; ".join(f"{f}: {lv}" for f, lv in unseen.items())
-            warnings.warn(f"levels not seen at fit time were treated as the reference level "
-                          f"({detail})", UnseenLevelWarning, stacklevel=3)
+            for level in range(1, len(self.levels[f])):
+                np.equal(codes[f], level, out=X[:, j + level - 1])
+            j += len(self.levels[f]) - 1
         return X
 
     def protected_features(self, protected: Iterable[str] = PROTECTED) -> list[str]:
@@ -339,52 +323,6 @@ def check_rank(X: np.ndarray, names: Sequence[str], *, intercept: bool = True,
     if problems:
         raise AnkerDataError(f"{what}: column(s) not identifiable, leave them out: "
                              + "; ".join(problems), columns=list(dict.fromkeys(involved)))
-
-
-def _category_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Codes (-1 where missing) and the text of each code, from one hash pass."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    text = pd.Index(uniques).astype(str)
-    if not text.is_unique:  # e.g. 1 and "1" in one object column: one level, as astype(str)
-        merged, text = pd.factorize(text)
-        codes = np.where(codes >= 0, merged[np.maximum(codes, 0)], -1)
-    return codes, [str(v) for v in text]
-
-
-def _encode(df: pd.DataFrame, features: Sequence[str], categorical: set[str]) -> dict:
-    """Each feature once: float values, or (codes, level texts) for a categorical one.
-
-    Missing values raise, naming every column with their counts; a numeric
-    feature that holds text raises naming it.
-    """
-    encoded: dict = {}
-    missing: dict[str, int] = {}
-    for f in features:
-        series = df[f]
-        if f in categorical:
-            codes, labels = _category_codes(series)
-            n_missing = int((codes < 0).sum())
-            encoded[f] = (codes, labels)
-        elif pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            values = series.to_numpy(dtype=float, na_value=np.nan)
-            n_missing = int(np.isnan(values).sum())
-            encoded[f] = values
-        else:
-            n_missing = int(series.isna().sum())
-            if not n_missing:
-                try:
-                    encoded[f] = series.to_numpy(dtype=float)
-                except (TypeError, ValueError):
-                    raise AnkerDataError(f"column {f!r} must be numeric (it was numeric when "
-                                         f"the model was fitted), got dtype {series.dtype}",
-                                         columns=[f]) from None
-        if n_missing:
-            missing[f] = n_missing
-    if missing:
-        detail = ", ".join(f"{c}: {n} row(s)" for c, n in missing.items())
-        raise AnkerDataError(f"missing values in feature column(s) ({detail}); anker does not "
-                             "impute: drop or fill these rows first", columns=list(missing))
-    return encoded
 
 
 def design_matrix(df: pd.DataFrame, features: Sequence[str], *,

@@ -47,9 +47,18 @@ class WeibullFit:
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(X, dtype=float) @ self.coef - self.center @ self.coef + self.alpha
 
+    @property
+    def offset(self) -> float:
+        """The constant of the linear predictor: ``linear_predictor(X) = X @ coef + offset``."""
+        return float(-self.center @ self.coef + self.alpha)
+
+    def baseline(self, times) -> np.ndarray:
+        """Baseline cumulative hazard ``t ** shape`` at each of ``times``."""
+        return np.power(np.asarray(times, dtype=float), self.shape)
+
     def cumulative_hazard(self, X: np.ndarray, times) -> np.ndarray:
         times = np.atleast_1d(np.asarray(times, dtype=float))
-        return np.exp(self.linear_predictor(X))[:, None] * np.power(times, self.shape)[None, :]
+        return np.exp(self.linear_predictor(X))[:, None] * self.baseline(times)[None, :]
 
     def survival(self, X: np.ndarray, times) -> np.ndarray:
         return np.exp(-self.cumulative_hazard(X, times))
