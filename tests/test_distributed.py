@@ -262,3 +262,67 @@ def test_on_a_local_cluster(model, population):
         memory = fit_cox(spec.transform(population), population["duration_days"].to_numpy(float),
                          population["exited"].to_numpy(float))
         np.testing.assert_allclose(fit.coef, memory.coef, rtol=0, atol=FIT_TOL)
+
+
+# ---- a test's own fit on a Dask frame, and the model file's reference distributions -----------
+def test_every_test_fits_a_dask_frame_exactly_or_says_what_to_call(population):
+    ddf = dd.from_pandas(population, npartitions=3)
+    for make in (anker.ComplianceTest, anker.LabourMarketTest, anker.BenefitDurationTest):
+        got, want = make().fit(ddf), make().fit(population)
+        np.testing.assert_allclose(got.summary[["coef", "se"]].to_numpy(),
+                                   want.summary[["coef", "se"]].to_numpy(), rtol=0, atol=FIT_TOL)
+        assert got.ranges_ == want.ranges_   # the range check of predictions has its bounds
+    older = population.assign(age=population["age"] + 40)
+    with pytest.warns(anker.OutOfRangeWarning, match="age"):
+        anker.ComplianceTest().fit(ddf).predict_proba(older)
+    for test, what in ((anker.ReintegrationTest(), "ddf.compute"),
+                       (anker.BenefitDurationTest(model="weibull"), "model='cox'")):
+        with pytest.raises(anker.NotDistributedError, match=what):
+            test.fit(ddf)
+
+
+def _assert_same_bins(got: dict, want: dict, path: str = "") -> None:
+    """Equal structure and numbers (floats to 1e-9 relative: sums added in another order)."""
+    if isinstance(want, dict):
+        assert set(got) == set(want), (path, set(got) ^ set(want))
+        for key in want:
+            _assert_same_bins(got[key], want[key], f"{path}/{key}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), (path, got, want)
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _assert_same_bins(g, w, f"{path}[{i}]")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12), path
+    else:
+        assert got == want, path
+
+
+@pytest.mark.parametrize("slices, gather", [(1024, 20_000), (4, 3)])
+def test_a_model_fitted_on_dask_keeps_the_reference_for_monitoring(population, monkeypatch,
+                                                                   slices, gather):
+    from anker.monitoring import dask_reference
+
+    # (4, 3): a few slices per pass and little to gather, so the exact quantiles take many
+    # passes of narrowing (the default takes one pass and a gather at this size)
+    monkeypatch.setattr(dask_reference, "_SLICES", slices)
+    monkeypatch.setattr(dask_reference, "_GATHER", gather)
+    from anker.monitoring.reference import reference_distributions
+
+    tests = ["compliance", "labour_market", "benefit_duration"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = anker.AnkerModel(tests=tests).fit(dd.from_pandas(population, npartitions=4))
+        # the truth: the in-memory reference of the same model on the same rows
+        want = reference_distributions(model, population)
+    got = model.reference_
+    _assert_same_bins(got["features"], want["features"])
+    _assert_same_bins(got["scores"], want["scores"])
+    assert got["n"] == want["n"] == len(population)
+    for name, fit_perf in want["performance"].items():   # all but the AUC / C-index add up
+        _assert_same_bins(got["performance"][name],
+                          {k: v for k, v in fit_perf.items() if k not in ("auc", "concordance")})
+    new = population[population["cohort"] == "coaching_2007"]
+    monitored = anker.monitor(model, new)
+    model.reference_ = want
+    pd.testing.assert_frame_equal(monitored.psi, anker.monitor(model, new).psi)
+    assert any("no AUC at fitting" in note for note in monitored.notes)

@@ -23,6 +23,7 @@ _PUBLIC = {
     "AnkerError": "errors",
     "AnkerDataError": "errors",
     "AnkerModelFileError": "errors",
+    "NotDistributedError": "errors",
     "DecisionLogError": "errors",
     "AnkerWarning": "errors",
     "ConvergenceWarning": "errors",

@@ -36,6 +36,11 @@ class DecisionLogError(AnkerModelFileError):
     """
 
 
+class NotDistributedError(AnkerError, ValueError):
+    """Something that needs the rows in memory was given a Dask frame; the message says
+    what runs on Dask instead, or what to compute in memory."""
+
+
 class AnkerWarning(UserWarning):
     """Base class of anker's warnings: the result is there, but read it with care."""
 

@@ -134,12 +134,14 @@ class AnkerModel:
 
     def fit(self, df: pd.DataFrame) -> AnkerModel:
         """Fit the model's tests (all four by default) on the same records; returns self."""
-        if is_dask_frame(df):  # exact fits on the partitions, or an error saying what needs memory
-            return fit_model_dask(self, df)
         from anker.monitoring.reference import reference_distributions
 
-        for test in self.tests.values():
-            test.fit(df)
+        if is_dask_frame(df):  # exact fits on the partitions, or an error saying what needs memory
+            fit_model_dask(self, df)
+        else:
+            for test in self.tests.values():
+                test.fit(df)
+        # on a Dask frame from bin counts per partition (anker.monitoring.dask_reference)
         self.reference_ = reference_distributions(self, df)
         return self
 

@@ -3,20 +3,43 @@ policy, input checks, coefficient tables, explanations and the JSON round trip."
 
 from __future__ import annotations
 
+import importlib
+import sys
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from anker.errors import AnkerDataError, AnkerModelFileError, OutOfRangeWarning
+from anker.errors import (
+    AnkerDataError,
+    AnkerModelFileError,
+    NotDistributedError,
+    OutOfRangeWarning,
+)
 from anker.models.design import DesignSpec, check_rank, design_matrix
 from anker.schema import INFLOW_FEATURES, PROTECTED, SCHEMA, require_columns, validate
 
 FORMAT_VERSION = 1
 Z95 = float(stats.norm.ppf(0.975))
+# the exact fit of a test on a Dask frame lives a stage above (anker.distributed), which
+# hands it in here when it is imported; `Assessment._fit_dask` loads that stage by name
+# when a Dask frame arrives (a plugin: no import of it here, see docs/architecture.md)
+_DASK_FIT: list[Callable[[Any, Any], Any]] = []
+
+
+def register_dask_fit(fit: Callable[[Any, Any], Any]) -> None:
+    """Make ``fit(test, ddf)`` the fit of every test given a Dask frame (anker.distributed)."""
+    _DASK_FIT[:] = [fit]
+
+
+def is_dask_frame(df: Any) -> bool:
+    """A ``dask.dataframe.DataFrame``, recognised without importing Dask."""
+    module = sys.modules.get("dask.dataframe")
+    frame = getattr(module, "DataFrame", None) if module is not None else None
+    return isinstance(frame, type) and isinstance(df, frame)
 
 
 class ProtectedAttributeError(AnkerDataError):
@@ -174,6 +197,22 @@ class Assessment:
     def _config(self) -> dict[str, Any]:
         return {"features": list(self._features), "allow_protected": self.allow_protected,
                 "protected": list(self.protected)}
+
+    def _fit_dask(self, ddf: Any):
+        """``fit`` of a Dask frame: the exact distributed fit, or an error saying what to call."""
+        if not _DASK_FIT:
+            importlib.import_module("anker.distributed")  # registers fit_test_dask
+        if not _DASK_FIT:  # pragma: no cover - the distributed stage always registers it
+            raise NotDistributedError(
+                f"{type(self).__name__}.fit got a Dask frame: fit it with "
+                f"anker.distributed.fit_test_dask({type(self).__name__}(...), ddf), or pass "
+                "ddf.compute() to fit in memory")
+        return _DASK_FIT[0](self, ddf)
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        """The linear predictors ``X @ W + offset`` of the subclass's ``_score_weights``."""
+        W, offset = self._score_weights()
+        return X @ W + offset
 
     # ---- fitted state ----------------------------------------------------------------
     @property

@@ -12,6 +12,7 @@ from anker.assessments._base import (
     Assessment,
     array_from_json,
     coefficient_table,
+    is_dask_frame,
     numeric_values,
     to_json_array,
     top_contributions,
@@ -40,7 +41,13 @@ class LogisticAssessment(Assessment):
         return {**super()._config(), "outcome_col": self.outcome_col, "l2": self.l2}
 
     def fit(self, df: pd.DataFrame):
-        """Fit on records with the feature columns and ``outcome_col`` (0/1); returns self."""
+        """Fit on records with the feature columns and ``outcome_col`` (0/1); returns self.
+
+        A Dask frame is fitted exactly on its partitions (`anker.distributed.fit_test_dask`),
+        or refused with an error saying what to do where that cannot be done.
+        """
+        if is_dask_frame(df):
+            return self._fit_dask(df)
         X = self._learn(df, [self.outcome_col])
         y = numeric_values(df, self.outcome_col, what="outcome")
         if y.min() == y.max():

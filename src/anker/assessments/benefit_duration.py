@@ -12,6 +12,7 @@ from anker.assessments._base import (
     Assessment,
     array_from_json,
     coefficient_table,
+    is_dask_frame,
     numeric_values,
     to_json_array,
     top_contributions,
@@ -109,7 +110,13 @@ class BenefitDurationTest(Assessment):
                 "reference_levels": self.reference_levels}
 
     def fit(self, df: pd.DataFrame):
-        """Fit on records with the features, ``duration_col`` and ``event_col``; returns self."""
+        """Fit on records with the features, ``duration_col`` and ``event_col``; returns self.
+
+        A Dask frame is fitted exactly on its partitions (`anker.distributed.fit_test_dask`),
+        or refused with an error saying what to do where that cannot be done.
+        """
+        if is_dask_frame(df):
+            return self._fit_dask(df)
         self._check_input(df, [self.duration_col, self.event_col])
         durations = numeric_values(df, self.duration_col, what="duration")
         events = numeric_values(df, self.event_col, what="event flag")

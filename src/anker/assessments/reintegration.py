@@ -15,6 +15,7 @@ from anker.assessments._base import (
     Assessment,
     array_from_json,
     coefficient_table,
+    is_dask_frame,
     numeric_values,
     to_json_array,
     top_contributions,
@@ -166,7 +167,10 @@ class ReintegrationTest(Assessment):
         return np.column_stack([X, treated, X[:, self._modifier_columns] * treated[:, None]])
 
     def fit(self, df: pd.DataFrame):
-        """Fit the outcome and propensity models and the common support; returns self."""
+        """Fit the outcome and propensity models and the common support; returns self.
+        (A Dask frame is refused with an error saying what to do: it needs the rows.)"""
+        if is_dask_frame(df):
+            return self._fit_dask(df)
         X = self._learn(df, [self.treatment_col, self.outcome_col])
         t = numeric_values(df, self.treatment_col, what="treatment flag")
         y = numeric_values(df, self.outcome_col, what="outcome")
@@ -236,10 +240,6 @@ class ReintegrationTest(Assessment):
         W = np.column_stack([ps[1:], coef[1:k + 1], coef[1:k + 1]])
         W[self._modifier_columns, 2] += coef[k + 2:]
         return W, np.array([ps[0], coef[0], coef[0] + coef[k + 1]])
-
-    def _scores(self, X: np.ndarray) -> np.ndarray:
-        W, offset = self._score_weights()
-        return X @ W + offset
 
     def predict_gain(self, df: pd.DataFrame, *, extrapolate: bool = False,
                      X: np.ndarray | None = None) -> pd.Series:

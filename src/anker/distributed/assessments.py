@@ -7,22 +7,25 @@ from typing import Any
 import pandas as pd
 
 from anker.assessments import BenefitDurationTest, ReintegrationTest
-from anker.assessments._base import Assessment
+from anker.assessments._base import Assessment, register_dask_fit
 from anker.assessments._logistic import LogisticAssessment
 from anker.distributed._frames import map_blocks, meta, require_dask
 from anker.distributed.cox import cox_blocks
 from anker.distributed.design import learn_design_dask
 from anker.distributed.logistic import logistic_blocks
-from anker.errors import AnkerDataError
+from anker.errors import AnkerDataError, NotDistributedError
+from anker.models.design import _is_categorical
 from anker.schema import SCHEMA, require_columns, validate
 
 __all__ = ["fit_test_dask", "fit_model_dask"]
 
 
-def _validate(part: pd.DataFrame, columns: list[str]) -> int:
+def _validate(part: pd.DataFrame, columns: list[str], numeric: list[str]):
+    """The schema's checks of a partition, its rows and the range of each numeric feature."""
     if len(part):
         validate(part, columns=columns)
-    return len(part)
+    return len(part), {f: (float(part[f].min()), float(part[f].max())) for f in numeric
+                       if len(part)}
 
 
 def _outcome_range(part: pd.DataFrame, column: str) -> tuple[float, float]:
@@ -34,11 +37,11 @@ def _outcomes(test: Assessment) -> list[str]:
     """The outcome columns of a test that can be fitted on a Dask frame; else a clear error."""
     name = type(test).__name__
     if isinstance(test, ReintegrationTest):
-        raise ValueError(f"{name} cannot be fitted on a Dask frame: its two outcome models, "
+        raise NotDistributedError(f"{name} cannot be fitted on a Dask frame: its two outcome models, "
                          "propensity model and common-support check need the trajectory rows in "
                          "memory; fit it on ddf.compute() or a sample")
     if isinstance(test, BenefitDurationTest) and test.model != "cox":
-        raise ValueError(f"{name}(model={test.model!r}) cannot be fitted on a Dask frame: the "
+        raise NotDistributedError(f"{name}(model={test.model!r}) cannot be fitted on a Dask frame: the "
                          "distributed fit is the Cox model; use model='cox' or fit in memory")
     if isinstance(test, LogisticAssessment):
         return [test.outcome_col]
@@ -61,7 +64,7 @@ def fit_model_dask(model: Any, ddf: Any) -> Any:
     >>> model.fit(dd.from_pandas(df, npartitions=2))
     Traceback (most recent call last):
     ...
-    ValueError: ReintegrationTest cannot be fitted on a Dask frame: its two outcome models, propensity model and common-support check need the trajectory rows in memory; fit it on ddf.compute() or a sample
+    anker.errors.NotDistributedError: ReintegrationTest cannot be fitted on a Dask frame: its two outcome models, propensity model and common-support check need the trajectory rows in memory; fit it on ddf.compute() or a sample
     >>> model.is_fitted
     False
     """
@@ -103,7 +106,9 @@ def fit_test_dask(test: Assessment, ddf: Any) -> Assessment:
     columns = list(dict.fromkeys(list(test.features) + outcomes))
     require_columns(meta(ddf), columns, role=name)
     known = [c for c in columns if c in SCHEMA]
-    n = sum(map_blocks(_validate, ddf.to_delayed(), known))
+    numeric = [f for f in test.features if not _is_categorical(meta(ddf)[f])]
+    checked = map_blocks(_validate, ddf.to_delayed(), known, numeric)
+    n = sum(c[0] for c in checked)
     if n == 0:
         raise AnkerDataError("no rows to fit on", columns=[])
     spec = learn_design_dask(ddf, test.features)
@@ -119,4 +124,10 @@ def fit_test_dask(test: Assessment, ddf: Any) -> Assessment:
                                           ties=test.ties)
         test.max_follow_up_ = longest
     test.spec_, test.n_fit_, test.fit_, test._x_mean = spec, n, fit, x_mean
+    # the training range of each numeric feature, for the range check of predictions
+    test.ranges_ = {f: (min(c[1][f][0] for c in checked if f in c[1]),
+                        max(c[1][f][1] for c in checked if f in c[1])) for f in numeric}
     return test
+
+
+register_dask_fit(fit_test_dask)

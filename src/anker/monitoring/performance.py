@@ -159,6 +159,10 @@ def check_tests(model: Any, new_df: pd.DataFrame, at_fit: dict[str, Any], *, lev
         row["outcome"] = outcome
         key = "concordance" if name == "benefit_duration" else "auc"
         row["discrimination_at_fit"] = float(at_fit.get(name, {}).get(key, np.nan))
+        if name in at_fit and key not in at_fit[name]:
+            notes.append(f"{name}: the model file has no {'C-index' if key == 'concordance' else 'AUC'}"
+                         " at fitting (a model fitted on a Dask frame, where it is not "
+                         "computed): a fall in discrimination is not checked")
         row["n_fit"] = int(at_fit.get(name, {}).get("n", 0))
         row["expected_slope"] = float(at_fit.get(name, {}).get("expected_slope", 1.0))
         rows[name] = row

@@ -25,26 +25,23 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from anker.errors import AnkerDataError
+from anker.distributed._frames import is_dask_frame
+from anker.monitoring.dask_reference import reference_distributions_dask
+from anker.monitoring.scores import (  # re-exported: drift and performance use them from here
+    SCORE_NAMES,  # noqa: F401
+    _expected_slope,
+    is_numeric,
+    test_outcomes,
+    test_scores,
+)
 
 FORMAT_VERSION = 1
 DEFAULT_BINS = 10
-
-# per test: the score whose distribution is kept (a unit-free one for the survival test:
-# its linear predictor orders clients as P(still on benefit) at any time does)
-SCORE_NAMES = {"compliance": "compliance_risk", "labour_market": "p_work_6m",
-               "reintegration": "trajectory_gain", "benefit_duration": "exit_risk_score"}
-
-
-def _is_numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-
 
 def learn_bins(values: pd.Series, *, bins: int = DEFAULT_BINS) -> dict[str, Any]:
     """Bins of one column from the fitting data, and the fitting data's counts in them.
@@ -56,7 +53,7 @@ def learn_bins(values: pd.Series, *, bins: int = DEFAULT_BINS) -> dict[str, Any]
     values = pd.Series(values).reset_index(drop=True)
     missing = values.isna().to_numpy()
     present = values[~missing]
-    if _is_numeric(values):
+    if is_numeric(values):
         x = present.to_numpy(dtype=float)
         if x.size == 0:
             edges: list[float] = []
@@ -128,77 +125,6 @@ def bin_labels(spec: dict[str, Any]) -> list[str]:
             for i in range(len(edges) + 1)]
 
 
-# ----------------------------------------------------------------- scores and outcomes
-def test_scores(model: Any, df: pd.DataFrame) -> dict[str, pd.Series]:
-    """Each test's score per row of ``df`` (see ``SCORE_NAMES``), named by the score."""
-    scores = {}
-    for name, test in model.tests.items():
-        if name not in SCORE_NAMES:
-            continue
-        if name == "benefit_duration":
-            score = test.risk_score(df)
-        elif name == "reintegration":
-            with warnings.catch_warnings():  # outside support: NaN, counted as missing
-                warnings.simplefilter("ignore")
-                score = test.predict_gain(df)
-        else:
-            score = test.predict_proba(df)
-        scores[SCORE_NAMES[name]] = score
-    return scores
-
-
-def test_outcomes(name: str, test: Any, df: pd.DataFrame) -> dict[str, np.ndarray] | None:
-    """Observed outcome and prediction of one test on ``df``; None without the outcome columns.
-
-    Classifiers: ``y`` (0/1) and ``p``. The reintegration test: its outcome
-    model's P(work within 12 months) for the trajectory each client had.
-    The survival test: ``durations``, ``events`` and the linear predictor ``lp``.
-    Rows with a missing outcome are left out; ``n_dropped`` counts them.
-    """
-    if name == "benefit_duration":
-        needed = [test.duration_col, test.event_col]
-    elif name == "reintegration":
-        needed = [test.outcome_col, test.treatment_col]
-    else:
-        needed = [test.outcome_col]
-    if any(c not in df.columns for c in needed):
-        return None
-    complete = df[needed].notna().all(axis=1).to_numpy()
-    part = df[complete]
-    if len(part) == 0:
-        return None
-    out: dict[str, Any] = {"n_dropped": int((~complete).sum())}
-    if name == "benefit_duration":
-        out["durations"] = _numbers(part, test.duration_col)
-        if (out["durations"] < 0).any():
-            raise AnkerDataError(f"{test.duration_col}: negative durations",
-                                 columns=[test.duration_col])
-        out["events"] = _numbers(part, test.event_col, flag=True)
-        out["lp"] = test.risk_score(part).to_numpy()
-        return out
-    y = _numbers(part, test.outcome_col, flag=True)
-    if name == "reintegration":
-        treated = _numbers(part, test.treatment_col, flag=True) == 1
-        p = np.where(treated, test.predict_outcome(part, treated=True).to_numpy(),
-                     test.predict_outcome(part, treated=False).to_numpy())
-    else:
-        p = test.predict_proba(part).to_numpy()
-    out.update(y=y, p=p)
-    return out
-
-
-def _numbers(df: pd.DataFrame, column: str, *, flag: bool = False) -> np.ndarray:
-    """A column as floats; text, or anything but 0/1 for a flag, is an error naming it."""
-    values = pd.to_numeric(df[column], errors="coerce")
-    if values.isna().any():
-        bad = df.loc[values.isna(), column].astype(str).unique()[:3].tolist()
-        raise AnkerDataError(f"{column}: expected numbers, found {bad}", columns=[column])
-    values = values.to_numpy(dtype=float)
-    if flag and not np.isin(values, (0, 1)).all():
-        raise AnkerDataError(f"{column}: values other than 0/1", columns=[column])
-    return values
-
-
 def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | None:
     """Discrimination on the fitting data (apparent), the yardstick for a drop later."""
     from anker.diagnostics import auc, concordance_index
@@ -219,18 +145,6 @@ def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | 
     return {"kind": "classifier", "n": int(len(y)), "base_rate": float(y.mean()),
             "mean_predicted": float(p.mean()), "auc": float(auc(y, p, ci=False)),
             "expected_slope": _expected_slope(y, p, n_parameters=len(test.summary) - 1)}
-
-
-def _expected_slope(y: np.ndarray, p: np.ndarray, *, n_parameters: int) -> float:
-    """Calibration slope a fresh sample should show: van Houwelingen's heuristic shrinkage
-    (chi2 - df) / chi2 of the model's likelihood-ratio chi-square, so that an over-fitted
-    model is not mistaken for drift."""
-    q = np.clip(p, 1e-12, 1 - 1e-12)
-    rate = float(np.clip(y.mean(), 1e-12, 1 - 1e-12))
-    loglik = float(np.sum(y * np.log(q) + (1 - y) * np.log1p(-q)))
-    null = float(len(y) * (rate * np.log(rate) + (1 - rate) * np.log1p(-rate)))
-    chi2 = 2 * (loglik - null)
-    return float(max(chi2 - n_parameters, 0.0) / chi2) if chi2 > 0 else 1.0
 
 
 def reference_distributions(model: Any, df: pd.DataFrame, *,
@@ -255,6 +169,9 @@ def reference_distributions(model: Any, df: pd.DataFrame, *,
     """
     if not isinstance(bins, int | np.integer) or bins < 2:
         raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
+    if is_dask_frame(df):  # from the partitions, never gathered in one place
+        return {"format_version": FORMAT_VERSION,
+                **reference_distributions_dask(model, df, bins=int(bins))}
     features = list(dict.fromkeys(f for test in model.tests.values() for f in test.features))
     scores = test_scores(model, df)
     performance = {}
