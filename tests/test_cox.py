@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 from lifelines.datasets import load_rossi
@@ -96,3 +97,43 @@ def test_singular_information_is_refused_not_pseudo_inverted():
     t = np.ceil(100 * rng.exponential(size=300))
     with pytest.raises(AnkerDataError, match=r"\['a', 'b'\]"):
         fit_cox(np.column_stack([x, 2 * x]), t, np.ones(300), names=["a", "b"])
+
+
+def _large_ties_data(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n), rng.normal(50, 10, n)])
+    t = np.ceil(60 * rng.exponential(size=n) / np.exp(x @ [0.4, -0.3, 0.02]))
+    censor = np.ceil(rng.uniform(10, 200, n))
+    return x, np.minimum(t, censor), (t <= censor).astype(float)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_warm_start_from_a_sample_gives_the_fit_from_zero(monkeypatch, ties):
+    import anker.models.cox as cox
+
+    x, t, e = _large_ties_data(30_000, 11)
+    cold = fit_cox(x, t, e, ties=ties)           # below the threshold: Newton from zero
+    monkeypatch.setattr(cox, "_WARM_START_ROWS", 5_000)
+    warm = fit_cox(x, t, e, ties=ties)           # from the fit on a 1-in-8 (then 1-in-64) sample
+    assert warm.n_iter < cold.n_iter
+    np.testing.assert_allclose(warm.coef, cold.coef, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(warm.se, cold.se, rtol=1e-8)
+    np.testing.assert_allclose(warm.baseline_cumhaz, cold.baseline_cumhaz, rtol=1e-8)
+    assert warm.loglik == pytest.approx(cold.loglik, abs=1e-6)
+    ref = CoxPHFitter().fit(pd.DataFrame(x, columns=["a", "b", "c"]).assign(t=t, e=e), "t", "e")
+    if ties == "efron":   # lifelines' Efron fit on the same rows
+        np.testing.assert_allclose(warm.coef, ref.params_.to_numpy(), atol=1e-6)
+
+
+def test_row_order_and_memory_layout_do_not_change_the_fit(rossi):
+    data, cols = rossi
+    X, t, e = data[cols].to_numpy(float), data["week"].to_numpy(), data["arrest"].to_numpy()
+    base = fit_cox(X, t, e)
+    order = np.argsort(t, kind="stable")[::-1]     # reversed time order: the sort moves rows
+    in_time = np.lexsort((-e, t))                  # already sorted: the design is used in place
+    for rows, layout in ((order, np.ascontiguousarray), (order, np.asfortranarray),
+                         (in_time, np.asfortranarray), (in_time, np.ascontiguousarray)):
+        fit = fit_cox(layout(X[rows]), t[rows], e[rows])
+        np.testing.assert_allclose(fit.coef, base.coef, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fit.se, base.se, rtol=1e-10)
+        np.testing.assert_allclose(fit.baseline_cumhaz, base.baseline_cumhaz, rtol=1e-10)

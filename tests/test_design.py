@@ -161,3 +161,34 @@ def test_reference_levels_reach_the_models():
     cmp = anker.compare_cohorts(pop, reference="casemanagement_2004", covariates=["age", "sector"],
                                 reference_levels={"sector": "care"}, method="gcomp", n_boot=0)
     assert "sector[industry]" in cmp.terms and "sector[care]" not in cmp.terms
+
+
+def test_rows_build_the_matrix_of_those_rows_in_that_order():
+    df = anker.simulate_population(n_per_cohort=300, seed=2).data
+    features = list(anker.ComplianceTest().features)
+    X, spec = design_matrix(df, features)
+    rows = np.random.default_rng(0).permutation(len(df))[:400]
+    np.testing.assert_array_equal(spec.transform(df, rows=rows), X[rows])
+    X_rows, spec_rows = design_matrix(df, features, rows=rows)
+    assert spec_rows == spec
+    np.testing.assert_array_equal(X_rows, X[rows])
+
+
+def test_coded_design_gives_the_matrix_its_products_and_contributions():
+    from anker.models.encoding import CodedDesign
+
+    df = anker.simulate_population(n_per_cohort=300, seed=4).data
+    test = anker.LabourMarketTest().fit(df)
+    new = df.assign(sector=df["sector"].where(df.index % 7 != 0, "space"))  # an unseen level
+    with pytest.warns(UnseenLevelWarning, match="space"):
+        X = test.spec_.transform(new)
+    with pytest.warns(UnseenLevelWarning, match="space"):
+        coded = CodedDesign(test.spec_, new)
+    np.testing.assert_array_equal(coded.dense(), X)
+    np.testing.assert_array_equal(coded.dense(np.arange(5)[::-1]), X[4::-1])
+    W = np.random.default_rng(1).normal(size=(X.shape[1], 3))
+    np.testing.assert_allclose(coded.dot(W), X @ W, rtol=1e-13, atol=1e-12)
+    coef, reference = test._explain_weights()
+    # the dummies pick one coefficient each: the same numbers exactly, features by rows
+    np.testing.assert_array_equal(coded.contributions(coef, reference, test.features),
+                                  test._contributions(X, coef, reference).T)
