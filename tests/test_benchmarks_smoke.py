@@ -86,6 +86,30 @@ def test_run_all_writes_report_and_skips_broken_module(tmp_path):
     assert "- a note" in text and "os.cpu_count()" in text and "BLAS:" in text
 
 
+def test_update_replaces_only_the_sections_run(tmp_path):
+    for name, value in (("bench_a.py", 1.0), ("bench_b.py", 2.0)):
+        (tmp_path / name).write_text(
+            f"def run():\n    return {{'title': 'T {name}', 'rows': [{{'task': 'x', "
+            f"'ours_s': {value}, 'note': 'first'}}]}}\n")
+    out = tmp_path / "B.md"
+    assert run_all.main(["--dir", str(tmp_path), "--out", str(out)]) == 0
+    before = out.read_text()
+    (tmp_path / "bench_b.py").write_text(
+        "def run():\n    return {'title': 'T again', 'rows': [{'task': 'x', 'ours_s': 3.0, "
+        "'note': 'second'}]}\n")
+    (tmp_path / "bench_c.py").write_text("def run():\n    return [{'task': 'y', 'ours_s': 4.0}]\n")
+    assert run_all.main(["--dir", str(tmp_path), "--only", "b", "--only", "c",
+                         "--update", str(out)]) == 0
+    after = out.read_text()
+    head, _, rest = before.partition("## T bench_a.py")
+    assert after.startswith(head + "## T bench_a.py")             # header and section a kept
+    a_section = rest.split("## ")[0]
+    assert a_section in after and "first" in a_section
+    assert "## T again" in after and "second" in after and "## T bench_b.py" not in after
+    assert after.index("## T again") < after.index("## bench_c")   # new section appended
+    assert after.count("Run on its own (`--update`)") == 2 and after.count("- Command:") == 3
+
+
 def test_run_all_reports_a_failing_run_and_exits_1(tmp_path):
     (tmp_path / "bench_fails.py").write_text("def run():\n    raise RuntimeError('boom')\n")
     out = tmp_path / "B.md"
