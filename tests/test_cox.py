@@ -137,3 +137,14 @@ def test_row_order_and_memory_layout_do_not_change_the_fit(rossi):
         np.testing.assert_allclose(fit.coef, base.coef, rtol=0, atol=1e-12)
         np.testing.assert_allclose(fit.se, base.se, rtol=1e-10)
         np.testing.assert_allclose(fit.baseline_cumhaz, base.baseline_cumhaz, rtol=1e-10)
+
+
+def test_fast_search_of_the_baseline_is_searchsorted():
+    from anker.models.cox import _first_at_least
+
+    rng = np.random.default_rng(8)
+    a = np.cumsum(rng.random(1000) * 0.003)
+    for v in (np.log(2) / np.exp(rng.normal(size=300_000)),           # the medians' case
+              np.r_[a[::7], a[::7] * (1 + 1e-16), rng.random(300_000) * 3],  # on the values
+              rng.random(300_000) * 1e-300):                          # far below a
+        np.testing.assert_array_equal(_first_at_least(a, v), np.searchsorted(a, v, side="left"))

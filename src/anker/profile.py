@@ -181,10 +181,13 @@ class AnkerModel:
         top = min(top, len(test.features))
         best = np.empty((top, coded.n), dtype=np.int8 if len(test.features) < 127 else np.intp)
         values = np.empty((top, coded.n))
+        k, width = len(test.features), min(_BLOCK_ROWS, coded.n)
+        block, scratch = np.empty((k, width)), np.empty((k + 1, width))  # reused: no page faults
         for lo in range(0, coded.n, _BLOCK_ROWS):
             rows = slice(lo, min(lo + _BLOCK_ROWS, coded.n))
-            by_feature = coded.contributions(*test._explain_weights(), test.features, rows=rows)
-            best[:, rows], values[:, rows] = top_positions(by_feature, top)
+            by_feature = coded.contributions(*test._explain_weights(), test.features, rows=rows,
+                                             out=block[:, :rows.stop - lo])
+            best[:, rows], values[:, rows] = top_positions(by_feature, top, scratch)
         return factor_text(test.features, best, values, index)
 
     def profile(self, df: pd.DataFrame, *, extrapolate: bool = False) -> pd.DataFrame:

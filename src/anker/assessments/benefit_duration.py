@@ -213,8 +213,7 @@ class BenefitDurationTest(Assessment):
             med = np.power(-np.log1p(-0.5) / np.exp(lp), 1 / self.fit_.shape)
         else:
             # S(t|x) <= 0.5  <=>  H0(t) >= log 2 / exp(lp): one search on the monotone baseline
-            idx = np.searchsorted(self.fit_.baseline_cumhaz, np.log(2) / np.exp(lp), side="left")
-            med = np.append(self.fit_.baseline_times, np.inf)[idx]
+            med = self.fit_.time_reaching(np.log(2) / np.exp(lp))
         name = "median_duration_days" if self.time_unit.name == "day" else "median_duration"
         out = pd.Series(med, index=index, name=name)
         out.attrs["time_unit"] = self.time_unit.label

@@ -175,14 +175,16 @@ class CodedDesign:
         tables = [np.vstack([np.zeros((1, W.shape[1])), W[self._columns[f]]]) for f in self.codes]
         combined, table = self._combined_codes(tables)
         out = np.empty((self.n, W.shape[1]))
+        scratch = np.empty((min(_BLOCK_ROWS, self.n), W.shape[1]))
         for lo in range(0, self.n, _BLOCK_ROWS):
             hi = min(lo + _BLOCK_ROWS, self.n)
             block = np.matmul(self.numeric[lo:hi], numeric_w, out=out[lo:hi])
+            looked_up = scratch[:hi - lo]  # reused: a fresh block per step costs page faults
             if combined is not None:
-                block += table[combined[lo:hi]]
+                block += np.take(table, combined[lo:hi], axis=0, out=looked_up)
             else:
                 for t, codes in zip(tables, self.codes.values(), strict=True):
-                    block += t[codes[lo:hi]]
+                    block += np.take(t, codes[lo:hi], axis=0, out=looked_up)
         return out
 
     def _combined_codes(self, tables: list[np.ndarray]):
@@ -202,11 +204,13 @@ class CodedDesign:
         return self._combined, table
 
     def contributions(self, coef: np.ndarray, reference: np.ndarray,
-                      features: Sequence[str], rows: slice = slice(None)) -> np.ndarray:
+                      features: Sequence[str], rows: slice = slice(None),
+                      out: np.ndarray | None = None) -> np.ndarray:
         """Per feature, the sum over its design columns of ``(x - reference) * coef``: an
-        array of features x rows (``features`` order; the rows in ``rows`` when given)."""
+        array of features x rows (``features`` order; the rows in ``rows`` when given),
+        written into ``out`` when given."""
         n = len(range(*rows.indices(self.n)))
-        out = np.empty((len(features), n))
+        out = np.empty((len(features), n)) if out is None else out
         numeric = {f: j for j, f in enumerate(f for f in self.spec.features
                                               if f not in self.spec.levels)}
         for j, f in enumerate(features):
