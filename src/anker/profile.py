@@ -162,7 +162,7 @@ class AnkerModel:
         for names in groups.values():
             first = self.tests[names[0]]
             coded = CodedDesign(first.spec_, df)
-            first._check_ranges(df)
+            first._check_ranges(df, coded.numeric_columns())
             weights = [self.tests[name]._score_weights() for name in names]
             together = coded.dot(np.hstack([w for w, _ in weights]))
             together += np.concatenate([offset for _, offset in weights])

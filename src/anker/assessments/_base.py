@@ -242,15 +242,19 @@ class Assessment:
         self._check_ranges(df)
         return X
 
-    def _check_ranges(self, df: pd.DataFrame) -> dict[str, int]:
+    def _check_ranges(self, df: pd.DataFrame,
+                      numeric: dict[str, np.ndarray] | None = None) -> dict[str, int]:
         """Warn (:class:`~anker.errors.OutOfRangeWarning`) and count the rows whose
-        numeric features lie outside the ranges the test was fitted on."""
+        numeric features lie outside the ranges the test was fitted on (``numeric``: the
+        features as floats, when the caller has them)."""
         counts: dict[str, int] = {}
         detail = []
         any_outside = np.zeros(len(df), dtype=bool)
+        outside = np.empty(len(df), dtype=bool)
         for f, (low, high) in self.ranges_.items():
-            values = df[f].to_numpy(dtype=float)
-            outside = (values < low) | (values > high)
+            values = numeric[f] if numeric and f in numeric else df[f].to_numpy(dtype=float)
+            np.less(values, low, out=outside)
+            outside |= values > high
             if outside.any():
                 counts[f] = int(outside.sum())
                 any_outside |= outside

@@ -42,10 +42,12 @@ def factor_text(names: Sequence[str], best: np.ndarray, values: np.ndarray,
     Built once per distinct combination of factors and signs, then mapped back.
     """
     base, top = 2 * len(names), best.shape[0]
-    code = np.zeros(len(index), dtype=np.int64)
+    code = np.zeros(len(index), dtype=np.int32 if base ** top < 2**31 else np.int64)
     for j in range(top):
         code *= base
-        code += 2 * best[j].astype(np.int64) + (values[j] >= 0)
+        code += best[j]
+        code += best[j]
+        code += values[j] >= 0
     # few distinct texts: count the codes when they are few enough, else sort them
     if base ** top <= 1 << 22:
         uniques = np.flatnonzero(np.bincount(code, minlength=base ** top))

@@ -166,6 +166,11 @@ class CodedDesign:
         self._numeric_terms = np.array([self._columns[f].start for f in numeric], dtype=np.intp)
         self._combined: np.ndarray | None = None
 
+    def numeric_columns(self) -> dict[str, np.ndarray]:
+        """Each numeric feature's values (views of the coded design)."""
+        names = [f for f in self.spec.features if f not in self.spec.levels]
+        return {f: self.numeric[:, j] for j, f in enumerate(names)}
+
     def dot(self, W: np.ndarray) -> np.ndarray:
         """``dense() @ W`` for W of shape (terms, k): a product over the numeric columns and a
         lookup of each categorical feature's rows of W, in blocks of rows held in cache."""
@@ -174,17 +179,20 @@ class CodedDesign:
         # one table over every combination of the categorical levels, when they are few
         tables = [np.vstack([np.zeros((1, W.shape[1])), W[self._columns[f]]]) for f in self.codes]
         combined, table = self._combined_codes(tables)
-        out = np.empty((self.n, W.shape[1]))
-        scratch = np.empty((min(_BLOCK_ROWS, self.n), W.shape[1]))
+        # column-major: each column (a linear predictor) is read on its own afterwards
+        out = np.empty((self.n, W.shape[1]), order="F")
+        width = min(_BLOCK_ROWS, self.n)
+        # reused working memory: a fresh block per step costs page faults
+        work, looked_up = np.empty((width, W.shape[1])), np.empty((width, W.shape[1]))
         for lo in range(0, self.n, _BLOCK_ROWS):
             hi = min(lo + _BLOCK_ROWS, self.n)
-            block = np.matmul(self.numeric[lo:hi], numeric_w, out=out[lo:hi])
-            looked_up = scratch[:hi - lo]  # reused: a fresh block per step costs page faults
+            block = np.matmul(self.numeric[lo:hi], numeric_w, out=work[:hi - lo])
             if combined is not None:
-                block += np.take(table, combined[lo:hi], axis=0, out=looked_up)
+                block += np.take(table, combined[lo:hi], axis=0, out=looked_up[:hi - lo])
             else:
                 for t, codes in zip(tables, self.codes.values(), strict=True):
-                    block += np.take(t, codes[lo:hi], axis=0, out=looked_up)
+                    block += np.take(t, codes[lo:hi], axis=0, out=looked_up[:hi - lo])
+            out[lo:hi] = block
         return out
 
     def _combined_codes(self, tables: list[np.ndarray]):
