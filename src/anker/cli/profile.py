@@ -55,7 +55,8 @@ def _chosen(model, args):
 def run(args: argparse.Namespace) -> int:
     from anker.cli._config import require, resolve, say_warnings, unused
     from anker.cli._io import read_records, write_table
-    from anker.cli._stream import StreamSummary, profile_rules, schema_rules
+    from anker.cli._stream import profile_rules, schema_rules
+    from anker.cli._summary import StreamSummary
     from anker.profile import AnkerModel
     from anker.schema import validate
 
