@@ -308,3 +308,32 @@ def test_a_log_locked_beyond_the_bound_is_a_decision_log_error(tmp_path: Path,
         assert log.decisions().empty  # nothing half-written
         _record(log, 2)  # and the log works once the lock is free
         assert len(log.decisions()) == 1
+
+
+def test_a_database_without_anker_triggers_says_so_at_open(tmp_path: Path) -> None:
+    """A third SQLAlchemy dialect (here SQLite under another name, so no server is needed):
+    anker writes no triggers for it, so it warns at every open, and the warning is true."""
+    pytest.importorskip("sqlalchemy")
+    from sqlalchemy.dialects import registry
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    from anker.errors import AppendOnlyWarning
+
+    class OtherDialect(SQLiteDialect_pysqlite):
+        name = "ankerotherdb"
+        supports_statement_cache = True
+
+    module = type(sys)("anker_test_other_dialect")
+    module.OtherDialect = OtherDialect
+    sys.modules[module.__name__] = module
+    registry.register("ankerotherdb", module.__name__, "OtherDialect")
+    path = tmp_path / "other.sqlite"
+    for _ in range(2):  # at creation and at every later open
+        with pytest.warns(AppendOnlyWarning, match="ankerotherdb database does not enforce"):
+            with DecisionLog(f"ankerotherdb:///{path}") as log:
+                _record(log, 1)
+    _raw(str(path), "UPDATE decisions SET advice = 'changed'")  # no trigger stops it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AppendOnlyWarning)  # SQLite itself: enforced, silent
+        with DecisionLog(tmp_path / "plain.sqlite") as log:
+            _record(log, 1)

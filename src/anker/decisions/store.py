@@ -11,7 +11,10 @@ What the database itself guarantees, whoever writes to it:
 
 * an override has a reason (a CHECK constraint);
 * the log is append-only: triggers make any ``UPDATE`` or ``DELETE`` of
-  ``decisions`` fail, on SQLite and on PostgreSQL (and ``TRUNCATE`` there);
+  ``decisions`` fail, on SQLite and on PostgreSQL (and ``TRUNCATE`` there). On any
+  other database SQLAlchemy reaches (MySQL, SQL Server, Oracle, ...) anker has no
+  triggers: opening such a log warns (:class:`anker.errors.AppendOnlyWarning`),
+  every time, that only anker's own code keeps it append-only;
 * creating a log is idempotent under concurrency: SQLite creates it in one
   ``BEGIN IMMEDIATE`` transaction, PostgreSQL under a transaction-level
   advisory lock, so eight processes opening a new log at once make one;
@@ -130,6 +133,8 @@ def _reason(exc: BaseException) -> str:
 
 class _SQLiteStore:
     """Standard-library sqlite3: WAL journal, synchronous=FULL, one transaction per insert."""
+
+    enforces_append_only = True  # triggers
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path, self.read_only = path, read_only
@@ -269,6 +274,8 @@ class _SQLAlchemyStore:
         except Exception as exc:  # NoSuchModuleError, ArgumentError, ...: a bad URL
             raise DecisionLogError(f"cannot open decision log {name}: {_reason(exc)}") from None
         self.dialect = self.engine.dialect.name
+        # the databases whose triggers anker writes (_ensure_triggers)
+        self.enforces_append_only = self.dialect in ("sqlite", "postgresql")
         self.metadata = sa.MetaData()
         self.meta_table = sa.Table("meta", self.metadata, sa.Column("key", sa.String(64), primary_key=True),
                                    sa.Column("value", sa.Text, nullable=False))
