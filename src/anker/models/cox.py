@@ -110,6 +110,11 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
         return _fit_cox(X, durations, events, ties=ties, l2=l2, max_iter=max_iter, tol=tol,
                         names=names)
     w = check_weights(weights, np.shape(X)[0] if np.ndim(X) else -1)
+    if (w == 0).any() and np.shape(durations) == np.shape(events) == w.shape:
+        # a row of weight 0 is not in the data: in a tied group it would still count in
+        # Efron's mean weight, and a risk set of such rows alone has no sum to divide by
+        kept = w > 0
+        X, durations, events, w = (np.asarray(a)[kept] for a in (X, durations, events, w))
     c = float(w.max())
     # frequency weights c w: the same coefficients and baseline hazard, c times the
     # information; each log risk-set sum gains log c per unit of event weight
