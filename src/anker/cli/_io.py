@@ -246,6 +246,9 @@ def spell_keys(df: pd.DataFrame) -> pd.DataFrame:
                         index=df.index)
 
 
+_NUMBER_START = frozenset("0123456789+-.")
+
+
 def _key_text(series: pd.Series) -> np.ndarray:
     missing = series.isna().to_numpy()
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -254,13 +257,20 @@ def _key_text(series: pd.Series) -> np.ndarray:
         text = series.astype("int64" if pd.api.types.is_bool_dtype(series) else series.dtype
                              ).astype(str).to_numpy(dtype=object)
     else:
-        text = series.astype(str).to_numpy(dtype=object)
-        numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        # each distinct value once; only those that can start a number are parsed as one
+        codes, uniques = pd.factorize(series)
+        words = np.array([str(u) for u in uniques], dtype=object)
+        numbers = np.full(words.size, np.nan)
+        maybe = np.fromiter((w.lstrip()[:1] in _NUMBER_START for w in words), bool, words.size)
+        if maybe.any():
+            numbers[maybe] = pd.to_numeric(pd.Series(words[maybe]), errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan)
         whole = np.isfinite(numbers) & (np.abs(numbers) < 2.0**53)
         whole &= numbers == np.round(numbers)
-        text = np.where(whole, np.where(whole, numbers, 0).astype(np.int64).astype(str), text)
+        words = np.where(whole, np.where(whole, numbers, 0).astype(np.int64).astype(str), words)
         other = np.isfinite(numbers) & ~whole
-        text = np.where(other, numbers.astype(str), text)
+        words = np.where(other, numbers.astype(str), words).astype(object)
+        text = words[np.maximum(codes, 0)] if words.size else np.full(len(series), "", object)
     return np.where(missing, "<missing>", text).astype(object)
 
 
