@@ -261,12 +261,9 @@ def simulate_population(n_per_cohort: int = 20_000, seed: int = 0, *,
 
     # labour market: region x occupation tightness, shared structure, tighter in 2007
     tight_base = np.exp(rng.normal(np.log(0.45), 0.45, (len(REGIONS), len(OCCUPATIONS))))
-    # regions differ widely (about 3 % to 11 % in 2004), and municipalities and months
-    # within a region differ too (person-level sd 0.35 on the log scale, as wide as the
-    # boom's shift): with less, region and cohort are nearly identified by the local
-    # figures, the ATT weights' effective sample size falls below 1 % on some seeds and
-    # no weighting estimator can recover the effect (measured: true-propensity ESS 149
-    # of 20,000 at sd 0.25 / 0.20, over 1,000 at 0.35)
+    # regions differ widely (3 % to 11 % in 2004), and so do municipalities and months (sd 0.35
+    # on the log scale, as wide as the boom's shift): with less, the local figures all but
+    # identify the cohort (true-propensity ATT weights: ESS 149 of 20,000 at sd 0.25 / 0.20)
     unemployment_base = np.exp(rng.normal(np.log(0.062), 0.35, len(REGIONS)))
     cycle_tightness = (1.0, 1.45)
     cycle_unemployment = (1.0, 0.67)  # registered unemployment fell by about a third
