@@ -8,12 +8,17 @@ the same files:
 
 * duplicated column headers are refused (pandas would silently rename the
   second ``age`` to ``age.1``);
-* a column that should hold numbers (a numeric column of the schema, or
-  one whose values are at least 90 % numbers) but holds text such as
-  ``12a``, ``34 yrs`` or ``0,252`` is refused, naming the column, the row
-  and the value;
-* duplicated spells (same ``client_id`` and ``inflow_date``) are refused,
-  naming a few rows.
+* a column that should hold numbers (a numeric column of the schema, a numeric
+  feature of the model that ``anker profile`` uses, or a column the schema does
+  not know whose values are at least 90 % numbers) but holds text such as
+  ``12a``, ``34 yrs`` or ``0,252`` is refused, naming the column, the line (CSV)
+  or row (Parquet) and the value; a column the schema calls text (an
+  identifier, a date, a category) is never taken for numbers;
+* duplicated spells (same ``client_id`` and ``inflow_date``, numbers compared as
+  numbers) are refused, naming a few lines or rows.
+
+The streaming ``anker profile`` (`anker.cli._stream`) runs the same checks,
+:class:`RecordChecks`, chunk by chunk, with spells compared across chunks.
 
 Any failure to read (missing file, symlink loop, corrupt ``.gz``, Parquet
 without pyarrow, a file that is not a table) and to write (a full disk, an
