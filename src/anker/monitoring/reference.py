@@ -202,7 +202,6 @@ def _numbers(df: pd.DataFrame, column: str, *, flag: bool = False) -> np.ndarray
 def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | None:
     """Discrimination on the fitting data (apparent), the yardstick for a drop later."""
     from anker.diagnostics import auc, concordance_index
-
     from anker.monitoring.optimism import cox_expected_slope, leave_one_out_lp
 
     data = test_outcomes(name, test, df)
