@@ -114,7 +114,7 @@ def test_small_fresh_samples_of_the_generator_raise_no_flag(seed):
 
     Before the yardsticks were what a fresh sample should show, the apparent AUC at
     fitting (optimistic by about 0.05 for the compliance test on 2,000 rows) made seed 5
-    ask for a refit; over 100 seeds 1 run raises a flag (docs/monitoring_advice.md).
+    ask for a refit. The rate is measured over 100 seeds in docs/monitoring_advice.md.
     """
     df = anker.simulate_population(n_per_cohort=4_000, seed=seed).data
     old = df[df["cohort"] == "casemanagement_2004"]
