@@ -156,9 +156,6 @@ def run_job(data: pd.DataFrame, *, model=None, cohort_col: str = "cohort", refer
         say("no cohort column: the cohort comparison and its cost-benefit are left out")
     else:
         with _Step(results, "compare") as step:
-            if outcome == "auto":  # what the break-even prices: benefit actually paid
-                outcome = ("paid_days" if "entitlement_days" in data.columns
-                           and unit.days == 1 else "time_on_benefit")
             cmp = compare_cohorts(data, cohort_col=cohort_col, reference=reference, horizon=horizon,
                                   method=method, n_boot=n_boot, seed=seed, cohorts=cohorts,
                                   duration_col=duration_col, event_col=event_col,
