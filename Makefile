@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint docs clean
+.PHONY: demo test bench study lint docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py --out BENCHMARKS.md
+
+# bias and coverage of the cohort comparison on the generator (benchmarks/results/generator_study.csv)
+study: $(STAMP)
+	$(PY) benchmarks/study_generator.py
 
 # the docs site in docs/_build/html, warnings as errors (tests/test_docs.py does the same)
 docs: $(STAMP)

@@ -155,7 +155,8 @@ def test_fast_bootstrap_se_agrees_with_full_refit_bootstrap():
     pop = anker.simulate_population(600, seed=8)
     df = pop.data
     covariates = ["age", "education", "health_limitation", "tightness", "unemployment_rate"]
-    cmp = compare_cohorts(df, covariates=covariates, n_boot=2000, seed=4)
+    cmp = compare_cohorts(df, covariates=covariates, n_boot=2000, seed=4,
+                          outcome="time_on_benefit")
     X = anker.models.design.design_matrix(df, covariates)[0]
     basis = propensity_basis(X)
     A = (df["cohort"] == "coaching_2007").to_numpy(float)

@@ -117,3 +117,30 @@ def test_efron_influence_is_the_infinitesimal_jackknife_with_heavy_ties():
         numeric = (functional(weights)[1].values.mean() - f.values.mean()) / eps
         # forward differences at eps = 1e-6 are good to ~1e-6 relative
         assert analytic[i] == pytest.approx(numeric, rel=1e-4, abs=1e-7)
+
+
+def test_gformula_ate_and_se_agree_with_riskregression(gbsg):
+    """riskRegression::ate (tests/data/riskregression_reference.R): the ATE risk difference.
+
+    The difference in mean risk P(T <= t) at t is minus the slope of the g-formula RMST in
+    its horizon: with whole months, RMST(t + 1/2) - RMST(t) = S(t) / 2 exactly (no exit in
+    between), for the estimate and for every person's contribution.
+    """
+    from anker.outcome.estimators import estimate_all
+
+    ref = json.loads((DATA / "riskregression_reference.json").read_text())
+    _, d, _, _ = gbsg
+    durations, events = d["month"].to_numpy(float), d["cens"].to_numpy(float)
+    A = d["hormone"].to_numpy(float)
+    X = d[["age", "tsize", "pnodes", "progrec"]].to_numpy(float)
+    for t, diff, diff_se in zip(ref["times"], ref["diff"], ref["diff_se"], strict=True):
+        at = [estimate_all(durations, events, A, X, tau, weighting=False, estimand="ate",
+                           outcome_model="pooled").results["gcomp"] for tau in (t, t + 0.5)]
+        risk_diff = -(at[1].estimate - at[0].estimate) / 0.5
+        se = float(np.sqrt(np.sum(((at[1].contribution - at[0].contribution) / 0.5) ** 2)))
+        assert risk_diff == pytest.approx(diff, rel=1e-9, abs=1e-12)
+        # Our SE is the exact infinitesimal jackknife (a refit with person i's weight moved
+        # by 1e-6 reproduces it to 6 digits on these data, days or months, and the test above
+        # checks the same on heavy ties); riskRegression 2022.11.28's influence-function SE
+        # is 1.7 % to 2.6 % smaller here (1.9 % on the untied days too, so not the ties).
+        assert 1.0 <= se / diff_se < 1.03, (t, se, diff_se)

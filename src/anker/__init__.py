@@ -26,6 +26,7 @@ _PUBLIC = {
     "NotDistributedError": "errors",
     "DecisionLogError": "errors",
     "AnkerWarning": "errors",
+    "AppendOnlyWarning": "errors",
     "ConvergenceWarning": "errors",
     "OutOfRangeWarning": "errors",
     "validate": "schema",

@@ -27,7 +27,7 @@ from anker.assessments import (
     ReintegrationTest,
     wwb_check,
 )
-from anker.assessments._base import Assessment, top_positions
+from anker.assessments._base import Assessment, out_of_range_column
 from anker.assessments.advice import (
     MONITORING_TEXT,
     ROUTE_TEXT,
@@ -35,6 +35,7 @@ from anker.assessments.advice import (
     advice_text,
     factor_text,
 )
+from anker.assessments.factors import top_positions
 from anker.distributed import fit_model_dask, is_dask_frame, profile_dask
 from anker.errors import AnkerModelFileError
 from anker.models.encoding import CodedDesign
@@ -202,7 +203,9 @@ class AnkerModel:
         and 12 months is taken in the benefit-duration test's time unit; a time
         beyond the follow-up of its fitting data is NaN with a warning unless
         ``extrapolate=True`` (which also gives a trajectory gain outside the
-        common support).
+        common support). ``out_of_range`` names, per client, the numeric features outside
+        the range the model was fitted on (``""`` when none): the rows that the
+        :class:`~anker.errors.OutOfRangeWarning` counts, whose scores are extrapolations.
         """
         if not self.is_fitted:
             raise ValueError("AnkerModel is not fitted yet: call fit(df) or AnkerModel.load(path)")
@@ -256,6 +259,7 @@ class AnkerModel:
         out["advice"] = advice_text(amt._route_b(p_work.to_numpy()), traj["trajectory_advice"],
                                     band, wwb)
         out["top_factors"] = self._factors("labour_market", designs, df.index, self.top_factors)
+        out["out_of_range"] = out_of_range_column(self.tests.values(), df, _numeric(designs))
         out.attrs.update(not_assessed=[], not_profiled={},
                          time_unit=bd.time_unit.label, survival_times=self.survival_times())
         return out
@@ -311,6 +315,7 @@ class AnkerModel:
         explainer = next(self.tests[n] for n in ("labour_market", "benefit_duration",
                                                  "reintegration", "compliance") if n in self.tests)
         out["top_factors"] = self._factors(explainer.name, designs, df.index, self.top_factors)
+        out["out_of_range"] = out_of_range_column(self.tests.values(), df, _numeric(designs))
         out.attrs.update(not_assessed=self.not_assessed, not_profiled=not_profiled,
                          top_factors_from=explainer.name)
         if bd is not None:
@@ -405,3 +410,11 @@ def _chosen_tests(tests: Sequence[str] | None, given: dict[str, Any]) -> list[st
         raise ValueError(f"tests={tests} leaves out {left_out}, which were configured: "
                          "add them to tests or drop their arguments")
     return tests
+
+
+def _numeric(designs: dict[str, CodedDesign]) -> dict[str, np.ndarray]:
+    """The numeric features as floats, from the coded designs of a profile."""
+    out: dict[str, np.ndarray] = {}
+    for coded in designs.values():
+        out.update(coded.numeric_columns())
+    return out

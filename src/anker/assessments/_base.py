@@ -111,56 +111,6 @@ def coefficient_table(names: Sequence[str], coef: np.ndarray, cov: np.ndarray, *
     return table
 
 
-def top_contributions(contributions: np.ndarray, feature_names: Sequence[str], index: pd.Index,
-                      *, top: int) -> pd.DataFrame:
-    """The ``top`` largest absolute contributions per row, as a tidy wide frame."""
-    best, values = top_positions(np.ascontiguousarray(contributions.T), top)
-    names = list(feature_names)
-    out = {}
-    for j in range(best.shape[0]):
-        out[f"factor_{j + 1}"] = pd.Categorical.from_codes(best[j], categories=names)
-        out[f"contribution_{j + 1}"] = values[j]
-    return pd.DataFrame(out, index=index)
-
-
-def top_positions(by_feature: np.ndarray, top: int,
-                  scratch: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``top`` largest absolute values of each column of ``by_feature`` (features x rows):
-    their features (ties: the first) and values, two (top, rows) arrays.
-
-    Each pass runs over the features with whole rows of clients (contiguous
-    memory), keeping the running largest value and its feature; a chosen value
-    is then set aside. This is a row-wise argmax without numpy's per-row cost.
-    ``scratch`` (features + 1 rows, at least as many columns) is working memory
-    a caller in a loop can lend.
-    """
-    k, n = by_feature.shape
-    top = int(min(max(top, 1), k))
-    if scratch is None:
-        scratch = np.empty((k + 1, n))
-    size, largest = scratch[:k, :n], scratch[k, :n]
-    np.abs(by_feature, out=size)
-    best = np.zeros((top, n), dtype=np.int8 if k < 127 else np.intp)
-    values = np.empty((top, n))
-    larger = np.empty(n, dtype=bool)
-    step = np.empty(n, dtype=best.dtype)
-    column = np.arange(n)
-    features = [best.dtype.type(f) for f in range(k)]
-    for j in range(top):
-        largest[:] = size[0]
-        best[j] = 0
-        for f in range(1, k):
-            np.greater(size[f], largest, out=larger)  # strictly: a tie keeps the first
-            # best = f where larger, without a branch per client (a masked copy mispredicts)
-            np.subtract(features[f], best[j], out=step)
-            np.multiply(step, larger, out=step)
-            np.add(best[j], step, out=best[j])
-            np.maximum(largest, size[f], out=largest)
-        values[j] = by_feature[best[j], column]
-        size[best[j], column] = -1.0
-    return best, values
-
-
 class Assessment:
     """Base of the four tests. Subclasses set ``name`` and implement the fit."""
 
@@ -242,6 +192,13 @@ class Assessment:
         self._check_ranges(df)
         return X
 
+    def outside_ranges(self, df: pd.DataFrame,
+                       numeric: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Per numeric feature, which rows of ``df`` lie outside the range the test was
+        fitted on (a boolean array each; a missing value is not outside). ``numeric``: the
+        features as floats, when the caller has them."""
+        return _outside(self.ranges_, df, numeric)
+
     def _check_ranges(self, df: pd.DataFrame,
                       numeric: dict[str, np.ndarray] | None = None) -> dict[str, int]:
         """Warn (:class:`~anker.errors.OutOfRangeWarning`) and count the rows whose
@@ -250,11 +207,8 @@ class Assessment:
         counts: dict[str, int] = {}
         detail = []
         any_outside = np.zeros(len(df), dtype=bool)
-        outside = np.empty(len(df), dtype=bool)
-        for f, (low, high) in self.ranges_.items():
-            values = numeric[f] if numeric and f in numeric else df[f].to_numpy(dtype=float)
-            np.less(values, low, out=outside)
-            outside |= values > high
+        for f, outside in self.outside_ranges(df, numeric).items():
+            low, high = self.ranges_[f]
             if outside.any():
                 counts[f] = int(outside.sum())
                 any_outside |= outside
@@ -376,3 +330,60 @@ def to_json_array(arr: np.ndarray) -> list:
     """NaN-safe list for JSON (NaN -> None)."""
     arr = np.asarray(arr, dtype=float)
     return np.where(np.isfinite(arr), arr, None).tolist()
+
+
+def out_of_range_column(tests: Iterable[Assessment], df: pd.DataFrame,
+                        numeric: dict[str, np.ndarray] | None = None) -> pd.Series:
+    """Per client, the numeric features outside the range any of ``tests`` was fitted on.
+
+    The per-client record of the rows an :class:`~anker.errors.OutOfRangeWarning`
+    counts: the feature names joined by ``", "`` in the model's order, or ``""``
+    when every feature lies inside its training range. ``numeric``: the
+    features as floats, when the caller has them.
+
+    Examples
+    --------
+    >>> import anker
+    >>> df = anker.simulate_population(n_per_cohort=500, seed=1).data
+    >>> test = anker.ComplianceTest().fit(df)
+    >>> new = df.head(3).assign(age=[30, 150, 40], tightness=[0.5, 1e6, 0.5])
+    >>> out_of_range_column([test], new).tolist()
+    ['', 'age, tightness', '']
+    """
+    flags: dict[str, np.ndarray] = {}
+    done: set[tuple[str, float, float]] = set()
+    for test in tests:  # tests fitted on the same rows share their ranges: compared once
+        todo = {f: r for f, r in test.ranges_.items() if (f, *r) not in done}
+        done |= {(f, *r) for f, r in todo.items()}
+        for f, outside in _outside(todo, df, numeric).items():
+            flags[f] = flags[f] | outside if f in flags else outside
+    names = [f for f in flags if flags[f].any()]
+    text = np.full(len(df), "", dtype=object)
+    # the distinct combinations are few: one text per combination, mapped back by code
+    for start in range(0, len(names), 62):
+        block = names[start:start + 62]
+        code = np.zeros(len(df), dtype=np.int64)
+        for j, f in enumerate(block):
+            code |= flags[f].astype(np.int64) << j
+        if len(block) <= 16:  # at most 65,536 combinations: count them, no sort
+            uniques = np.flatnonzero(np.bincount(code, minlength=1 << len(block)))
+            lookup = np.zeros(1 << len(block), dtype=np.int64)
+            lookup[uniques] = np.arange(uniques.size)
+            inverse = lookup[code]
+        else:
+            uniques, inverse = np.unique(code, return_inverse=True)
+        words = np.asarray([", ".join(f for j, f in enumerate(block) if int(u) >> j & 1)
+                            for u in uniques], dtype=object)[inverse]
+        joined = np.where((text != "") & (words != ""), text + ", ", text) if start else text
+        text = joined + words if start else words
+    return pd.Series(text, index=df.index, name="out_of_range")
+
+
+def _outside(ranges: dict[str, tuple[float, float]], df: pd.DataFrame,
+             numeric: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    out = {}
+    for f, (low, high) in ranges.items():
+        values = numeric[f] if numeric and f in numeric else df[f].to_numpy(dtype=float)
+        out[f] = values < low
+        out[f] |= values > high
+    return out

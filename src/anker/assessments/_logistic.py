@@ -15,8 +15,8 @@ from anker.assessments._base import (
     is_dask_frame,
     numeric_values,
     to_json_array,
-    top_contributions,
 )
+from anker.assessments.factors import top_contributions
 from anker.models.logistic import LogisticFit, fit_logistic
 
 

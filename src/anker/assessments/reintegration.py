@@ -18,8 +18,8 @@ from anker.assessments._base import (
     is_dask_frame,
     numeric_values,
     to_json_array,
-    top_contributions,
 )
+from anker.assessments.factors import top_contributions
 from anker.models.design import check_rank
 from anker.models.logistic import LogisticFit, fit_logistic
 

@@ -162,7 +162,8 @@ def _refuse(method: str, n_boot: Any, level: Any, horizon: Any, comparison_col: 
         if value is not None:
             raise ValueError(f"{name}={value!r} is not supported on a Dask frame (the counts are per "
                              "cohort and day, not per group or cluster): compare in memory")
-    if options.get("outcome", "time_on_benefit") != "time_on_benefit":
+    # counts per (cohort, day) hold no entitlement: "auto" is time on benefit here
+    if options.get("outcome", "auto") not in ("auto", "time_on_benefit"):
         raise ValueError(f"outcome={options['outcome']!r} needs each spell's entitlement in memory; "
                          "on a Dask frame the outcome is 'time_on_benefit'")
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0 or n_boot == 1:

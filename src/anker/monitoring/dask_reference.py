@@ -17,8 +17,9 @@ The bins are those the in-memory path would learn from the same rows:
 Apparent performance at fitting keeps what adds up over partitions: for a
 classifier the rows, base rate, mean prediction and the expected calibration
 slope (from the log-likelihoods); for the survival test the rows and exits.
-The AUC and the C-index need every pair of rows: they are not computed on a
-Dask frame, and `anker.monitor` says that it cannot check a fall in them.
+The AUC and the C-index (apparent and leave-one-out) need every pair of rows,
+and the survival test's expected slope a Cox fit of its linear predictor:
+they are not computed on a Dask frame, and `anker.monitor` says so.
 """
 
 from __future__ import annotations

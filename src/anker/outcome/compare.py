@@ -41,6 +41,7 @@ from anker.outcome.options import (
     positivity_note,
     resolve_options,
     trim_note,
+    unobserved_note,
 )
 from anker.outcome.ph_test import zph_score_test
 from anker.outcome.summary import ComparisonSummary, build_summary
@@ -180,7 +181,7 @@ def compare_cohorts(
     cluster_col: str | None = None,
     propensity_knots: int = 3,
     estimand: str = "att",
-    outcome: str = "time_on_benefit",
+    outcome: str = "auto",
     outcome_model: str = "per_cohort",
     censoring: str = "cox",
     entitlement_col: str | None = None,
@@ -199,7 +200,9 @@ def compare_cohorts(
     cohort_col : column naming each spell's cohort; exactly two values unless
         ``cohorts`` names the pair to compare (other rows are then left out, with a warning).
     reference : the reference cohort (subtracted). Default: ``cohorts[0]``, else
-        ``"casemanagement_2004"`` when present.
+        ``"casemanagement_2004"`` when present. A label matches a cohort's value or,
+        failing that, the one value with its text or number: ``"0"`` names the
+        cohort 0 of a 0/1 column, as ``--reference 0`` does (also in ``cohorts``).
     cohorts : optional pair ``(reference, other)``.
     duration_col : spell length (>= 0), in ``time_unit`` (calendar days by default).
     event_col : 1 when the spell ended (an exit), 0 when censored (entitlement
@@ -224,9 +227,12 @@ def compare_cohorts(
         The Cox outcome and censoring models use the covariates as they are.
     estimand : ``"att"`` (the other cohort's own gain) or ``"ate"`` (averaged
         over both cohorts).
-    outcome : ``"time_on_benefit"`` (E[min(T, horizon)], T the latent time on
-        benefit, entitlement end censors) or ``"paid_days"``
-        (E[min(T, entitlement, horizon)], the calendar days actually paid).
+    outcome : ``"paid_days"`` (E[min(T, entitlement, horizon)], the calendar days
+        actually paid: what `anker.cost_benefit` prices), ``"time_on_benefit"``
+        (E[min(T, horizon)], T the latent time on benefit, entitlement end
+        censors; iptw cannot estimate it for spells whose entitlement ends before
+        the horizon, and a note says so) or ``"auto"`` (default): paid days when
+        the data hold the entitlement column (``entitlement_col``), else time on benefit.
     outcome_model : ``"per_cohort"`` (one Cox model per cohort: no
         proportional hazards between the cohorts) or ``"pooled"`` (one Cox
         model with the cohort as a term, as R's ``riskRegression::ate``).
@@ -299,7 +305,7 @@ def compare_cohorts(
         duration_col=duration_col, event_col=event_col,
         covariates=DEFAULT_COVARIATES if covariates is None else covariates,
         horizon=horizon, method=method, n_boot=n_boot, level=level,
-        comparison_col=comparison_col, cluster_col=cluster_col, methods=METHODS,
+        comparison_col=comparison_col, cluster_col=cluster_col, methods=METHODS, time_unit=unit,
     )
     data, A, durations, events = checked.data, checked.A, checked.durations, checked.events
     horizon, n_boot, notes = checked.horizon, checked.n_boot, list(checked.notes)
@@ -356,7 +362,9 @@ def compare_cohorts(
     cox_table["p"] = 2 * stats.norm.sf(np.abs(cox_table["coef"] / cox_table["se"]))
     ph = zph_score_test(cox, cox_design(A, X), durations, events, names=cox_names)
     for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival),
-                 trim_note(trim, est.propensity), *est.notes):
+                 trim_note(trim, est.propensity),
+                 unobserved_note(data, opts.entitlement_col, horizon, unit.days, opts.outcome),
+                 *est.notes):
         if note:
             notes.append(note)
     competing = None

@@ -4,7 +4,8 @@
 - ``outcome``: ``"time_on_benefit"``, E[min(T, h)] with T the latent time on
   benefit (entitlement end censors it), or ``"paid_days"``,
   E[min(T, entitlement, h)], the calendar days actually paid (entitlement end
-  ends it: only data end censors);
+  ends it: only data end censors); ``"auto"`` (the default) is paid days when
+  the data hold the entitlement column, else time on benefit;
 - ``outcome_model``: ``"per_cohort"`` Cox models (no proportional hazards
   between the cohorts) or one ``"pooled"`` Cox model with the cohort as a term;
 - ``censoring``: ``"cox"`` (censoring hazard on the covariates, per cohort) or
@@ -23,6 +24,7 @@ from anker.outcome.censoring import CENSORING_MODELS
 from anker.outcome.estimators import ESTIMANDS, OUTCOME_MODELS
 
 OUTCOMES = ("time_on_benefit", "paid_days")
+AUTO = "auto"
 DEFAULT_ENTITLEMENT_COL = "entitlement_days"
 # a p-value of the PH test below this puts the terms on record
 PH_NOTE_P = 0.01
@@ -49,7 +51,13 @@ def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcom
                     days_per_unit: float = 1.0) -> Options:
     """Check the options and form the per-row restriction times (in the durations' unit;
     the entitlement column is calendar days)."""
-    for name, value, allowed in (("estimand", estimand, ESTIMANDS), ("outcome", outcome, OUTCOMES),
+    if outcome == AUTO:
+        # latent time past entitlement end is never observed, so weighting alone cannot
+        # estimate it; paid days are observed up to the horizon and are what the fund pays
+        has_entitlement = (entitlement_col or DEFAULT_ENTITLEMENT_COL) in data.columns
+        outcome = "paid_days" if has_entitlement else "time_on_benefit"
+    for name, value, allowed in (("estimand", estimand, ESTIMANDS),
+                                 ("outcome", outcome, (*OUTCOMES, AUTO)),
                                  ("outcome_model", outcome_model, OUTCOME_MODELS),
                                  ("censoring", censoring, CENSORING_MODELS)):
         if value not in allowed:
@@ -80,6 +88,26 @@ def ph_note(ph_test: pd.DataFrame, outcome_model: str) -> str | None:
                   "so the cohort contrast is not assumed proportional, the covariate terms are")
     return (f"proportional hazards rejected (Schoenfeld test p < {PH_NOTE_P:g}) for "
             f"{', '.join(terms)}: {where}")
+
+
+def unobserved_note(data: pd.DataFrame, entitlement_col: str | None, horizon: float,
+                    days_per_unit: float, outcome: str) -> str | None:
+    """For time on benefit: how many spells' entitlement ends before the horizon, or None.
+
+    Their time on benefit after entitlement end is latent (never observed), so no
+    censoring model can restore it from the others: iptw is not identified there.
+    """
+    col = entitlement_col or DEFAULT_ENTITLEMENT_COL
+    if outcome != "time_on_benefit" or col not in data.columns:
+        return None
+    values = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float) / days_per_unit
+    short = int(np.sum(values < horizon))
+    if short == 0:
+        return None
+    return (f"time on benefit: {short:,} spell(s) ({short / len(data):.1%}) have an entitlement "
+            f"({col!r}) that ends before the horizon; their time on benefit after it is never "
+            "observed, so iptw cannot estimate it (biased towards short spells) and gcomp and "
+            "aipw extrapolate it with the Cox model; outcome='paid_days' needs no extrapolation")
 
 
 def check_trim(trim) -> float | None:
