@@ -58,9 +58,12 @@ def test_bench_assessments_compares_like_with_like():
         assert rows[test]["note"].startswith(("agree", "outcome agree")), rows[test]["note"]
         assert "unmatched" not in rows[test]["note"]
     profile = [r for r in result["rows"] if r["task"].startswith("`AnkerModel.profile`")]
-    # first call, median, median with one BLAS thread
-    assert len(profile) == 3 and all(r["ours_s"] > 0 for r in profile)
-    assert profile[1]["peak_mb"] > 0
+    # first call, median, median with one BLAS thread, median with Categorical text columns
+    assert len(profile) == 4 and all(r["ours_s"] > 0 for r in profile)
+    assert profile[1]["peak_mb"] > 0 and "M clients/s" in profile[1]["note"]
+    # the bare Cox fit is timed against the same lifelines run
+    bare = next(r for r in result["rows"] if r["task"].startswith("`fit_cox`"))
+    assert bare["peer_s"] == rows["BenefitDurationTest"]["peer_s"] and "bar" in bare["note"]
 
 
 def test_term_names_of_statsmodels_map_onto_ours():
