@@ -72,7 +72,7 @@ def test_named_pair_of_cohorts(tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--horizon", "-3"], "argument --horizon: must be a positive number"),
     (["--horizon", "a year"], "argument --horizon: must be a positive number (in --time-unit"),
-    (["--horizon", "5000"], "horizon=5000 days is beyond the follow-up of cohort"),
+    (["--horizon", "5000"], "horizon=5000 calendar days is beyond the follow-up of cohort"),
     (["--method", "matching"], "argument --method: invalid choice: 'matching'"),
     (["--covariates", "age,wage"], "column(s) 'wage' (set --covariates) not in the data"),
     (["--cohort-col", "period"], "column(s) 'period' (set --cohort-col) not in the data"),

@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,8 @@ def test_disk_full_in_every_writing_command(files):
     for args in (("simulate", "--n-per-cohort", 200), ("fit", csv), ("profile", csv, "--model", model),
                  ("report", csv, "--n-boot", 0)):
         one_line(run(*args, "--out", "/dev/full"), "/dev/full", "No space left")
+        # a failed write removes a partial output only if it is a regular file it wrote
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode), "/dev/full is no longer a device"
 
 
 def test_output_folder_that_is_a_file(files):
@@ -176,13 +179,13 @@ def test_duplicate_headers_and_spells_are_refused(files):
     folder = tmp / "parts"
     folder.mkdir(exist_ok=True)
     for path, fragment in ((dup_header, "'age'"), (dup_spells, "duplicated spells")):
-        # the streaming `profile` (issue 13) refuses duplicated headers; duplicated spells
-        # it profiles row by row, so only the commands that fit or compare refuse them
-        commands = ("fit", "compare", "profile") if path == dup_header else ("fit", "compare")
-        for command in commands:
+        # both engines of `profile` too: the streaming one with the same checks per chunk
+        for command in ("fit", "compare", "profile", "profile-memory"):
             extra = {"fit": ("--out", tmp / "m2.json"), "compare": ("--n-boot", 0),
-                     "profile": ("--model", model, "--out", tmp / "p.csv")}[command]
-            one_line(run(command, path, *extra), fragment)
+                     "profile": ("--model", model, "--out", tmp / "p.csv"),
+                     "profile-memory": ("--model", model, "--out", tmp / "p.csv", "--engine",
+                                        "memory")}[command]
+            one_line(run(command.split("-")[0], path, *extra), fragment)
     one_line(run("compare", folder, "--n-boot", 0), "parts")
 
 

@@ -15,6 +15,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 import uuid
 import warnings
 from datetime import datetime, timezone
@@ -254,4 +256,84 @@ def test_a_database_that_refuses_writes_is_a_decision_log_error(tmp_path: Path) 
     with DecisionLog(tmp_path / "ro.sqlite") as log:
         log._store.conn.execute("PRAGMA query_only = ON")
         with pytest.raises(DecisionLogError, match="readonly|read-only"):
+            _record(log, 1)
+
+
+def _hold_write_lock(path: str, seconds: float) -> threading.Thread:
+    """Another connection takes the write lock now and keeps it for ``seconds``."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def test_a_writer_waits_past_sqlites_busy_timeout_and_records_once(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """Under load one waiter can lose the race for the lock again and again, beyond SQLite's
+    own busy timeout ('database is locked'): the transaction is retried, within a bound."""
+    from anker.decisions import store
+
+    monkeypatch.setattr(store, "_BUSY_TIMEOUT", 0.05)  # SQLite alone would give up after 50 ms
+    path = str(tmp_path / "busy.sqlite")
+    with DecisionLog(path) as log:
+        _record(log, 0)
+        holder = _hold_write_lock(path, 1.0)
+        started = time.monotonic()
+        _record(log, 1)  # waits about a second, then writes
+        holder.join()
+        assert time.monotonic() - started >= 0.9
+        frame = log.decisions()
+    assert frame["client_id"].tolist() == ["c0", "c1"]  # written once, nothing lost
+
+
+def test_a_log_locked_beyond_the_bound_is_a_decision_log_error(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    from anker.decisions import store
+
+    monkeypatch.setattr(store, "_BUSY_TIMEOUT", 0.05)
+    monkeypatch.setattr(store, "_BUSY_DEADLINE", 0.5)
+    path = str(tmp_path / "busy.sqlite")
+    with DecisionLog(path) as log:
+        holder = _hold_write_lock(path, 2.0)
+        with pytest.raises(DecisionLogError, match="is busy: other connections kept it locked"):
+            _record(log, 1)
+        holder.join()
+        assert log.decisions().empty  # nothing half-written
+        _record(log, 2)  # and the log works once the lock is free
+        assert len(log.decisions()) == 1
+
+
+def test_a_database_without_anker_triggers_says_so_at_open(tmp_path: Path) -> None:
+    """A third SQLAlchemy dialect (here SQLite under another name, so no server is needed):
+    anker writes no triggers for it, so it warns at every open, and the warning is true."""
+    pytest.importorskip("sqlalchemy")
+    from sqlalchemy.dialects import registry
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    from anker.errors import AppendOnlyWarning
+
+    class OtherDialect(SQLiteDialect_pysqlite):
+        name = "ankerotherdb"
+        supports_statement_cache = True
+
+    module = type(sys)("anker_test_other_dialect")
+    module.OtherDialect = OtherDialect
+    sys.modules[module.__name__] = module
+    registry.register("ankerotherdb", module.__name__, "OtherDialect")
+    path = tmp_path / "other.sqlite"
+    for _ in range(2):  # at creation and at every later open
+        with pytest.warns(AppendOnlyWarning, match="ankerotherdb database does not enforce"):
+            with DecisionLog(f"ankerotherdb:///{path}") as log:
+                _record(log, 1)
+    _raw(str(path), "UPDATE decisions SET advice = 'changed'")  # no trigger stops it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AppendOnlyWarning)  # SQLite itself: enforced, silent
+        with DecisionLog(tmp_path / "plain.sqlite") as log:
             _record(log, 1)

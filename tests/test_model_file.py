@@ -122,3 +122,23 @@ def test_clients_outside_the_training_range_are_warned_and_counted(fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutOfRangeWarning)
         model.profile(df.head(20))  # the training data itself: no warning
+
+
+def test_each_client_outside_the_range_is_named_in_its_profile(fitted):
+    model, df = fitted
+    new = df.head(6).copy()
+    new.loc[new.index[0], ["age", "tightness"]] = [150, 1e6]
+    new.loc[new.index[1], "age"] = -40
+    new.loc[new.index[2], "tightness"] = 1e6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        prof = model.profile(new)
+    # the truth by hand: the fitting data's own minimum and maximum of each feature
+    assert df["age"].max() < 150 and df["age"].min() > -40 and df["tightness"].max() < 1e6
+    assert prof["out_of_range"].tolist() == ["age, tightness", "age", "tightness", "", "", ""]
+    assert (model.profile(df.head(50))["out_of_range"] == "").all()
+    subset = anker.AnkerModel(labour_market=model.labour_market, tests=["labour_market"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        assert subset.profile(new)["out_of_range"].tolist()[:3] == ["age, tightness", "age",
+                                                                    "tightness"]

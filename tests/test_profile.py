@@ -138,7 +138,7 @@ def test_a_subset_fits_and_profiles_only_the_named_tests(spells_only):
         warnings.simplefilter("ignore")
         prof = model.profile(own.head(30))
     assert set(prof.columns) == {"p_on_benefit_3m", "p_on_benefit_6m", "p_on_benefit_12m",
-                                 "median_duration_days", "advice", "top_factors"}
+                                 "median_duration_days", "advice", "top_factors", "out_of_range"}
     assert prof.attrs["not_assessed"] == ["compliance", "labour_market", "reintegration"]
     assert set(prof.attrs["not_profiled"]) == {"p_exhaust", "wwb_flag"}
     assert prof["advice"].str.endswith("not assessed: compliance, labour_market, reintegration, "

@@ -7,6 +7,7 @@ NaN (see ``property_helpers.outcome``).
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 
 import numpy as np
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import anker
-from anker.errors import AnkerDataError
+from anker.errors import AnkerDataError, AnkerError
 
 from .property_helpers import CI, damage, outcome
 
@@ -125,3 +126,40 @@ def test_decision_log_record_any_input(text, year, scores):
                                    reason=text, coach_id="k", scores=scores, timestamp=stamp))
         kind, frame = outcome(log.decisions)
         assert kind == "result" and frame["timestamp"].notna().all()
+
+
+@settings(derandomize=CI, max_examples=60, deadline=None)
+@given(exponents=st.lists(st.one_of(st.integers(-330, 310), st.none()), min_size=30,
+                          max_size=30),
+       mantissa=st.floats(1.0, 9.99))
+def test_weights_of_any_magnitude(exponents, mantissa):
+    """Every entry point that takes weights (anker._weights): weights from 1e-330 (0 in a
+    float) to 1e310 (infinite), or 0, give a finite variance or an anker error naming them."""
+    from anker.models import fit_cox, fit_logistic
+    from anker.survival import kaplan_meier, rmst, rmst_influence
+
+    rng = np.random.default_rng(len(exponents))
+    durations = np.ceil(rng.exponential(10, 30))
+    events = (rng.random(30) < 0.7).astype(float)
+    X, y = rng.normal(size=(30, 2)), (rng.random(30) < 0.5).astype(float)
+    weights = np.array([0.0 if e is None else mantissa * 10.0**e if e < 309 else np.inf
+                        for e in exponents])
+    horizon = float(durations.max())
+    calls = {"kaplan_meier": lambda: kaplan_meier(durations, events, weights=weights).variance,
+             "rmst": lambda: np.array(rmst(durations, events, horizon, weights=weights)),
+             "rmst_influence": lambda: rmst_influence(durations, events, horizon, weights=weights),
+             "fit_logistic": lambda: np.diag(fit_logistic(X, y, weights=weights).cov),
+             "fit_cox": lambda: np.diag(fit_cox(X, durations, events, weights=weights).cov)}
+    for name, call in calls.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = call()
+            except AnkerError as exc:
+                assert str(exc).strip(), name
+                continue
+            except (ValueError, TypeError) as exc:  # plain ones only, as `outcome` allows
+                assert type(exc) in (ValueError, TypeError), (name, repr(exc))
+                continue
+        # NaN or inf only where the fit says why (a column it cannot estimate, separation)
+        assert np.isfinite(value).all() or caught, (name, weights, value)

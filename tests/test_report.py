@@ -112,6 +112,29 @@ def test_sections_present(full_html):
     assert "decisions" not in ids  # no log given
 
 
+def test_accuracy_equity_figure_is_in_the_accountability_section(job, full_html):
+    """FPR and FNR ratios across thresholds: drawn and summarised in section 9."""
+    results, _ = job
+    assert results.accuracy_equity, results.warnings
+    start = full_html.index('id="accountability"')
+    section = full_html[start:]
+    assert "Accuracy equity across thresholds" in section
+    captions = [c for c in parse(section).captions if c.startswith("Accuracy equity of")]
+    assert len(captions) == 1 and "per sex" in captions[0]
+    assert '<img src="data:image/png;base64,' in section[section.index("Accuracy equity across"):]
+    # the summary table holds each group's ratio range over the thresholds
+    table_ = results.accuracy_equity[0]
+    female = table_[table_["sex"] == "female"]
+    assert num(female["fpr_ratio"].max(), 2) in section
+    assert "thresholds_outside" in section
+
+
+def test_accountability_section_without_an_equity_table_says_so():
+    from anker.report.sections.accountability import accountability_section
+
+    assert "No accuracy-equity table was given" in accountability_section()
+
+
 def test_key_numbers(job, full_html):
     results, truth = job
     cmp, cb, be = results.comparison, results.cost_benefit, results.break_even

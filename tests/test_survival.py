@@ -375,7 +375,7 @@ def test_bad_survival_data(durations, events, match):
 def test_bad_weights_and_horizon():
     with pytest.raises(ValueError, match="weights must be >= 0"):
         rmst([1, 2], [1, 0], 1, weights=[1, -1])
-    with pytest.raises(ValueError, match="weights has length"):
+    with pytest.raises(ValueError, match="weights must hold one value per row"):
         kaplan_meier([1, 2], [1, 0], weights=[1])
     with pytest.raises(ValueError, match="horizon must be a positive"):
         rmst([1, 2], [1, 0], 0)

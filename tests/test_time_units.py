@@ -222,3 +222,36 @@ def test_compare_in_weeks_with_exits_in_week_zero():
     assert "week" in str(cmp.summary).lower()
     # the same spells in weeks: the naive RMST difference within a week of the daily one (rounding)
     assert abs(cmp.estimates.loc["naive", "estimate"] * 7 - days.estimates.loc["naive", "estimate"]) < 7
+
+
+def test_comparison_messages_name_the_unit(days_and_weeks):
+    _, weeks = days_and_weeks
+    common = dict(duration_col="spell", reference="casemanagement_2004", covariates=["age"],
+                  n_boot=0, time_unit="week")
+    longest = weeks["spell"].max()
+    with pytest.raises(anker.AnkerDataError, match=r"horizon=\d+ weeks is beyond .* weeks\)"):
+        anker.compare_cohorts(weeks, horizon=longest * 2, **common)
+    with pytest.raises(ValueError, match="positive number of weeks"):
+        anker.compare_cohorts(weeks, horizon=-1, **common)
+    with pytest.raises(ValueError, match="number of periods of 14 days"):
+        anker.compare_cohorts(weeks, horizon="soon", **{**common, "time_unit": 14})
+    text = weeks.assign(spell=weeks["spell"].astype(str))
+    with pytest.raises(anker.AnkerDataError, match=r"'spell' \(durations, weeks\)"):
+        anker.compare_cohorts(text, horizon=52, **common)
+
+
+def test_a_reference_label_matches_a_number_as_on_the_command_line(days_and_weeks):
+    """`reference="0"` names the cohort 0 of an integer column (the CLI's --reference 0)."""
+    df, _ = days_and_weeks
+    coded = df.assign(cohort=(df["cohort"] == "coaching_2007").astype(int))
+    common = dict(covariates=["age"], n_boot=0, horizon=364, method="gcomp")
+    want = anker.compare_cohorts(coded, reference=0, **common)
+    for label in ("0", 0.0):
+        got = anker.compare_cohorts(coded, reference=label, **common)
+        assert got.reference == 0 and got.other == 1
+        assert got.rmst_difference == want.rmst_difference
+    assert anker.compare_cohorts(coded, cohorts=("1", "0"), **common).reference == 1
+    years = df.assign(cohort=df["cohort"].str[-4:])  # text "2004" / "2007"
+    assert anker.compare_cohorts(years, reference=2004, **common).reference == "2004"
+    with pytest.raises(anker.AnkerDataError, match="reference='2'"):
+        anker.compare_cohorts(coded, reference="2", **common)

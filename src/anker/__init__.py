@@ -25,6 +25,7 @@ _PUBLIC = {
     "AnkerModelFileError": "errors",
     "DecisionLogError": "errors",
     "AnkerWarning": "errors",
+    "AppendOnlyWarning": "errors",
     "ConvergenceWarning": "errors",
     "OutOfRangeWarning": "errors",
     "validate": "schema",

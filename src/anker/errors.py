@@ -44,6 +44,12 @@ class ConvergenceWarning(AnkerWarning, RuntimeWarning):
     """A model fit stopped before its Newton iterations converged (gradient not ~0)."""
 
 
+class AppendOnlyWarning(AnkerWarning):
+    """A decision log on a database where anker cannot make append-only a rule of the
+    database itself (triggers exist for SQLite and PostgreSQL only): rows can be changed by
+    anyone with write access to the table, outside anker."""
+
+
 class OutOfRangeWarning(AnkerWarning):
     """Clients whose features lie outside the ranges the model was fitted on.
 

@@ -26,7 +26,7 @@ from anker.assessments import (
     ReintegrationTest,
     wwb_check,
 )
-from anker.assessments._base import Assessment
+from anker.assessments._base import Assessment, out_of_range_column
 from anker.distributed import fit_model_dask, is_dask_frame, profile_dask
 from anker.errors import AnkerModelFileError
 from anker.schema import FollowUpWarning
@@ -156,7 +156,9 @@ class AnkerModel:
         and 12 months is taken in the benefit-duration test's time unit; a time
         beyond the follow-up of its fitting data is NaN with a warning unless
         ``extrapolate=True`` (which also gives a trajectory gain outside the
-        common support).
+        common support). ``out_of_range`` names, per client, the numeric features outside
+        the range the model was fitted on (``""`` when none): the rows that the
+        :class:`~anker.errors.OutOfRangeWarning` counts, whose scores are extrapolations.
         """
         if not self.is_fitted:
             raise ValueError("AnkerModel is not fitted yet: call fit(df) or AnkerModel.load(path)")
@@ -209,6 +211,7 @@ class AnkerModel:
         top = min(self.top_factors, len(amt.features))  # no more factors than features
         factors = amt.explain(df, top=top, X=X["labour_market"])
         out["top_factors"] = _factor_text(factors, top)
+        out["out_of_range"] = out_of_range_column(self.tests.values(), df)
         out.attrs.update(not_assessed=[], not_profiled={},
                          time_unit=bd.time_unit.label, survival_times=self.survival_times())
         return out
@@ -261,6 +264,7 @@ class AnkerModel:
                                                  "reintegration", "compliance") if n in self.tests)
         factors = explainer.explain(df, top=self.top_factors, X=X[explainer.name])
         out["top_factors"] = _factor_text(factors, min(self.top_factors, len(explainer.features)))
+        out["out_of_range"] = out_of_range_column(self.tests.values(), df)
         out.attrs.update(not_assessed=self.not_assessed, not_profiled=not_profiled,
                          top_factors_from=explainer.name)
         if bd is not None:

@@ -171,15 +171,23 @@ class Assessment:
         self._check_ranges(df)
         return X
 
+    def outside_ranges(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per numeric feature, which rows of ``df`` lie outside the range the test was
+        fitted on (a boolean array each; a missing value is not outside)."""
+        out = {}
+        for f, (low, high) in self.ranges_.items():
+            values = df[f].to_numpy(dtype=float)
+            out[f] = (values < low) | (values > high)
+        return out
+
     def _check_ranges(self, df: pd.DataFrame) -> dict[str, int]:
         """Warn (:class:`~anker.errors.OutOfRangeWarning`) and count the rows whose
         numeric features lie outside the ranges the test was fitted on."""
         counts: dict[str, int] = {}
         detail = []
         any_outside = np.zeros(len(df), dtype=bool)
-        for f, (low, high) in self.ranges_.items():
-            values = df[f].to_numpy(dtype=float)
-            outside = (values < low) | (values > high)
+        for f, outside in self.outside_ranges(df).items():
+            low, high = self.ranges_[f]
             if outside.any():
                 counts[f] = int(outside.sum())
                 any_outside |= outside
@@ -288,3 +296,39 @@ def to_json_array(arr: np.ndarray) -> list:
     """NaN-safe list for JSON (NaN -> None)."""
     arr = np.asarray(arr, dtype=float)
     return np.where(np.isfinite(arr), arr, None).tolist()
+
+
+def out_of_range_column(tests: Iterable[Assessment], df: pd.DataFrame) -> pd.Series:
+    """Per client, the numeric features outside the range any of ``tests`` was fitted on.
+
+    The per-client record of the rows an :class:`~anker.errors.OutOfRangeWarning`
+    counts: the feature names joined by ``", "`` in the model's order, or ``""``
+    when every feature lies inside its training range.
+
+    Examples
+    --------
+    >>> import anker
+    >>> df = anker.simulate_population(n_per_cohort=500, seed=1).data
+    >>> test = anker.ComplianceTest().fit(df)
+    >>> new = df.head(3).assign(age=[30, 150, 40], tightness=[0.5, 1e6, 0.5])
+    >>> out_of_range_column([test], new).tolist()
+    ['', 'age, tightness', '']
+    """
+    flags: dict[str, np.ndarray] = {}
+    for test in tests:
+        for f, outside in test.outside_ranges(df).items():
+            flags[f] = flags[f] | outside if f in flags else outside
+    names = [f for f in flags if flags[f].any()]
+    text = np.full(len(df), "", dtype=object)
+    # the distinct combinations are few: one text per combination, mapped back by code
+    for start in range(0, len(names), 62):
+        block = names[start:start + 62]
+        code = np.zeros(len(df), dtype=np.int64)
+        for j, f in enumerate(block):
+            code |= flags[f].astype(np.int64) << j
+        uniques, inverse = np.unique(code, return_inverse=True)
+        words = np.asarray([", ".join(f for j, f in enumerate(block) if int(u) >> j & 1)
+                            for u in uniques], dtype=object)[inverse]
+        joined = np.where((text != "") & (words != ""), text + ", ", text)
+        text = joined + words
+    return pd.Series(text, index=df.index, name="out_of_range")

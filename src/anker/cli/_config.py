@@ -253,23 +253,15 @@ def match_label(values, label: Any, *, flag: str = "--reference") -> Any:
     """The cohort value that ``label`` (as typed, a string) names: ``"0"`` on a 0/1 column is 0."""
     if label is None:
         return None
+    from anker.outcome.checks import match_cohort  # the API's rule, one for both doors
+
     found = list(dict.fromkeys(values.dropna().tolist()))
-    if label in found:
-        return label
-    matches = [v for v in found if str(v) == str(label)
-               or (isinstance(v, int | float) and _number(label) == v)]
-    if len(matches) == 1:
-        return matches[0]
+    match = match_cohort(found, label)
+    if match is not None:
+        return match
     shown = sorted(map(str, found))[:10]
     raise AnkerDataError(f"{flag} {label}: not a cohort in the cohort column (found: {shown}); "
                          f"pass {flag} with one of them", columns=[])
-
-
-def _number(text: Any) -> float | None:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
 
 
 def require(df, columns: Sequence[tuple[str | None, str]], *, data: str) -> None:

@@ -7,10 +7,14 @@ record batches (``pyarrow.parquet.ParquetFile.iter_batches``, a folder's files i
 name order), only the columns the model uses; CSV by
 pandas' chunked reader, the parser of the in-memory reader (`anker.cli._io`),
 so a value is parsed the same way whichever way it is read. Every chunk gets
-the in-memory checks: the columns the model needs (`anker.schema.require_columns`)
-and the schema's rules for those it knows (`anker.schema.validate`); an error
-names the rows it was found in. Output is CSV or Parquet, written chunk by
-chunk. With ``engine="dask"`` a Parquet file or folder is profiled on a local
+the checks of the in-memory engine, by the same code: the reader's
+(`anker.cli._io.RecordChecks`: duplicated headers, text in a numeric column
+named with its column and line or row, duplicated spells, also across chunks),
+the columns the model needs (`anker.schema.require_columns`) and the schema's
+rules for those it knows (`anker.schema.validate`); an error names the rows it
+was found in, and the partly written output is removed. Both engines check the
+columns a profile reads (`profile_rules`). Output is CSV or Parquet, written
+chunk by chunk. With ``engine="dask"`` a Parquet file or folder is profiled on a local
 Dask cluster instead (`anker.distributed.profile_dask`).
 """
 
@@ -19,13 +23,14 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from anker._progress import interactive, progress
+from anker.cli._io import SPELL_KEYS, RecordChecks, check_header_names
+from anker.cli._summary import MEAN_COLUMNS, StreamSummary, tally
 from anker.errors import AnkerDataError, AnkerError
 from anker.schema import SCHEMA, require_columns, validate
 
@@ -62,6 +67,14 @@ def _parquet_file(path: Path):
         raise AnkerDataError(f"cannot read {str(path)!r} as Parquet: {exc}") from None
 
 
+def _column_names(file: Path) -> list[str]:
+    """A Parquet file's columns without the index pandas stored (as the in-memory reader
+    reads them: the index back as the index)."""
+    schema = _parquet_file(file).schema_arrow
+    stored = (schema.pandas_metadata or {}).get("index_columns", [])
+    return [n for n in schema.names if n not in {c for c in stored if isinstance(c, str)}]
+
+
 def columns_of(path: str | os.PathLike) -> list[str]:
     """The column names of a records file or folder, read from its header or schema only."""
     p = Path(path)
@@ -77,9 +90,10 @@ def columns_of(path: str | os.PathLike) -> list[str]:
             raise AnkerDataError(f"cannot read {str(path)!r} as records: {type(exc).__name__}: "
                                  f"{exc}") from None
     files = _parquet_files(p)
-    names = list(_parquet_file(files[0]).schema_arrow.names)
+    names = _column_names(files[0])
+    check_header_names(names, f"data file {str(path)!r}")
     for file in files[1:]:
-        if list(_parquet_file(file).schema_arrow.names) != names:
+        if _column_names(file) != names:
             raise AnkerDataError(f"{str(path)!r}: {file.name} has other columns than {files[0].name}")
     return names
 
@@ -158,51 +172,15 @@ class _Writer:
             table = table.cast(self._schema)
         self._handle.write_table(table)
 
+    def discard(self) -> None:
+        """Remove a partly written output: only a regular file this writer wrote (never a
+        device such as /dev/full, a pipe or what a symbolic link points at)."""
+        if self._handle is not None and not self.path.is_symlink() and self.path.is_file():
+            self.path.unlink(missing_ok=True)
+
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
-
-
-@dataclass
-class StreamSummary:
-    """What a streamed profile did: rows, chunks, advice counts and the warnings raised."""
-
-    rows: int = 0
-    chunks: int = 0
-    route_a: int = 0
-    route_b: int = 0
-    trajectory: int = 0
-    wwb: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-    def add(self, profiles: pd.DataFrame, *, tallied: bool = False) -> None:
-        if tallied:  # one row of counts (`_tally`) instead of the profiles
-            row = profiles.iloc[0]
-            self.rows += int(row["rows"])
-            self.route_a, self.route_b = int(row["route_a"]), int(row["route_b"])
-            self.trajectory, self.wwb = int(row["trajectory"]), int(row["wwb"])
-            return
-        self.rows += len(profiles)
-        self.chunks += 1
-        if "route" in profiles:
-            self.route_a += int((profiles["route"] == "A").sum())
-            self.route_b += int((profiles["route"] == "B").sum())
-        if "trajectory_advice" in profiles:
-            self.trajectory += int((profiles["trajectory_advice"] == "trajectory").sum())
-        if "wwb_flag" in profiles:
-            self.wwb += int(profiles["wwb_flag"].sum())
-
-    def line(self, out: str) -> str:
-        return (f"profiled {self.rows:,} clients -> {out} (route A {self.route_a:,}, route B "
-                f"{self.route_b:,}; trajectory advised {self.trajectory:,}; WWB flag {self.wwb:,})")
-
-
-def _tally(profiles: pd.DataFrame) -> pd.DataFrame:
-    """The summary line's counts of one partition, as a one-row frame."""
-    one = StreamSummary()
-    one.add(profiles)
-    return pd.DataFrame({"rows": [one.rows], "route_a": [one.route_a], "route_b": [one.route_b],
-                         "trajectory": [one.trajectory], "wwb": [one.wwb]}, dtype="int64")
 
 
 def _features(model: Any) -> list[str]:
@@ -216,6 +194,27 @@ def needed_columns(model: Any) -> list[str]:
     if bd is not None and getattr(bd, "entitlement_col", None):
         needed.append(bd.entitlement_col)
     return list(dict.fromkeys(needed))
+
+
+def profile_rules(model: Any, id_col: str | None) -> dict[str, Any]:
+    """What the reader checks of a profile's input, the same for both engines: the columns
+    the profile reads (the model's, the row key and the spell keys), numbers in the
+    numeric features and the entitlement, text allowed in the categorical ones and the key."""
+    numeric, text = set(), {id_col} - {None}
+    for test in model.tests.values():
+        spec = test._require_fitted()
+        numeric.update(f for f in spec.features if f not in spec.levels)
+        text.update(spec.levels)
+    bd = model.tests.get("benefit_duration")
+    if bd is not None and getattr(bd, "entitlement_col", None):
+        numeric.add(bd.entitlement_col)
+    read = [*needed_columns(model), *({id_col} - {None}), *sorted(SPELL_KEYS)]
+    return {"numeric": numeric, "text": text, "columns": list(dict.fromkeys(read))}
+
+
+def schema_rules(model: Any, id_col: str | None) -> list[str]:
+    """The columns a profile reads whose schema rules (ranges, types) are checked."""
+    return [c for c in needed_columns(model) if c in SCHEMA and c != id_col]
 
 
 def profile_stream(model: Any, data: str | os.PathLike, out: str | os.PathLike, *,
@@ -242,19 +241,31 @@ def profile_stream(model: Any, data: str | os.PathLike, out: str | os.PathLike, 
     (2000, 4)
     """
     header = columns_of(data)
-    needed = needed_columns(model)
     require_columns(pd.DataFrame(columns=header), _features(model), role="profile")
-    read = [c for c in header if c in needed or c == id_col]
-    known = [c for c in read if c in SCHEMA and c != id_col]
+    rules = profile_rules(model, id_col)
+    read = [c for c in header if c in rules["columns"]]
+    known = [c for c in schema_rules(model, id_col) if c in header]
+    keys = [c for c in read if c in SPELL_KEYS]
+
+    def reread(number: int) -> pd.DataFrame:  # only to confirm a repeated spell
+        for j, chunk in enumerate(iter_chunks(data, columns=keys, chunk_rows=chunk_rows)):
+            if j == number:
+                return chunk
+        raise AnkerDataError(f"{data}: chunk {number + 1} not found on a second reading")
+
+    checks = RecordChecks(source=str(data), csv_lines=_kind(Path(data)) == "csv",
+                          reread=reread, **rules)
     summary = StreamSummary()
     seen: dict[str, list] = {}
     writer = _Writer(out)
     total = count_rows(data) if interactive() else None
+    done = False
     try:
         with progress(total or 0, desc="profile (clients)") as bar:
             for chunk in iter_chunks(data, columns=read, chunk_rows=chunk_rows):
                 first = summary.rows
                 where = f"{data}, rows {first + 1:,}-{first + len(chunk):,}"
+                checks.check(chunk, first_row=first)  # the in-memory reader's checks, per chunk
                 if id_col in chunk.columns:
                     chunk = chunk.set_index(id_col, drop=False)
                 else:
@@ -275,8 +286,13 @@ def profile_stream(model: Any, data: str | os.PathLike, out: str | os.PathLike, 
                 summary.add(profiles)
                 bar.total = max(bar.total, summary.rows)
                 bar.update(len(chunk))
+        done = True
     finally:
-        writer.close()
+        try:
+            writer.close()
+        finally:
+            if not done:  # half a profile is no profile: never leave one that looks complete
+                writer.discard()
     if summary.rows == 0:
         raise AnkerDataError(f"{str(data)!r} holds no records")
     summary.warnings = [text if count == 1 else f"{text} (and {count - 1:,} more chunk(s) "
@@ -318,11 +334,15 @@ def profile_on_dask(model: Any, data: str | os.PathLike, out: str | os.PathLike,
             lazy.to_parquet(target)
         # the counts of the summary line from the written profiles: a second pass over three
         # columns instead of a second scoring
-        columns = [c for c in ("route", "trajectory_advice", "wwb_flag") if c in lazy.columns]
+        columns = [c for c in ("route", "trajectory_advice", "wwb_flag", *MEAN_COLUMNS)
+                   if c in lazy.columns]
         written = (dd.read_csv(target, usecols=columns) if as_csv
                    else dd.read_parquet(target, columns=columns))
         summary = StreamSummary(chunks=int(lazy.npartitions))
-        summary.add(written.map_partitions(_tally, meta=_tally(written._meta)).sum().compute()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty frame: only its attrs are wanted
+            summary.describe(model.profile(ddf._meta, **(options or {})).attrs)
+        summary.add(written.map_partitions(tally, meta=tally(written._meta)).sum().compute()
                     .to_frame().T, tallied=True)
     kinds: dict[str, list] = {}
     for w in caught:
@@ -344,9 +364,5 @@ def run_profile(model: Any, args: Any) -> int:
     from anker.cli._config import say_warnings
 
     say_warnings(summary.warnings)
-    line = summary.line(args.out)
-    missing = list(getattr(model, "not_assessed", []))
-    if missing:  # as the in-memory engine says it: a model of some of the tests
-        line = f"{line[:-1]}; not assessed: {', '.join(missing)})"
-    print(line)
+    print(summary.line(args.out))
     return 0

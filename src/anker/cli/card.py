@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decisions", default=None,
                         help="decision log (SQLite file) for the override rates")
     parser.add_argument("--organisation", default=None,
-                        help="JSON file with the organisation's fields (lawful_basis, contacts, "
+                        help="JSON file with the organisation's fields (lawful_basis, contact_email, "
                              "proportionality, ...)")
 
 

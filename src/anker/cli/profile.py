@@ -55,7 +55,10 @@ def _chosen(model, args):
 def run(args: argparse.Namespace) -> int:
     from anker.cli._config import require, resolve, say_warnings, unused
     from anker.cli._io import read_records, write_table
+    from anker.cli._stream import profile_rules, schema_rules
+    from anker.cli._summary import StreamSummary
     from anker.profile import AnkerModel
+    from anker.schema import validate
 
     resolve(args, NAME)
     unused(args, ["features", "duration_col", "event_col", "cohort_col", "reference",
@@ -66,35 +69,22 @@ def run(args: argparse.Namespace) -> int:
         from anker.cli._stream import run_profile
 
         return run_profile(model, args)
-    df = read_records(args.data)
+    # the streaming engine's checks, by the same code: the columns the profile reads
+    df = read_records(args.data, **profile_rules(model, args.id_col))
     if args.id_col in df.columns:
         df = df.set_index(args.id_col, drop=False)
     needed = {f for t in model.tests.values() for f in t.features}
     require(df, [(f, "the same column names as the fitting data") for f in sorted(needed)],
             data=args.data)
+    known = [c for c in schema_rules(model, args.id_col) if c in df.columns]
+    if known:
+        validate(df, columns=known)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         profiles = model.profile(df, extrapolate=bool(args.extrapolate))
     write_table(profiles, args.out)
     say_warnings(caught)
-    parts = []
-    if "route" in profiles:
-        counts = profiles["route"].value_counts().to_dict()
-        parts.append(f"route A {counts.get('A', 0):,}, route B {counts.get('B', 0):,}")
-    if "trajectory_advice" in profiles:
-        advised = int((profiles["trajectory_advice"] == "trajectory").sum())
-        parts.append(f"trajectory advised {advised:,}")
-    if "wwb_flag" in profiles:
-        parts.append(f"WWB flag {int(profiles['wwb_flag'].sum()):,}")
-    if "p_on_benefit_6m" in profiles:
-        times = profiles.attrs["survival_times"]
-        unit = profiles.attrs["time_unit"]
-        shown = ", ".join(f"{col.rsplit('_', 1)[-1]} {profiles[col].mean():.3f}"
-                          for col in times)
-        parts.append(f"mean P(on benefit) {shown} (at "
-                     f"{', '.join(f'{t:.4g}' for t in times.values())} {unit})")
-    missing = profiles.attrs.get("not_assessed", []) + list(profiles.attrs.get("not_profiled", {}))
-    if missing:
-        parts.append(f"not assessed: {', '.join(missing)}")
-    print(f"profiled {len(profiles):,} clients -> {args.out} ({'; '.join(parts)})")
+    summary = StreamSummary()
+    summary.add(profiles)
+    print(summary.line(args.out))
     return 0

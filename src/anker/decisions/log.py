@@ -22,6 +22,7 @@ of the compliance test), and ``scores`` (optional profile scores, JSON text).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -38,7 +39,7 @@ from anker.decisions.store import (
     _sqlite_path,
     _SQLiteStore,
 )
-from anker.errors import DecisionLogError
+from anker.errors import AppendOnlyWarning, DecisionLogError
 
 __all__ = ["DecisionLog", "override_direction", "SCHEMA_VERSION"]
 
@@ -98,7 +99,9 @@ class DecisionLog:
         a ``"sqlite:///relative/path"`` or ``"sqlite:////absolute/path"``
         URL (no SQLAlchemy needed), or any other SQLAlchemy URL (needs
         SQLAlchemy, which anker does not install). The database must be
-        empty or an anker decision log.
+        empty or an anker decision log. The database enforces append-only on
+        SQLite and PostgreSQL (triggers); on any other database opening the log
+        warns (`anker.AppendOnlyWarning`) that it does not.
 
         ``?mode=ro`` at the end (``"log.sqlite?mode=ro"``,
         ``"postgresql://.../anker?mode=ro"``) opens the log read-only.
@@ -198,6 +201,13 @@ class DecisionLog:
                 f"{', '.join(sorted(missing))}"
             )
         self._store.prepare()
+        if not self._store.enforces_append_only:
+            warnings.warn(AppendOnlyWarning(
+                f"decision log {self._name}: the {self._store.dialect} database does not enforce "
+                "append-only (anker writes its triggers on SQLite and PostgreSQL only): anyone "
+                "with write access to the 'decisions' table can change or delete rows outside "
+                "anker; use SQLite or PostgreSQL for a log that must hold up in an audit"),
+                stacklevel=3)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

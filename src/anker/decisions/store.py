@@ -11,12 +11,21 @@ What the database itself guarantees, whoever writes to it:
 
 * an override has a reason (a CHECK constraint);
 * the log is append-only: triggers make any ``UPDATE`` or ``DELETE`` of
-  ``decisions`` fail, on SQLite and on PostgreSQL (and ``TRUNCATE`` there);
+  ``decisions`` fail, on SQLite and on PostgreSQL (and ``TRUNCATE`` there). On any
+  other database SQLAlchemy reaches (MySQL, SQL Server, Oracle, ...) anker has no
+  triggers: opening such a log warns (:class:`anker.errors.AppendOnlyWarning`),
+  every time, that only anker's own code keeps it append-only;
 * creating a log is idempotent under concurrency: SQLite creates it in one
   ``BEGIN IMMEDIATE`` transaction, PostgreSQL under a transaction-level
   advisory lock, so eight processes opening a new log at once make one;
 * ``?mode=ro`` (or ``read_only=True``) opens the log read-only: SQLite in its
-  read-only URI mode, PostgreSQL with read-only transactions.
+  read-only URI mode, PostgreSQL with read-only transactions;
+* concurrent writers wait their turn: SQLite's busy handler waits up to
+  ``_BUSY_TIMEOUT`` seconds per statement, and a transaction that still finds the
+  log locked (its waiters are not served in order, so one can lose the race many
+  times under load) is rolled back and tried again, with growing random pauses,
+  for up to ``_BUSY_DEADLINE`` seconds; only then is it a ``DecisionLogError``
+  ("busy"). A record is written once or not at all.
 
 Every failure of the backend (a damaged file, a refused connection, a
 missing driver, a read-only database asked to write, a raw UPDATE stopped by
@@ -27,8 +36,10 @@ a trigger) is raised as :class:`anker.errors.DecisionLogError` naming the log
 from __future__ import annotations
 
 import contextlib
+import random
 import re
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -61,6 +72,8 @@ _SQLITE_TRIGGERS = tuple(
     f"CREATE TRIGGER IF NOT EXISTS decisions_append_only_{op.lower()} BEFORE {op} ON decisions "
     f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
     for op in ("UPDATE", "DELETE"))
+_BUSY_TIMEOUT = 10.0  # seconds SQLite's busy handler waits per statement
+_BUSY_DEADLINE = 180.0  # seconds one operation is retried while the log is locked
 _PG_LOCK = 0x616E6B6572  # "anker": one advisory lock for creating and upgrading a log
 _PG_FUNCTION = (
     "CREATE OR REPLACE FUNCTION anker_decisions_append_only() RETURNS trigger "
@@ -105,6 +118,14 @@ def _redact(url: str) -> str:
     return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
 
 
+def _locked(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED (with their extended codes): another connection holds it."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+
+
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(getattr(exc, "orig", None) or exc).split())
     return text or type(exc).__name__
@@ -112,6 +133,8 @@ def _reason(exc: BaseException) -> str:
 
 class _SQLiteStore:
     """Standard-library sqlite3: WAL journal, synchronous=FULL, one transaction per insert."""
+
+    enforces_append_only = True  # triggers
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path, self.read_only = path, read_only
@@ -121,37 +144,59 @@ class _SQLiteStore:
                     raise DecisionLogError(f"cannot open decision log {path} read-only: "
                                            "there is no such file")
                 uri = f"file:{urllib.parse.quote(str(Path(path).resolve()))}?mode=ro"
-                self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+                self.conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT,
+                                            isolation_level=None)
             else:
-                self.conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+                self.conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as exc:
             if not Path(path).parent.is_dir():
                 raise FileNotFoundError(f"cannot create decision log {path}: "
                                         f"directory {Path(path).parent} does not exist") from None
             raise DecisionLogError(f"cannot open decision log {path}: {exc}") from None
 
+    def _error(self, exc: sqlite3.Error) -> DecisionLogError:
+        if type(exc) is sqlite3.DatabaseError:  # the bare class: not a database, malformed
+            return DecisionLogError(f"{self.path} is not a decision log or is damaged: {exc}")
+        if _locked(exc):
+            return DecisionLogError(f"decision log {self.path} is busy: other connections kept "
+                                    f"it locked for over {_BUSY_DEADLINE:g} s ({_reason(exc)}); "
+                                    "nothing was recorded by this call, try again")
+        return DecisionLogError(f"decision log {self.path}: {_reason(exc)}")
+
+    def _retrying(self, operation):
+        """``operation()``, tried again while the log is locked, up to ``_BUSY_DEADLINE``."""
+        deadline = time.monotonic() + _BUSY_DEADLINE
+        pause = 0.01
+        while True:
+            try:
+                return operation()
+            except sqlite3.Error as exc:
+                if not _locked(exc) or time.monotonic() + pause > deadline:
+                    raise self._error(exc) from None
+            # random pauses: writers that collided do not collide again in step
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(2 * pause, 1.0)
+
     def _run(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        try:
-            return self.conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            if type(exc) is sqlite3.DatabaseError:  # the bare class: not a database, malformed
-                raise DecisionLogError(f"{self.path} is not a decision log or is damaged: "
-                                       f"{exc}") from None
-            raise DecisionLogError(f"decision log {self.path}: {_reason(exc)}") from None
+        return self._retrying(lambda: self.conn.execute(sql, params))
 
     def _transaction(self, statements: Sequence[tuple[str, Any]]) -> int | None:
         if self.read_only:
             raise DecisionLogError(f"decision log {self.path} is open read-only (mode=ro): "
                                    "nothing can be recorded")
-        self._run("BEGIN IMMEDIATE")
-        try:
-            last = [self._run(sql, params).lastrowid for sql, params in statements][-1]
-            self._run("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                self.conn.rollback()
-            raise
-        return last
+
+        def attempt() -> int | None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                last = [self.conn.execute(sql, params).lastrowid for sql, params in statements][-1]
+                self.conn.execute("COMMIT")
+            except BaseException:  # nothing of a failed attempt stays: all or none
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.rollback()
+                raise
+            return last
+
+        return self._retrying(attempt)
 
     def tables(self) -> set[str]:
         rows = self._run("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
@@ -229,6 +274,8 @@ class _SQLAlchemyStore:
         except Exception as exc:  # NoSuchModuleError, ArgumentError, ...: a bad URL
             raise DecisionLogError(f"cannot open decision log {name}: {_reason(exc)}") from None
         self.dialect = self.engine.dialect.name
+        # the databases whose triggers anker writes (_ensure_triggers)
+        self.enforces_append_only = self.dialect in ("sqlite", "postgresql")
         self.metadata = sa.MetaData()
         self.meta_table = sa.Table("meta", self.metadata, sa.Column("key", sa.String(64), primary_key=True),
                                    sa.Column("value", sa.Text, nullable=False))

@@ -51,6 +51,8 @@ class NaiveComparison:
     # a time unit object where this anker counts durations in units (``.label``,
     # ``.benefit_days_per_unit``); None: calendar days
     time_unit: Any = None
+    # counts per (cohort, day) hold no entitlement, so the scale is latent time on benefit
+    outcome: str = "time_on_benefit"
 
     @property
     def unit_label(self) -> str:

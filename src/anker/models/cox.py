@@ -11,10 +11,11 @@ which keeps a 500,000-row fit to seconds.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from anker._weights import check_weights, unscaled_covariance
 from anker.models.logistic import SeparationWarning
 from anker.models.newton import covariance, diverging, maximise
 
@@ -82,7 +83,10 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     events : (n,) array of 0/1
         1 when the spell ended by an exit, 0 when censored.
     weights : (n,) array, optional
-        Non-negative case weights; tied events use R's mean-weight rule.
+        Non-negative case weights; tied events use R's mean-weight rule. They are
+        divided by their largest value before the fit and the covariance,
+        log-likelihood and counts scaled back, which is exact: weights of 1e-300 or
+        1e300 fit as well as weights of 1.
     ties : {"efron", "breslow"}
     l2 : float
         Ridge penalty ``l2/2 * ||beta||^2``; 0 gives the partial-likelihood MLE.
@@ -102,6 +106,28 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     >>> round(float(fit_cox(x, t, np.ones(4000)).coef[0]), 1)
     0.7
     """
+    if weights is None:
+        return _fit_cox(X, durations, events, ties=ties, l2=l2, max_iter=max_iter, tol=tol,
+                        names=names)
+    w = check_weights(weights, np.shape(X)[0] if np.ndim(X) else -1)
+    if (w == 0).any() and np.shape(durations) == np.shape(events) == w.shape:
+        # a row of weight 0 is not in the data: in a tied group it would still count in
+        # Efron's mean weight, and a risk set of such rows alone has no sum to divide by
+        kept = w > 0
+        X, durations, events, w = (np.asarray(a)[kept] for a in (X, durations, events, w))
+    c = float(w.max())
+    # frequency weights c w: the same coefficients and baseline hazard, c times the
+    # information; each log risk-set sum gains log c per unit of event weight
+    fit = _fit_cox(X, durations, events, weights=w / c, ties=ties, l2=l2 / c, max_iter=max_iter,
+                   tol=tol, names=names)
+    return replace(fit, cov=unscaled_covariance(fit.cov, c), n=fit.n * c,
+                   n_events=fit.n_events * c,
+                   loglik=c * (fit.loglik - np.log(c) * fit.n_events))
+
+
+def _fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
+             weights: np.ndarray | None = None, ties: str = "efron", l2: float = 0.0,
+             max_iter: int = 50, tol: float = 1e-9, names=None) -> CoxFit:
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     X = np.asarray(X, dtype=float)
@@ -116,13 +142,7 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
         raise ValueError("durations must be >= 0")
     if not np.isin(events, (0, 1)).all():
         raise ValueError("events must be 0 or 1")
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
-        raise ValueError("weights must be finite, non-negative, one per row")
-    if weights is not None and ((w.sum() <= 0) or ((w > 0) & (w < 1e-150)).any()):
-        # products of such weights underflow: variances would come out NaN or infinite
-        raise ValueError("weights must not all be 0, and positive weights must be at least "
-                         "1e-150 (rescale them: only their ratios matter for the point estimates)")
+    w = np.ones(n) if weights is None else check_weights(weights, n)
     if events.sum() == 0:
         raise ValueError("no events: a Cox model needs at least one exit")
 

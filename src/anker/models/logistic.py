@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from scipy.special import expit, log_expit
 
+from anker._weights import check_weights, unscaled_covariance
 from anker.errors import AnkerWarning
 from anker.models.newton import covariance, diverging, maximise
 
@@ -68,7 +70,9 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     y : (n,) array
         Outcome in [0, 1]; fractional values fit a quasi-binomial mean model.
     weights : (n,) array, optional
-        Non-negative case weights (frequency weights).
+        Non-negative case weights (frequency weights). They are divided by their
+        largest value before the fit and the covariance and log-likelihood scaled
+        back, which is exact: weights of 1e-300 or 1e300 fit as well as weights of 1.
     offset : (n,) array, optional
         Added to the linear predictor.
     intercept : bool
@@ -93,6 +97,30 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     >>> np.round(fit_logistic(X, y).coef, 1).tolist()
     [0.5, 1.0, -1.0]
     """
+    if weights is None:
+        return _fit_logistic(X, y, offset=offset, intercept=intercept, l2=l2,
+                             max_iter=max_iter, tol=tol, names=names)
+    w = check_weights(weights, np.shape(X)[0] if np.ndim(X) else -1)
+    c = float(w.max())
+    # frequency weights c w: the same coefficients, the information (and l2's share of the
+    # objective) c times, so fit w with l2 / c and scale back
+    fit = _fit_logistic(X, y, weights=w / c, offset=offset, intercept=intercept,
+                        l2=_divide(l2, c), max_iter=max_iter, tol=tol, names=names)
+    return replace(fit, cov=unscaled_covariance(fit.cov, c), n=fit.n * c,
+                   loglik=fit.loglik * c)
+
+
+def _divide(l2: Any, c: float) -> Any:
+    try:
+        return np.asarray(l2, dtype=float) / c
+    except (TypeError, ValueError):
+        return l2  # refused by the fit, with its own message
+
+
+def _fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None,
+                  offset: np.ndarray | None = None, intercept: bool = True,
+                  l2: float | np.ndarray = 0.0, max_iter: int = 100, tol: float = 1e-10,
+                  names: Sequence[str] | None = None) -> LogisticFit:
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     n, p = X.shape
@@ -102,13 +130,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
         raise ValueError("X and y must be finite")
     if ((y < 0) | (y > 1)).any():
         raise ValueError("y must lie in [0, 1]")
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
-        raise ValueError("weights must be finite, non-negative, one per row")
-    if weights is not None and ((w.sum() <= 0) or ((w > 0) & (w < 1e-150)).any()):
-        # products of such weights underflow: variances would come out NaN or infinite
-        raise ValueError("weights must not all be 0, and positive weights must be at least "
-                         "1e-150 (rescale them: only their ratios matter for the point estimates)")
+    w = np.ones(n) if weights is None else check_weights(weights, n)
     names = [f"x{j}" for j in range(p)] if names is None else [str(v) for v in names]
     if len(names) != p:
         raise ValueError(f"names: {len(names)} given for {p} columns")
@@ -141,7 +163,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
                       RuntimeWarning, stacklevel=2)
         if constant.all() and not intercept:
             raise ValueError("no column varies and there is no intercept: nothing to fit")
-        fit = fit_logistic(X[:, ~constant], y, weights=weights, offset=offset,
+        fit = _fit_logistic(X[:, ~constant], y, weights=weights, offset=offset,
                            intercept=intercept, l2=l2 if np.ndim(l2) == 0 else l2[~constant],
                            max_iter=max_iter, tol=tol,
                            names=[nm for nm, c in zip(names, constant, strict=True) if not c])

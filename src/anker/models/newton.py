@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anker.errors import ConvergenceWarning
+from anker.errors import AnkerDataError, ConvergenceWarning
 
 # evaluate(x) -> (log-likelihood, gradient, information = minus the Hessian)
 Evaluate = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
@@ -75,10 +75,14 @@ def maximise(evaluate: Evaluate, start: np.ndarray, *, max_iter: int, tol: float
     ([3.0, 3.0], True)
     """
     x = np.asarray(start, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        loglik, grad, info = evaluate(x)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loglik, grad, info = evaluate(x)
+    except FloatingPointError:  # e.g. a risk set whose weights underflow to 0
+        loglik = np.nan
     if not np.isfinite(loglik):
-        raise FloatingPointError(f"{what} fit: the log-likelihood is not finite at the start")
+        raise AnkerDataError(f"{what} fit: the log-likelihood is not finite at the start "
+                             "(values or weights beyond floating point: rescale them)")
     it = 0
     stuck = False
     for it in range(1, max_iter + 1):

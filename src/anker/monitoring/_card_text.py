@@ -31,16 +31,19 @@ DESCRIPTION = ("Four statistical tests from the UWV ANKER model (2005): the comp
                "spell: chance of still being on benefit at 3, 6 and 12 months and of exhausting "
                "the entitlement). Together they give one advice per client and the factors "
                "that weighed most.")
-ALGORITHM_TYPE = ("Statistical models with fixed coefficients (not self-learning): logistic "
-                  "regression and a proportional-hazards survival model, fitted once on "
-                  "historical records and stored as a readable JSON model file.")
+DESCRIPTION_SHORT = ("Four statistical tests advise WW coaches on a client's route, support, "
+                     "follow-up and WWB hand-over; the coach decides.")
+ALGORITHM_TYPE = ("Statistical models fitted once on historical records (self-learning in the "
+                  "register's sense: trained on data) whose coefficients stay fixed in use: "
+                  "logistic regression and a proportional-hazards survival model, stored as a "
+                  "readable JSON model file.")
 OBJECTION = ("The advice is not a decision. A client can ask the coach, or another member of "
              "staff, to review the advice and can give their view (a human review, GDPR art. "
              "22). Against a decision that follows (for example on a trajectory or the "
              "benefit), the client can lodge an objection (bezwaar) within six weeks of the "
              "date of the decision (General Administrative Law Act, art. 6:7); the decision "
              "states where. Where the organisation receives objections is to be filled in "
-             "under `contacts`.")
+             "under `contact_email`.")
 
 
 def _pct(x: float) -> str:
@@ -50,7 +53,7 @@ def _pct(x: float) -> str:
 def risks(model: Any, proxies: dict, monitoring: Any) -> str:
     items = ["Indirect discrimination: features such as education or work history can stand in "
              "for sex or migration background, so leaving those out does not make the model "
-             "blind to them (see DPIA_description and performance per group).",
+             "blind to them (see dpia_description and performance_standard per group).",
              "Automation bias: coaches may follow the advice without their own judgement; the "
              "override rates under human_intervention show whether discretion is used.",
              "Drift: the business cycle and rule changes (such as the 2006 WW reform) move the "
@@ -135,12 +138,12 @@ def dpia(model: Any, proxies: dict) -> str:
                    f"{p['auc_all_features']:.2f} (0.5 = no information).")
     if not proxies:
         out.append("No proxy check was run (no data with protected attributes given).")
-    out.append("The DPIA itself is the organisation's (field DPIA).")
+    out.append("The DPIA itself is the organisation's (field dpia).")
     return " ".join(out)
 
 
 def methods(model: Any) -> str:
-    lines = []
+    lines = [ALGORITHM_TYPE]
     for name, t in model.tests.items():
         kind = type(t).__name__
         extra = []

@@ -1,19 +1,30 @@
 """``anker.model_card``: the entry for the Dutch Algorithm Register (algoritmeregister), filled in from what anker knows.
 
-The fields follow the register's publication standard (schema 0.3.x).
-What the library can know it fills from the model, the data, the fairness
-audits, the decision log and a monitoring run: the measured discrimination
-and calibration (overall and per group), the protected-attribute policy and
-the proxy check, the override rates. What only the organisation can know
-(its lawful basis, its contacts, its proportionality assessment, who is
-competent) is marked ``TO_BE_FILLED`` unless given in ``organisation``:
-never invented.
+The fields are those of the register's publication standard 0.3.1 (the
+only 0.3.x version the register's own schema configuration holds), under
+the standard's own names (``source_data``, ``type``,
+``performance_standard``, ``contact_email``, ``dpia``, ...), so that
+``fields`` can be uploaded as it is. What the library can know it fills from
+the model, the data, the fairness audits, the decision log and a monitoring
+run: the measured discrimination and calibration (overall and per group),
+the override rates, the monitoring. What only the organisation can know
+(its name, its lawful basis, its contact address, its proportionality
+assessment, whether a DPIA or human-rights assessment was done) is marked
+``TO_BE_FILLED`` unless given in ``organisation``: never invented. Optional
+links and identifiers (``website``, ``uuid``, which the register assigns,
+...) stay empty unless given.
+
+Three texts the standard has no field for are kept apart under
+``extensions``: ``risk_category`` (the EU AI Act class), ``data_bias`` and
+``dpia_description`` (how protected attributes and their proxies are
+handled: the policy and the proxy check).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,25 +35,53 @@ import pandas as pd
 from anker.monitoring import _card_text as text
 
 __all__ = ["ModelCard", "model_card", "TO_BE_FILLED", "STANDARD_VERSION", "FIELDS",
-           "ORGANISATION_FIELDS"]
+           "ORGANISATION_FIELDS", "OPTIONAL_FIELDS", "REGISTER_FIELDS", "EXTENSIONS", "RENAMED"]
 
-STANDARD_VERSION = "0.3.0"
+STANDARD_VERSION = "0.3.1"
 TO_BE_FILLED = "TO BE FILLED IN BY THE ORGANISATION"
-FIELDS = ("name", "goal", "impact", "risks", "risk_category", "training_data", "data_bias",
-          "DPIA_description", "description", "algorithm_type", "methods_and_models",
-          "performance", "monitoring", "human_intervention", "objection_procedure",
-          "revision_date", "standard_version")
-ORGANISATION_FIELDS = ("organization", "lawful_basis", "contacts", "proportionality",
-                       "competent_authority", "decision_making_process", "DPIA", "status")
+# filled by anker
+FIELDS = ("name", "description_short", "type", "goal", "impact", "risks", "description",
+          "source_data", "methods_and_models", "performance_standard", "monitoring",
+          "human_intervention", "objection_procedure", "revision_date", "standard_version",
+          "lang")
+# only the organisation knows these: marked until given
+ORGANISATION_FIELDS = ("organization", "department", "category", "status", "proportionality",
+                       "lawful_basis", "iama", "dpia", "contact_email", "area")
+# links and identifiers the standard leaves optional: empty until given
+OPTIONAL_FIELDS = ("website", "provider", "application_url", "process_index_url",
+                   "iama_description", "url", "uuid", "source_id", "tags", "publiccode")
+REGISTER_FIELDS = FIELDS + ORGANISATION_FIELDS + OPTIONAL_FIELDS
+EXTENSIONS = ("risk_category", "data_bias", "dpia_description")
+# names this module used before it followed the standard's own (anker 0.x): still accepted
+RENAMED = {"algorithm_type": "type", "training_data": "source_data",
+           "performance": "performance_standard", "contacts": "contact_email", "DPIA": "dpia",
+           "DPIA_description": "dpia_description"}
+_PERMITTED = {"type": ("Regelgebaseerd", "Zelflerend"),
+              "status": ("In ontwikkeling", "In gebruik", "Buiten gebruik"),
+              "iama": ("Ja", "Nee"), "dpia": ("Ja", "Nee")}
 
 
 @dataclass(frozen=True)
 class ModelCard:
-    """A register entry: ``fields`` (name -> text), their ``sources`` and the numbers behind them."""
+    """A register entry: ``fields`` (the standard's, name -> text), ``extensions`` (anker's
+    texts the standard has no field for), their ``sources`` and the numbers behind them.
+
+    ``card[name]`` looks a text up in either, also under a name of ``RENAMED``.
+    """
 
     fields: dict[str, str]
     sources: dict[str, str]
     measured: dict[str, Any] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> str:
+        key = RENAMED.get(name, name)
+        if key in self.fields:
+            return self.fields[key]
+        if key in self.extensions:
+            return self.extensions[key]
+        raise KeyError(f"{name!r}: not a field of the register entry (fields: "
+                       f"{list(self.fields)}; extensions: {list(self.extensions)})")
 
     @property
     def to_be_filled(self) -> list[str]:
@@ -50,25 +89,32 @@ class ModelCard:
         return [k for k, v in self.fields.items() if v == TO_BE_FILLED]
 
     def to_json(self, *, indent: int | None = 1) -> str:
-        """The entry as JSON: the fields, what is left to fill in, and the measured numbers."""
+        """The entry as JSON: the standard's fields, anker's extensions, what is left to fill
+        in, and the measured numbers."""
         return json.dumps({"standard_version": STANDARD_VERSION, "fields": self.fields,
-                           "sources": self.sources, "to_be_filled": self.to_be_filled,
-                           "measured": self.measured}, indent=indent, ensure_ascii=False,
-                          default=_plain)
+                           "extensions": self.extensions, "sources": self.sources,
+                           "to_be_filled": self.to_be_filled, "measured": self.measured},
+                          indent=indent, ensure_ascii=False, default=_plain)
 
     def to_markdown(self) -> str:
-        """The entry as Markdown, one section per field; open fields stand out in bold."""
+        """The entry as Markdown, one section per field; open fields stand out in bold,
+        empty optional ones are left out."""
         lines = [f"# {self.fields['name']}", "",
                  f"Algorithm Register entry (publication standard {STANDARD_VERSION}), "
-                 f"revised {self.fields['revision_date']}.", ""]
+                 f"revise before {self.fields['revision_date']}.", ""]
         if self.to_be_filled:
             lines += ["**To be filled in by the organisation:** "
                       + ", ".join(f"`{k}`" for k in self.to_be_filled), ""]
         for key, value in self.fields.items():
-            if key == "name":
+            if key == "name" or not value:
                 continue
             shown = f"**{value}**" if value == TO_BE_FILLED else value
             lines += [f"## {key}", "", shown, f"*Source: {self.sources.get(key, '')}*", ""]
+        if self.extensions:
+            lines += ["# Beyond the standard", "",
+                      f"Texts the publication standard {STANDARD_VERSION} has no field for.", ""]
+            for key, value in self.extensions.items():
+                lines += [f"## {key}", "", value, f"*Source: {self.sources.get(key, '')}*", ""]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -183,10 +229,16 @@ def model_card(model: Any, *, data: pd.DataFrame | None = None, audit: Any = Non
     monitoring : Monitoring, optional
         A :func:`anker.monitor` result, summarised under ``monitoring``.
     organisation : dict, optional
-        Values for the organisational fields (``lawful_basis``, ``contacts``,
-        ``proportionality``, ...); those not given are marked ``TO_BE_FILLED``.
-    name, revision_date : str, optional
-        The entry's name and revision date (ISO; default today, UTC).
+        Values for the organisational fields (``organization``, ``lawful_basis``,
+        ``contact_email``, ``proportionality``, ``dpia``, ...) and the optional
+        links; those of ``ORGANISATION_FIELDS`` not given are marked
+        ``TO_BE_FILLED``. The older names of ``RENAMED`` are accepted.
+    name : str, optional
+        The entry's name.
+    revision_date : str or date, optional
+        The date before which the entry is to be revised (YYYY-MM-DD or
+        DD-MM-YYYY; written DD-MM-YYYY as the standard asks; default a year
+        from today, UTC).
 
     Returns
     -------
@@ -199,56 +251,89 @@ def model_card(model: Any, *, data: pd.DataFrame | None = None, audit: Any = Non
     >>> card = anker.model_card(anker.AnkerModel().fit(df), data=df)
     >>> card.fields["lawful_basis"] == anker.monitoring.card.TO_BE_FILLED
     True
-    >>> "AUC" in card.fields["performance"], card.fields["standard_version"]
-    (True, '0.3.0')
+    >>> "AUC" in card.fields["performance_standard"], card.fields["standard_version"]
+    (True, '0.3.1')
+    >>> card["DPIA_description"] == card.extensions["dpia_description"]  # an older name
+    True
     """
     if not hasattr(model, "tests") or not getattr(model, "is_fitted", False):
         raise TypeError("model must be a fitted AnkerModel")
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    organisation = dict(organisation or {})
-    unknown = set(organisation) - set(ORGANISATION_FIELDS)
+    organisation = {RENAMED.get(k, k): v for k, v in dict(organisation or {}).items()}
+    allowed = ORGANISATION_FIELDS + OPTIONAL_FIELDS
+    unknown = set(organisation) - set(allowed)
     if unknown:
         raise ValueError(f"organisation: unknown field(s) {sorted(unknown)}; the organisational "
-                         f"fields are {list(ORGANISATION_FIELDS)}")
-    revision_date = revision_date or _dt.datetime.now(_dt.timezone.utc).date().isoformat()
+                         f"fields of publication standard {STANDARD_VERSION} are "
+                         f"{list(allowed)}")
+    for key, permitted in _PERMITTED.items():
+        if key in organisation and organisation[key] not in permitted:
+            raise ValueError(f"organisation: {key} must be one of {list(permitted)}, got "
+                             f"{organisation[key]!r}")
+    revision_date = _register_date(revision_date)
     performance, perf_notes = _performance(model, data)
     audits = _audits(model, data, audit)
     proxies = _proxies(model, data)
     overrides = _decisions(decisions)
     fields = {
         "name": name,
+        "description_short": text.DESCRIPTION_SHORT,
+        "type": "Zelflerend",  # the standard's word for a model fitted on data
         "goal": text.GOAL,
         "impact": text.IMPACT,
         "risks": text.risks(model, proxies, monitoring),
-        "risk_category": text.RISK_CATEGORY,
-        "training_data": text.training_data(model, data),
-        "data_bias": text.data_bias(data, audits),
-        "DPIA_description": text.dpia(model, proxies),
         "description": text.DESCRIPTION,
-        "algorithm_type": text.ALGORITHM_TYPE,
+        "source_data": text.training_data(model, data),
         "methods_and_models": text.methods(model),
-        "performance": text.performance(performance, audits, data, perf_notes),
+        "performance_standard": text.performance(performance, audits, data, perf_notes),
         "monitoring": text.monitoring(model, monitoring),
         "human_intervention": text.human_intervention(overrides),
         "objection_procedure": text.OBJECTION,
         "revision_date": revision_date,
         "standard_version": STANDARD_VERSION,
+        "lang": "eng",  # ISO 639-3: the texts are English
     }
-    sources = {k: "anker (model description)" for k in fields}
-    sources.update(training_data="model and data", data_bias="data and fairness audit",
-                   DPIA_description="model policy and proxy check on the data",
-                   performance="measured on the data given", risks="model, data, monitoring",
+    extensions = {"risk_category": text.RISK_CATEGORY,
+                  "data_bias": text.data_bias(data, audits),
+                  "dpia_description": text.dpia(model, proxies)}
+    sources = {k: "anker (model description)" for k in [*fields, *extensions]}
+    sources.update(source_data="model and data", data_bias="data and fairness audit",
+                   dpia_description="model policy and proxy check on the data",
+                   performance_standard="measured on the data given",
+                   risks="model, data, monitoring", type="model",
                    monitoring="model file and monitoring run", methods_and_models="model",
-                   human_intervention="decision log", revision_date="given or today",
+                   human_intervention="decision log", revision_date="given or a year from today",
                    name="given")
     for key in ORGANISATION_FIELDS:
         fields[key] = str(organisation[key]) if key in organisation else TO_BE_FILLED
         sources[key] = "organisation" if key in organisation else "unknown to anker"
+    for key in OPTIONAL_FIELDS:
+        fields[key] = str(organisation.get(key, ""))
+        sources[key] = "organisation" if key in organisation else "optional, not given"
     measured = {"performance": performance, "proxy_check": proxies, "overrides": overrides,
                 "audits": [{"test": a.attrs.get("test"), "group_col": a.attrs.get("group_col"),
                             "groups": _audit_rows(a)} for a in audits]}
-    return ModelCard(fields=fields, sources=sources, measured=measured)
+    return ModelCard(fields=fields, sources=sources, measured=measured, extensions=extensions)
+
+
+def _register_date(value: str | _dt.date | None) -> str:
+    """The standard's DD-MM-YYYY; given as a date, ISO YYYY-MM-DD or DD-MM-YYYY (default:
+    a year from today, UTC, the usual review cycle)."""
+    if value is None:
+        today = _dt.datetime.now(_dt.timezone.utc).date()
+        value = today.replace(year=today.year + 1) if (today.month, today.day) != (2, 29) \
+            else today + _dt.timedelta(days=365)
+    if isinstance(value, _dt.date):
+        return value.strftime("%d-%m-%Y")
+    text_value = str(value).strip()
+    for pattern, fmt in ((r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{2}-\d{2}-\d{4}", "%d-%m-%Y")):
+        if re.fullmatch(pattern, text_value):
+            try:
+                return _dt.datetime.strptime(text_value, fmt).strftime("%d-%m-%Y")
+            except ValueError:
+                break
+    raise ValueError(f"revision_date: expected a date as YYYY-MM-DD or DD-MM-YYYY, got {value!r}")
 
 
 def _audit_rows(audit: pd.DataFrame) -> list[dict[str, Any]]:

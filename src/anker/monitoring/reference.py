@@ -202,6 +202,7 @@ def _numbers(df: pd.DataFrame, column: str, *, flag: bool = False) -> np.ndarray
 def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | None:
     """Discrimination on the fitting data (apparent), the yardstick for a drop later."""
     from anker.diagnostics import auc, concordance_index
+    from anker.monitoring.optimism import cox_expected_slope, leave_one_out_lp
 
     data = test_outcomes(name, test, df)
     if data is None:
@@ -209,16 +210,39 @@ def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | 
     if name == "benefit_duration":
         if data["events"].sum() == 0:
             return None
-        return {"kind": "survival", "n": int(len(data["lp"])),
-                "n_events": int(data["events"].sum()),
-                "concordance": float(concordance_index(data["durations"], data["events"],
-                                                       data["lp"]))}
+        durations, events, lp = data["durations"], data["events"], data["lp"]
+        out = {"kind": "survival", "n": int(len(lp)), "n_events": int(events.sum()),
+               "concordance": float(concordance_index(durations, events, lp)),
+               "expected_slope": cox_expected_slope(durations, events, lp,
+                                                    n_parameters=len(test.fit_.coef))}
+        fit, Z = _outcome_design(name, test, df)
+        if (eta := leave_one_out_lp(fit, Z, events, durations=durations)) is not None:
+            out["concordance_expected"] = float(concordance_index(durations, events, eta))
+        return out
     y, p = data["y"], data["p"]
     if y.min() == y.max():
         return None
-    return {"kind": "classifier", "n": int(len(y)), "base_rate": float(y.mean()),
-            "mean_predicted": float(p.mean()), "auc": float(auc(y, p, ci=False)),
-            "expected_slope": _expected_slope(y, p, n_parameters=len(test.summary) - 1)}
+    out = {"kind": "classifier", "n": int(len(y)), "base_rate": float(y.mean()),
+           "mean_predicted": float(p.mean()), "auc": float(auc(y, p, ci=False)),
+           "expected_slope": _expected_slope(y, p, n_parameters=len(test.summary) - 1)}
+    fit, Z = _outcome_design(name, test, df)
+    if (eta := leave_one_out_lp(fit, Z, y)) is not None:
+        out["auc_expected"] = float(auc(y, eta, ci=False))
+    return out
+
+
+def _outcome_design(name: str, test: Any, df: pd.DataFrame) -> tuple[Any, np.ndarray]:
+    """The fit behind a test's check and its design on the rows with an outcome (the rows
+    `test_outcomes` uses, in the same order)."""
+    if name == "benefit_duration":
+        needed = [test.duration_col, test.event_col]
+    else:
+        needed = [test.outcome_col] + ([test.treatment_col] if name == "reintegration" else [])
+    part = df[df[needed].notna().all(axis=1).to_numpy()]
+    X = test._design(part)
+    if name == "reintegration":
+        return test.outcome_fit_, test._outcome_design(X, _numbers(part, test.treatment_col))
+    return test.fit_, X
 
 
 def _expected_slope(y: np.ndarray, p: np.ndarray, *, n_parameters: int) -> float:

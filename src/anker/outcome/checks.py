@@ -21,7 +21,7 @@ from scipy import linalg
 
 from anker.errors import AnkerDataError
 from anker.models.logistic import SeparationWarning
-from anker.schema import require_columns
+from anker.schema import TimeUnit, require_columns, resolve_time_unit
 
 _PREFERRED_REFERENCE = "casemanagement_2004"
 
@@ -94,6 +94,37 @@ def _numeric(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
     return values
 
 
+def match_cohort(found: Sequence[Any], label: Any) -> Any:
+    """The cohort value among ``found`` that ``label`` names, or None.
+
+    The value itself first; else the one value whose text or number is the
+    label's: ``"0"`` names the cohort 0 of an integer column, ``2004`` the cohort
+    ``"2004"`` of a text column (the command line types every label as text).
+
+    Examples
+    --------
+    >>> match_cohort([0, 1], "0"), match_cohort(["2004", "2007"], 2004), match_cohort([0, 1], "x")
+    (0, '2004', None)
+    """
+    if label is None:
+        return None
+    if label in found:  # the value itself
+        return found[list(found).index(label)]
+    number = _number(label)
+    matches = [v for v in found if str(v) == str(label)
+               or (number is not None and _number(v) == number)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _choose_cohorts(df: pd.DataFrame, cohort_col: str, reference: Any,
                     cohorts: Sequence[Any] | None) -> tuple[pd.DataFrame, Any, Any, list[str]]:
     notes: list[str] = []
@@ -103,6 +134,10 @@ def _choose_cohorts(df: pd.DataFrame, cohort_col: str, reference: Any,
                              "value(s)", columns=[cohort_col])
     found = list(pd.unique(values))
     shown = sorted(map(str, found))[:10]
+    # "0" names the cohort 0 (and 2004 the cohort "2004"), as on the command line
+    reference = _matched(found, reference)
+    if cohorts is not None and not isinstance(cohorts, str) and len(cohorts) == 2:
+        cohorts = tuple(_matched(found, label) for label in cohorts)
     if cohorts is not None:
         if isinstance(cohorts, str) or len(cohorts) != 2 or cohorts[0] == cohorts[1]:
             raise ValueError(f"cohorts must name two different cohorts (reference, other), got {cohorts!r}")
@@ -137,11 +172,22 @@ def _choose_cohorts(df: pd.DataFrame, cohort_col: str, reference: Any,
     return df, reference, other, notes
 
 
+def _matched(found: Sequence[Any], label: Any) -> Any:
+    value = match_cohort(found, label)
+    return label if value is None else value
+
+
 def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[Any] | None,
                  duration_col: str, event_col: str, covariates: Sequence[str], horizon: Any,
                  method: str, n_boot: Any, level: Any, comparison_col: str | None,
-                 cluster_col: str | None, methods: Sequence[str]) -> CheckedInput:
-    """Validate the arguments of `compare_cohorts` and return the rows to analyse."""
+                 cluster_col: str | None, methods: Sequence[str],
+                 time_unit: TimeUnit | None = None) -> CheckedInput:
+    """Validate the arguments of `compare_cohorts` and return the rows to analyse.
+
+    Durations and the horizon are in ``time_unit`` (calendar days by default); the
+    messages say so in its name.
+    """
+    unit = (time_unit or resolve_time_unit()).label
     if method not in methods:
         raise ValueError(f"method must be one of {list(methods)}, got {method!r}")
     if method.startswith("did") and comparison_col is None:
@@ -157,9 +203,9 @@ def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[
     try:
         horizon = float(horizon)
     except (TypeError, ValueError):
-        raise ValueError(f"horizon must be a number of calendar days, got {horizon!r}") from None
+        raise ValueError(f"horizon must be a number of {unit}, got {horizon!r}") from None
     if not math.isfinite(horizon) or horizon <= 0:
-        raise ValueError(f"horizon must be a positive number of calendar days, got {horizon!r}")
+        raise ValueError(f"horizon must be a positive number of {unit}, got {horizon!r}")
     if isinstance(covariates, str):
         raise TypeError(f"covariates must be a list of column names, got the string {covariates!r}")
     covariates = list(covariates)
@@ -175,7 +221,7 @@ def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[
                     role="cohort comparison")
 
     data, reference, other, notes = _choose_cohorts(df, cohort_col, reference, cohorts)
-    durations = _numeric(data, duration_col, "durations, calendar days")
+    durations = _numeric(data, duration_col, f"durations, {unit}")
     if (durations < 0).any():
         raise AnkerDataError(f"column {duration_col!r} has {int((durations < 0).sum())} negative "
                              "duration(s)", columns=[duration_col])
@@ -206,7 +252,7 @@ def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[
                 if not cell.any():
                     raise AnkerDataError(f"cohort {label!r} has no rows in the {name} "
                                          f"({comparison_col} == {g})", columns=[comparison_col])
-                _check_cell(durations[cell], events[cell], horizon, f"{label!r} ({name})")
+                _check_cell(durations[cell], events[cell], horizon, f"{label!r} ({name})", unit)
         treated = comparison == 0
         all_data = data
         data, A, durations, events = data.loc[treated], A[treated], durations[treated], events[treated]
@@ -217,11 +263,12 @@ def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[
         if member.sum() < 2:
             raise AnkerDataError(f"cohort {label!r} has {int(member.sum())} spell(s); need at least 2",
                                  columns=[cohort_col])
-        _check_cell(durations[member], events[member], horizon, repr(label))
+        _check_cell(durations[member], events[member], horizon, repr(label), unit)
         at_risk = int((durations[member] >= horizon).sum())
         if at_risk < 10:
             message = (f"only {at_risk} spell(s) of cohort {label!r} are followed up to the "
-                       f"horizon ({horizon:g} days): the RMST near the horizon rests on few spells")
+                       f"horizon ({horizon:g} {unit}): the RMST near the horizon rests on few "
+                       "spells")
             warnings.warn(message, UserWarning, stacklevel=3)
             notes.append(message)
 
@@ -237,15 +284,16 @@ def check_inputs(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence[
                         all_cluster=all_cluster, notes=notes)
 
 
-def _check_cell(durations: np.ndarray, events: np.ndarray, horizon: float, label: str) -> None:
+def _check_cell(durations: np.ndarray, events: np.ndarray, horizon: float, label: str,
+                unit: str) -> None:
     longest = float(durations.max())
     if horizon > longest:
-        raise AnkerDataError(f"horizon={horizon:g} days is beyond the follow-up of cohort {label} "
-                             f"(longest duration {longest:g} days); choose a horizon of at most "
-                             f"{longest:g}")
+        raise AnkerDataError(f"horizon={horizon:g} {unit} is beyond the follow-up of cohort "
+                             f"{label} (longest duration {longest:g} {unit}); choose a horizon of "
+                             f"at most {longest:g}")
     if not ((events == 1) & (durations <= horizon)).any():
         raise AnkerDataError(f"cohort {label} has no exits (events) up to the horizon "
-                             f"({horizon:g} days): its RMST is the horizon itself and no model "
+                             f"({horizon:g} {unit}): its RMST is the horizon itself and no model "
                              "can be fitted")
 
 

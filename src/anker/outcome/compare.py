@@ -200,7 +200,9 @@ def compare_cohorts(
     cohort_col : column naming each spell's cohort; exactly two values unless
         ``cohorts`` names the pair to compare (other rows are then left out, with a warning).
     reference : the reference cohort (subtracted). Default: ``cohorts[0]``, else
-        ``"casemanagement_2004"`` when present.
+        ``"casemanagement_2004"`` when present. A label matches a cohort's value or,
+        failing that, the one value with its text or number: ``"0"`` names the
+        cohort 0 of a 0/1 column, as ``--reference 0`` does (also in ``cohorts``).
     cohorts : optional pair ``(reference, other)``.
     duration_col : spell length (>= 0), in ``time_unit`` (calendar days by default).
     event_col : 1 when the spell ended (an exit), 0 when censored (entitlement
@@ -303,7 +305,7 @@ def compare_cohorts(
         duration_col=duration_col, event_col=event_col,
         covariates=DEFAULT_COVARIATES if covariates is None else covariates,
         horizon=horizon, method=method, n_boot=n_boot, level=level,
-        comparison_col=comparison_col, cluster_col=cluster_col, methods=METHODS,
+        comparison_col=comparison_col, cluster_col=cluster_col, methods=METHODS, time_unit=unit,
     )
     data, A, durations, events = checked.data, checked.A, checked.durations, checked.events
     horizon, n_boot, notes = checked.horizon, checked.n_boot, list(checked.notes)

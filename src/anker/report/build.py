@@ -232,7 +232,7 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
                  model_path: str | os.PathLike | None = None, seed: Any = None,
                  command: str | None = None, cohort_col: str | None = "cohort",
                  title: str = DEFAULT_TITLE, monitoring=None, intersectional=None,
-                 override_outcomes=None) -> str:
+                 override_outcomes=None, accuracy_equity=None) -> str:
     """The report as one self-contained HTML document (text).
 
     Parameters
@@ -267,10 +267,12 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
     cohort_col : str or None, keyword-only
         Column with the cohort; tables are split by it when present.
     title : str, keyword-only
-    monitoring, intersectional, override_outcomes : optional, keyword-only
+    monitoring, intersectional, override_outcomes, accuracy_equity : optional, keyword-only
         An :func:`anker.monitor` result, intersectional :func:`anker.audit_fairness`
-        results and an :func:`anker.override_outcomes` table, for the
-        accountability section (shown when any is given).
+        results, an :func:`anker.override_outcomes` table and
+        :func:`anker.fairness.accuracy_equity` tables (drawn as FPR and FNR
+        ratios across thresholds), for the accountability section (shown when
+        any is given).
 
     Returns
     -------
@@ -345,10 +347,11 @@ def build_report(*, data: pd.DataFrame, model, comparison=None, break_even=None,
     if decisions is not None:
         sections.append(("decisions", "8. Decisions and overrides", decisions_section(decisions)))
 
-    if monitoring is not None or intersectional is not None or override_outcomes is not None:
+    if any(x is not None for x in (monitoring, intersectional, override_outcomes,
+                                   accuracy_equity)):
         sections.append(("accountability", ACCOUNTABILITY_TITLE, accountability_section(
             monitoring=monitoring, intersectional=intersectional,
-            override_outcomes=override_outcomes)))
+            override_outcomes=override_outcomes, accuracy_equity=accuracy_equity)))
 
     subtitle = (f"Generated {esc(generated)} with anker {esc(__version__)} on {len(data):,} "
                 f"records{' from <code>' + esc(Path(data_path).name) + '</code>' if data_path else ''}. "

@@ -40,6 +40,7 @@ class JobResults:
     coach_outcome: Any = None
     monitoring: Any = None  # a model fitted on the reference cohort, monitored on the other
     intersectional: list[pd.DataFrame] = field(default_factory=list)
+    accuracy_equity: list[pd.DataFrame] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -49,7 +50,8 @@ class JobResults:
                 "comparison": self.comparison, "break_even": self.break_even,
                 "cost_benefit": self.cost_benefit, "fairness": self.fairness,
                 "coach_outcome": self.coach_outcome, "monitoring": self.monitoring,
-                "intersectional": self.intersectional or None}
+                "intersectional": self.intersectional or None,
+                "accuracy_equity": self.accuracy_equity or None}
 
 
 class _Step:
@@ -203,9 +205,10 @@ def _accountability(results: JobResults, data: pd.DataFrame, cohort_col: str | N
                     protected: tuple[str, ...]) -> str:
     """Would the model, fitted on the reference cohort alone, still hold for the other? And
     the compliance test audited on the intersection of the protected attributes. Returns the
-    monitoring's summary, to end the fairness line with."""
+    monitoring's summary, to end the fairness line with. The compliance test's error rates are
+    also compared across thresholds (accuracy equity) over the same groups."""
     from anker.errors import AnkerError
-    from anker.fairness import audit_fairness
+    from anker.fairness import accuracy_equity, audit_fairness
     from anker.monitoring.drift import monitor
     from anker.profile import AnkerModel
 
@@ -233,4 +236,11 @@ def _accountability(results: JobResults, data: pd.DataFrame, cohort_col: str | N
         with _Step(results, "intersectional audit"):
             results.intersectional.append(audit_fairness(model.tests["compliance"], data,
                                                          present, min_group_size=50))
+    if present and "compliance" in model.tests:
+        try:
+            with _Step(results, "accuracy equity"):
+                results.accuracy_equity.append(accuracy_equity(model.tests["compliance"], data,
+                                                               present, min_group_size=50))
+        except AnkerError as exc:  # every group too small: said, not fatal
+            results.warnings.append(f"accuracy equity: left out ({' '.join(str(exc).split())})")
     return line

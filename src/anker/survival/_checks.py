@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from anker._weights import check_weights
+
 
 def _finite_vector(name: str, values: Any) -> np.ndarray:
     try:
@@ -36,14 +38,8 @@ def _check_data(
     if not np.isin(events, (0.0, 1.0)).all():
         bad = np.unique(events[~np.isin(events, (0.0, 1.0))])[:5]
         raise ValueError(f"events must be 0 or 1, found {bad.tolist()}")
-    if weights is not None:
-        weights = _finite_vector("weights", weights)
-        if weights.size != durations.size:
-            raise ValueError(f"weights has length {weights.size}, durations has length {durations.size}")
-        if (weights < 0).any():
-            raise ValueError(f"weights must be >= 0; {int((weights < 0).sum())} are negative")
-        if not weights.sum() > 0:
-            raise ValueError("weights are all zero")
+    if weights is not None:  # the one check of weights, and their policy: anker._weights
+        weights = check_weights(weights, durations.size)
     return durations, events, weights
 
 

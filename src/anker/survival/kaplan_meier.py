@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from anker._weights import finite_variance
 from anker.survival._checks import _check_data
 
 __all__ = ["KaplanMeier", "kaplan_meier", "survival_at", "survival_at_time", "censoring_survival",
@@ -52,10 +53,15 @@ class KaplanMeier:
 
 
 def _greenwood_terms(n_at_risk: np.ndarray, n_events: np.ndarray) -> np.ndarray:
-    """d / (Y (Y - d)), set to 0 where Y == d (as R's survmean does)."""
+    """d / (Y (Y - d)), set to 0 where Y == d (as R's survmean does).
+
+    Computed as (d / Y) / (Y - d): the product Y (Y - d) of weighted counts near
+    1e-300 underflows to 0 (an infinite term), and near 1e300 overflows.
+    """
     survivors = n_at_risk - n_events
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(survivors > 0, n_events / (n_at_risk * survivors), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        share = np.where(n_at_risk > 0, n_events / n_at_risk, 0.0)
+        return np.where(survivors > 0, share / survivors, 0.0)
 
 
 def product_limit(n_at_risk: Any, n_events: Any) -> np.ndarray:
@@ -85,9 +91,11 @@ def _km_from_counts(
     # at risk at t_j = everyone whose duration is >= t_j
     n_at_risk = np.cumsum(n_total[::-1])[::-1]
     survival = product_limit(n_at_risk, n_events)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         variance = survival**2 * np.cumsum(_greenwood_terms(n_at_risk, n_events))
     variance = np.where(survival > 0, variance, 0.0)
+    if weighted:  # Greenwood reads weights as frequencies: its scale is theirs (anker._weights)
+        finite_variance(variance)
     return KaplanMeier(times, n_at_risk, n_events, n_total - n_events, survival, variance, weighted)
 
 
@@ -98,7 +106,8 @@ def kaplan_meier(durations: Any, events: Any, *, weights: Any = None) -> KaplanM
     ----------
     durations : array of spell lengths, calendar days (>= 0).
     events : array of 0/1, 1 when the spell ended at its duration.
-    weights : optional non-negative case weights.
+    weights : optional non-negative case weights (frequencies, for the variance); weights
+        whose Greenwood variance is not finite (near 1e-308) raise `AnkerDataError`.
 
     Returns
     -------

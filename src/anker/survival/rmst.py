@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from anker._weights import finite_variance, rescaled
 from anker.survival._checks import _check_data, _check_horizon
 from anker.survival.kaplan_meier import KaplanMeier, _greenwood_terms, kaplan_meier
 
@@ -111,7 +112,10 @@ def rmst_of_curve(km: KaplanMeier, horizon: float) -> RMST:
     """
     rectangles, k = _rectangles(km.times, km.survival, horizon)
     terms = _greenwood_terms(km.n_at_risk[:k], km.n_events[:k])
-    variance = float(np.sum(_area_beyond(rectangles) ** 2 * terms))
+    with np.errstate(over="ignore", invalid="ignore"):
+        variance = float(np.sum(_area_beyond(rectangles) ** 2 * terms))
+    if km.weighted:
+        finite_variance(variance)
     return RMST(float(rectangles.sum()), float(np.sqrt(variance)))
 
 
@@ -142,6 +146,8 @@ def rmst_influence(durations: Any, events: Any, horizon: float, *, weights: Any 
     """
     durations, events, weights = _check_data(durations, events, weights)
     horizon = _check_horizon(horizon, durations if weights is None else durations[weights > 0])
+    if weights is not None:  # the values do not depend on the weights' scale: exact
+        weights = rescaled(weights)
     km = kaplan_meier(durations, events, weights=weights)
     rectangles, k = _rectangles(km.times, km.survival, horizon)
     area_beyond = np.zeros(km.times.size)

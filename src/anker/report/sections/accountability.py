@@ -1,7 +1,9 @@
-"""Report section on accountability: drift and recalibration, intersectional audit, override outcomes.
+"""Report section on accountability: drift and recalibration, intersectional audit, accuracy
+equity across thresholds, override outcomes.
 
 Takes results already computed (:func:`anker.monitor`, an intersectional
-:func:`anker.audit_fairness`, :func:`anker.override_outcomes`); nothing here refits.
+:func:`anker.audit_fairness`, :func:`anker.fairness.accuracy_equity`,
+:func:`anker.override_outcomes`); nothing here refits.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from anker.report.html import absent, esc, num, para, pct, section, table
+from anker.report.html import absent, esc, figure, num, para, pct, section, table
 
 TITLE = "9. Accountability: drift, audits beyond one attribute, overrides"
+BAND = (0.8, 1.25)
 
 
 def _label(group: Any) -> str:
-    return " & ".join(map(str, group)) if isinstance(group, tuple) else str(group)
+    return " & ".join(map(str, group)) if isinstance(group, tuple | list) else str(group)
 
 
 def _monitoring_block(mon) -> list[str]:
@@ -71,13 +74,54 @@ def _intersectional_block(audit: pd.DataFrame) -> list[str]:
     formats = {"n": lambda v: num(v, 0), "base_rate": pct, "fpr": pct, "fnr": pct,
                "flags": esc, "suppressed": lambda v: "suppressed" if v else ""}
     return ["<h3>Audit of intersecting groups</h3>", table(
-        shown, index_label=esc(_label(audit.attrs.get("group_col"))), formats=formats,
+        shown, index_label=_label(audit.attrs.get("group_col")), formats=formats,
         default=lambda v: num(v, 2),
         caption=(f"{esc(audit.attrs.get('test', ''))}: groups of "
                  f"{esc(_label(audit.attrs.get('group_col')))}, reference "
                  f"{esc(_label(audit.attrs.get('reference')))}; {n_sup} cell(s) with fewer "
                  f"than {audit.attrs.get('min_group_size', 0)} people suppressed (no metrics). "
                  "Calibration intercept in log odds (0 ideal), slope 1 ideal."))]
+
+
+def _equity_block(equity: pd.DataFrame) -> list[str]:
+    """Per group the range of its FPR and FNR ratios over the thresholds, and the figure."""
+    from anker.plots import accuracy_equity_curves
+
+    group_col = equity.attrs.get("group_col")
+    columns = [group_col] if isinstance(group_col, str) else list(group_col or [])
+    reference = equity.attrs.get("reference")
+    rows = {}
+    for group, part in equity.groupby(columns, sort=False):
+        key = group[0] if isinstance(group, tuple) and len(group) == 1 else group
+        outside = ((part["fpr_ratio"] < BAND[0]) | (part["fpr_ratio"] > BAND[1])
+                   | (part["fnr_ratio"] < BAND[0]) | (part["fnr_ratio"] > BAND[1]))
+        rows[_label(key)] = {"fpr_ratio_min": part["fpr_ratio"].min(),
+                             "fpr_ratio_max": part["fpr_ratio"].max(),
+                             "fnr_ratio_min": part["fnr_ratio"].min(),
+                             "fnr_ratio_max": part["fnr_ratio"].max(),
+                             "thresholds_outside": int(outside.sum()),
+                             "thresholds": int(len(part))}
+    summary = pd.DataFrame.from_dict(rows, orient="index")
+    test, who = esc(equity.attrs.get("test", "")), _label(group_col)
+    caption = (f"Accuracy equity of {test} per {esc(who)} across {summary['thresholds'].max()} "
+               f"thresholds ({esc(equity.attrs.get('flag_direction', ''))}): false positive "
+               f"and false negative rate ratios (unitless) to {esc(_label(reference))}; shaded "
+               f"{BAND[0]:g}-{BAND[1]:g}")
+    suppressed = equity.attrs.get("suppressed") or []
+    return ["<h3>Accuracy equity across thresholds</h3>", para(
+        "One threshold gives one pair of error rates; another cut-off can close or open a gap "
+        "between groups. The flag is moved over the score's range and each group's false "
+        "positive rate (flagged without the outcome) and false negative rate (missed) are "
+        "divided by the reference group's at the same threshold."
+        + (f" {len(suppressed)} group(s) under {equity.attrs.get('min_group_size', 0)} "
+           "people are left out (suppressed)." if suppressed else "")),
+        figure(accuracy_equity_curves(equity, band=BAND), caption),
+        table(summary, index_label=who,
+              formats={"thresholds_outside": lambda v: num(v, 0),
+                       "thresholds": lambda v: num(v, 0)},
+              default=lambda v: num(v, 2),
+              caption=f"{test}: the range of each group's ratios over the thresholds, and at "
+                      f"how many thresholds a ratio lies outside {BAND[0]:g}-{BAND[1]:g}")]
 
 
 def _override_block(outcomes: pd.DataFrame) -> list[str]:
@@ -107,8 +151,13 @@ def _override_block(outcomes: pd.DataFrame) -> list[str]:
 
 
 def accountability_section(*, monitoring=None, intersectional=None,
-                           override_outcomes=None) -> str:
-    """HTML of the accountability section; parts whose input is missing say so."""
+                           override_outcomes=None, accuracy_equity=None) -> str:
+    """HTML of the accountability section; parts whose input is missing say so.
+
+    ``accuracy_equity`` is one table of :func:`anker.fairness.accuracy_equity`
+    or a list of them: each is drawn (FPR and FNR ratios against the
+    threshold) and summarised per group.
+    """
     body = []
     body += (_monitoring_block(monitoring) if monitoring is not None else
              [absent("No monitoring run was given (anker.monitor).")])
@@ -116,6 +165,12 @@ def accountability_section(*, monitoring=None, intersectional=None,
               else list(intersectional or []))
     for audit in audits:
         body += _intersectional_block(audit)
+    equities = ([accuracy_equity] if isinstance(accuracy_equity, pd.DataFrame)
+                else list(accuracy_equity or []))
+    for equity in equities:
+        body += _equity_block(equity)
+    if not equities:
+        body.append(absent("No accuracy-equity table was given (anker.fairness.accuracy_equity)."))
     if override_outcomes is not None:
         body += _override_block(override_outcomes)
     return section("accountability", TITLE, "\n".join(body))
