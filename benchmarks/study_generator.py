@@ -6,7 +6,7 @@ runs `anker.compare_cohorts` with its defaults (ATT; paid days, as the data hold
 the entitlement column; intervals clustered on the coach, as the command line
 does) and, for gcomp and aipw, on latent time on benefit too, and writes one row
 per (hazard ratio, seed, outcome, method) to ``benchmarks/results/generator_study.csv``;
-notebook 03 draws it. Not part of the test suite (about 15 s per run on 2 cores);
+notebook 03 draws it. Not part of the test suite (35 to 115 s per run on a shared 2-core machine);
 tests/test_outcome_v2.py runs a small version.
 
 Usage::

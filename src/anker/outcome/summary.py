@@ -117,7 +117,8 @@ def _estimand_text(cmp) -> str:
     else:
         who = (f"of the {other} cohort minus what the same spells would have had under the "
                f"{reference} regime (effect on the treated, ATT)")
-    return f"{what}, {who}; < 0 means shorter on benefit. Exits of any kind end a spell."
+    shorter = "less benefit paid" if paid else "shorter on benefit"
+    return f"{what}, {who}; < 0 means {shorter}. Exits of any kind end a spell."
 
 
 def build_summary(cmp: CohortComparison) -> ComparisonSummary:
@@ -180,6 +181,8 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
     table.index = pd.Index(list(est.index), name="method")
     table.insert(0, "estimator", [LABELS[m] for m in est.index])
     title = (f"Cohort comparison: {_plain(cmp.other)} minus {_plain(cmp.reference)}, "
-             f"RMST difference up to {cmp.horizon:g} {unit.label}")
+             + ("difference in benefit paid (paid days)"
+                if getattr(cmp, "outcome", "time_on_benefit") == "paid_days" else "RMST difference")
+             + f" up to {cmp.horizon:g} {unit.label}")
     return ComparisonSummary(title=title, estimand=estimand, info=pd.Series(info, name="value"),
                              table=table, notes=tuple(cmp.notes))

@@ -100,8 +100,7 @@ def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
             ax.fill_between(grid, _step_values(times, own, grid),
                             _step_values(times, counterfactual, grid), step="post",
                             color="grey", alpha=0.35, linewidth=0,
-                            label=f"adjusted RMST difference: "
-                                  f"{cmp.estimates.loc['gcomp', 'estimate']:.1f} {label}")
+                            label=_shade_label(cmp, label))
     ax.axvline(horizon, color="black", linewidth=0.8, linestyle="-.")
     ax.annotate(f"horizon {horizon:g} {short}", (horizon, 0.0), xytext=(3, 4),
                 textcoords="offset points", fontsize=8)
@@ -113,3 +112,12 @@ def survival_curves(cmp: Any, *, adjusted: bool = True, weighted: bool = False,
     ax.legend(fontsize=7.5, loc="upper right", frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _shade_label(cmp, label: str) -> str:
+    """The shaded area is the latent RMST difference; paid days are a different number."""
+    if getattr(cmp, "outcome", "time_on_benefit") == "paid_days":
+        return ("area between the curves: adjusted latent time on benefit "
+                f"(the paid-days estimate, {cmp.estimates.loc['gcomp', 'estimate']:.1f} {label}, "
+                "also stops at entitlement end)")
+    return f"adjusted RMST difference: {cmp.estimates.loc['gcomp', 'estimate']:.1f} {label}"
