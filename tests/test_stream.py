@@ -242,3 +242,24 @@ def test_out_of_range_column_and_a_summary_of_what_is_known(records, tmp_path, c
     assert "mean P(on benefit) 3m" in lines[0]
     assert lines[0].endswith("not assessed: compliance, labour_market, reintegration, p_exhaust, "
                              "wwb_flag)")
+
+
+def test_dask_engine_failure_is_one_line_without_worker_logs(records, model_path, tmp_path):
+    # a bad partition fails on the worker: its log (with a traceback) must not reach stderr
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    bad = records.head(400).copy()
+    bad["age"] = bad["age"].astype(str)
+    bad.iloc[3, bad.columns.get_loc("age")] = "12a"
+    bad.iloc[:200].to_parquet(folder / "a.parquet")
+    bad.iloc[200:].to_parquet(folder / "b.parquet")
+    result = subprocess.run([sys.executable, "-m", "anker.cli", "profile", str(folder), "--model",
+                             str(model_path), "--out", str(tmp_path / "o.parquet"), "--engine", "dask"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "age" in result.stderr and "Traceback" not in result.stderr

@@ -20,6 +20,7 @@ Dask cluster instead (`anker.distributed.profile_dask`).
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from collections.abc import Iterator
@@ -320,8 +321,11 @@ def profile_on_dask(model: Any, data: str | os.PathLike, out: str | os.PathLike,
     threads = threads or min(4, os.cpu_count() or 1)
     target = str(out)
     as_csv = target.lower().endswith(".csv")
+    # silence_logs: a failing partition's worker log (with its traceback) would print beside
+    # the one-line error; the exception itself reaches the command line's error handler
     with LocalCluster(processes=False, n_workers=1, threads_per_worker=threads,
-                      dashboard_address=None) as cluster, Client(cluster), \
+                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ddf = dd.read_parquet(str(data), columns=read)
