@@ -483,3 +483,12 @@ def test_multiplier_bootstrap_scaling_of_cluster_sums():
     reps = multiplier_bootstrap(sums.size * sums, n_boot=4000, seed=0)
     # Var(sum (W_c - 1) S_c) for multinomial W: sum (S_c - mean S)^2 (population form, n = 4)
     assert reps.std() == pytest.approx(np.sqrt(np.sum((sums - sums.mean()) ** 2)), rel=0.05)
+
+
+def test_effective_sample_size_is_scale_free_even_near_overflow():
+    from anker.outcome.balance import effective_sample_size
+
+    w = np.array([1.0, 2.0, 3.0, 10.0])
+    expected = w.sum() ** 2 / np.sum(w**2)
+    for scale in (1e-300, 1.0, 1e155, 1e300):  # w^2 overflows above about 1.3e154
+        assert effective_sample_size(w * scale) == pytest.approx(expected, rel=1e-12)

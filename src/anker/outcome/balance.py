@@ -28,7 +28,12 @@ def effective_sample_size(weights: np.ndarray) -> float:
     (10.0, 1.92)
     """
     weights = np.asarray(weights, dtype=float)
-    return float(weights.sum() ** 2 / np.sum(weights**2))
+    top = float(np.max(weights)) if weights.size else 0.0
+    if not np.isfinite(top) or top <= 0:
+        return float("nan")
+    # the ratio is scale-free: dividing by the largest weight keeps w^2 from overflowing
+    scaled = weights / top
+    return float(scaled.sum() ** 2 / np.sum(scaled**2))
 
 
 def weight_diagnostics(reference_weights: np.ndarray, propensity: np.ndarray,
