@@ -162,7 +162,9 @@ def test_fast_bootstrap_se_agrees_with_full_refit_bootstrap():
     A = (df["cohort"] == "coaching_2007").to_numpy(float)
 
     def statistic(durations, events, cohort, design, propensity_design):
-        return point_estimates(durations, events, cohort, design, 365.0, propensity_design)
+        # the comparison's default weights for the ATT: entropy balancing
+        return point_estimates(durations, events, cohort, design, 365.0, propensity_design,
+                               propensity="balance")
 
     refit = bootstrap_refit(statistic, df["duration_days"].to_numpy(float),
                             df["exited"].to_numpy(float), A, X, basis, n_boot=300, seed=5,

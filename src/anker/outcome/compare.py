@@ -37,6 +37,7 @@ from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
 from anker.outcome.inference import estimates_table
 from anker.outcome.options import (
     check_trim,
+    entitlement_note,
     ph_note,
     positivity_note,
     resolve_options,
@@ -86,6 +87,8 @@ class CohortComparison:
     ph_test : test of proportional hazards per term and GLOBAL, R's current ``cox.zph``
         (score test, km transform with S(t-)).
     weights : Series of ATT weight diagnostics (None without a propensity model).
+    propensity_fit : how the weights were fitted: ``"balance"`` (entropy balancing)
+        or ``"logistic"`` (maximum likelihood; also where balance did not exist).
     balance : DataFrame of standardised mean differences before and after weighting.
     propensity, att_weights : Series on the analysed rows' index.
     curves : what `plot` draws: Kaplan-Meier per cohort and the g-computation
@@ -128,6 +131,7 @@ class CohortComparison:
     censoring: str = "cox"
     entitlement_col: str | None = None
     competing: Any = None
+    propensity_fit: str = "logistic"
     time_unit: TimeUnit = field(default_factory=resolve_time_unit)
 
     @property
@@ -180,6 +184,7 @@ def compare_cohorts(
     comparison_col: str | None = None,
     cluster_col: str | None = None,
     propensity_knots: int = 3,
+    propensity: str = "auto",
     estimand: str = "att",
     outcome: str = "auto",
     outcome_model: str = "per_cohort",
@@ -225,6 +230,13 @@ def compare_cohorts(
     propensity_knots : knots of the piecewise-linear spline of each continuous
         covariate in the propensity model (at quantiles; 0: linear terms only).
         The Cox outcome and censoring models use the covariates as they are.
+    propensity : how the weights are fitted on those terms: ``"balance"``
+        (entropy balancing: the weighted reference cohort has exactly the other
+        cohort's mean of every term; consistent when the odds are log-linear in
+        the terms or the reference outcome is linear in them; ATT only),
+        ``"logistic"`` (maximum likelihood) or ``"auto"`` (default: balance for
+        the ATT, logistic for the ATE and overlap weights). Where exact balance
+        does not exist the logistic weights stand in and a note says so.
     estimand : ``"att"`` (the other cohort's own gain) or ``"ate"`` (averaged
         over both cohorts).
     outcome : ``"paid_days"`` (E[min(T, entitlement, horizon)], the calendar days
@@ -323,13 +335,14 @@ def compare_cohorts(
     trim = check_trim(trim)
     opts = resolve_options(data, horizon=horizon, estimand=estimand, outcome=outcome,
                            outcome_model=outcome_model, censoring=censoring,
-                           entitlement_col=entitlement_col, days_per_unit=unit.days)
+                           entitlement_col=entitlement_col, days_per_unit=unit.days,
+                           propensity=propensity)
 
     def run(*, weighting: bool):
         return estimate_all(durations, events, A, X, horizon, weighting=weighting,
                             propensity_design=basis, estimand=opts.estimand,
                             outcome_model=opts.outcome_model, censoring=opts.censoring,
-                            tau=opts.tau, trim=trim)
+                            tau=opts.tau, trim=trim, propensity=opts.propensity)
 
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
     X_all = None if checked.all_data is None else spec.transform(checked.all_data)
@@ -364,6 +377,8 @@ def compare_cohorts(
     for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival),
                  trim_note(trim, est.propensity),
                  unobserved_note(data, opts.entitlement_col, horizon, unit.days, opts.outcome),
+                 entitlement_note(opts.tau, A, est.att_weights if opts.estimand == "att" else None,
+                                  horizon, opts.outcome),
                  *est.notes):
         if note:
             notes.append(note)
@@ -404,5 +419,6 @@ def compare_cohorts(
         notes=tuple(notes), comparison_col=comparison_col, cluster_col=cluster_col,
         estimand=opts.estimand, outcome=opts.outcome, outcome_model=opts.outcome_model,
         censoring=opts.censoring, entitlement_col=opts.entitlement_col, competing=competing,
+        propensity_fit=est.propensity_kind or opts.propensity,
         time_unit=unit,
     )

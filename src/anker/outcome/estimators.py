@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from anker.models.cox import CoxFit, fit_cox
-from anker.models.logistic import LogisticFit, fit_logistic
+from anker.models.logistic import LogisticFit
 from anker.outcome.aipcw import Grid, Model, model_contributions, regime_means
 from anker.outcome.censoring import fit_censoring
 from anker.outcome.cox_functionals import CoxInfluence, cox_influence
+from anker.outcome.propensity import Propensity, fit_propensity, propensity_basis
 from anker.survival import KaplanMeier, kaplan_meier, rmst, rmst_influence
 
 ADJUSTED = ("gcomp", "iptw", "aipw")
@@ -62,6 +63,7 @@ class Estimates:
     km: dict[str, KaplanMeier]
     min_censoring_survival: float = 1.0    # smallest G(Y-) of a seen outcome: IPCW positivity
     notes: tuple[str, ...] = ()            # caveats of the nuisance models
+    propensity_kind: str | None = None     # "balance" or "logistic", as fitted
 
 
 def naive(durations: np.ndarray, events: np.ndarray, A: np.ndarray, horizon: float, *,
@@ -76,73 +78,6 @@ def naive(durations: np.ndarray, events: np.ndarray, A: np.ndarray, horizon: flo
         contribution[other] = rmst_influence(durations[other], events[other], horizon) / other.sum()
         contribution[ref] = -rmst_influence(durations[ref], events[ref], horizon) / ref.sum()
     return MethodResult(r1 - r0, r1, r0, contribution)
-
-
-@dataclass(frozen=True)
-class Propensity:
-    """A fitted propensity model: ``design`` (no intercept), ``e`` = P(other | x), ATT ``weights``."""
-
-    fit: LogisticFit
-    design: np.ndarray
-    e: np.ndarray
-    weights: np.ndarray
-
-    def term(self, A: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-        """Contributions through the coefficients: gradient' cov x~_i (A_i - e_i), x~ = (1, x)."""
-        full = np.column_stack((np.ones(A.size), self.design))
-        return (full * (A - self.e)[:, None]) @ (self.fit.cov @ gradient)
-
-    def gradient_design(self, rows: np.ndarray) -> np.ndarray:
-        """x~ = (1, x) of the given rows."""
-        return np.column_stack((np.ones(int(rows.sum())), self.design[rows]))
-
-
-def propensity_basis(X: np.ndarray, *, knots: int = 3) -> np.ndarray:
-    """The covariate terms plus a piecewise-linear spline of each continuous one.
-
-    A logistic model linear in a covariate misstates the odds of belonging to
-    the other cohort when the covariate's distribution is shifted on another
-    scale (the boom multiplied tightness and divided unemployment: shifts on
-    the log scale), and ATT weights are sensitive to that in the tails. So
-    each term with more than 10 distinct values also enters as
-    max(0, x - knot) at ``knots`` quantiles (the quartiles for 3); 0/1 terms
-    enter as they are. ``knots=0`` gives the plain main-effects model.
-
-    Examples
-    --------
-    >>> X = np.column_stack([np.arange(20.0), np.arange(20) % 2])
-    >>> propensity_basis(X).shape
-    (20, 5)
-    """
-    if knots <= 0:
-        return X
-    columns = [X]
-    levels = np.linspace(0, 1, knots + 2)[1:-1]
-    for j in range(X.shape[1]):
-        x = X[:, j]
-        if np.unique(x).size > 10:
-            for knot in np.unique(np.quantile(x, levels)):
-                hinge = np.maximum(0.0, x - knot)
-                if hinge.std() > 0:
-                    columns.append(hinge[:, None])
-    return np.column_stack(columns)
-
-
-def fit_propensity(design: np.ndarray, A: np.ndarray) -> Propensity:
-    """Logistic propensity of the other cohort and the ATT weights (1; e/(1-e) in the reference)."""
-    if design.shape[1] == 0:
-        # no covariates: the intercept-only model in closed form (fit_logistic needs a column)
-        share = float(A.mean())
-        fit = LogisticFit(coef=np.array([np.log(share / (1 - share))]),
-                          cov=np.array([[1.0 / (A.size * share * (1 - share))]]),
-                          intercept=True, n=float(A.size), loglik=float("nan"), n_iter=0)
-    else:
-        fit = fit_logistic(design, A)
-    lp = fit.linear_predictor(design)
-    e = 1.0 / (1.0 + np.exp(-lp))
-    # the reference cohort is weighted by the odds e / (1 - e) = exp(lp): no 1 - e round-off
-    weights = np.where(A == 1, 1.0, np.exp(np.minimum(lp, 700.0)))
-    return Propensity(fit, design, e, weights)
 
 
 def cox_design(A: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -205,12 +140,14 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
                  outcome_model: str = "per_cohort", censoring: str = "cox",
                  tau: np.ndarray | None = None,
                  censoring_design: np.ndarray | None = None,
-                 trim: float | None = None) -> Estimates:
+                 trim: float | None = None, propensity: str = "logistic") -> Estimates:
     """naive, gcomp, iptw and aipw on one data set (``weighting=False`` skips iptw and aipw).
 
     ``X`` is the outcome and censoring models' covariate design; the propensity
     model uses ``propensity_design`` (default ``X``). ``tau`` are per-row
     restriction times (default: the horizon; paid days: min(entitlement, horizon)).
+    ``propensity``: ``"logistic"`` (likelihood) or ``"balance"`` (entropy-balancing
+    weights, `anker.outcome.propensity`; the ATT only).
     """
     if outcome_model not in OUTCOME_MODELS:
         raise ValueError(f"outcome_model must be one of {list(OUTCOME_MODELS)}, got {outcome_model!r}")
@@ -221,9 +158,14 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     tau = np.full(n, float(horizon)) if tau is None else np.asarray(tau, dtype=float)
     constant_tau = bool(np.all(tau == tau[0]))
     pooled = fit_cox(cox_design(A, X), durations, events, ties="efron")
-    propensity = None
+    kind = propensity
+    if kind == "balance" and estimand != "att":
+        raise ValueError("propensity='balance' balances the reference cohort on the other cohort: "
+                         f"estimand='att' only, got estimand={estimand!r}")
+    propensity: Propensity | None = None
     if weighting:
-        propensity = fit_propensity(X if propensity_design is None else propensity_design, A)
+        propensity = fit_propensity(X if propensity_design is None else propensity_design, A,
+                                    kind=kind)
     pi, weighting_terms = target_weights(estimand, A, None if propensity is None else propensity.e,
                                          trim)
     grid = Grid.build(durations, tau)
@@ -231,6 +173,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     parts: dict[str, dict[int, tuple[float, np.ndarray | None]]] = {
         m: {} for m in ("naive", "gcomp", "iptw", "aipw")}
     curves, min_g, model_notes = {}, 1.0, []
+    if propensity is not None and propensity.note:
+        model_notes.append(propensity.note)
     for a in (0, 1):
         own = A == a
         rows = np.flatnonzero(own)
@@ -313,6 +257,7 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         att_weights=None if propensity is None else propensity.weights,
         cox_fit=pooled, cox_influence=None, curves=curves, km=km,
         min_censoring_survival=min_g, notes=tuple(model_notes),
+        propensity_kind=None if propensity is None else propensity.kind,
     )
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from anker.errors import AnkerDataError
 from anker.outcome.censoring import CENSORING_MODELS
 from anker.outcome.estimators import ESTIMANDS, OUTCOME_MODELS
+from anker.outcome.propensity import PROPENSITY_FITS
 
 OUTCOMES = ("time_on_benefit", "paid_days")
 AUTO = "auto"
@@ -40,6 +41,7 @@ class Options:
     censoring: str
     entitlement_col: str | None
     tau: np.ndarray
+    propensity: str = "logistic"
 
     @property
     def paid_days(self) -> bool:
@@ -48,7 +50,7 @@ class Options:
 
 def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcome: str,
                     outcome_model: str, censoring: str, entitlement_col: str | None,
-                    days_per_unit: float = 1.0) -> Options:
+                    days_per_unit: float = 1.0, propensity: str = "auto") -> Options:
     """Check the options and form the per-row restriction times (in the durations' unit;
     the entitlement column is calendar days)."""
     if outcome == AUTO:
@@ -59,9 +61,16 @@ def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcom
     for name, value, allowed in (("estimand", estimand, ESTIMANDS),
                                  ("outcome", outcome, (*OUTCOMES, AUTO)),
                                  ("outcome_model", outcome_model, OUTCOME_MODELS),
-                                 ("censoring", censoring, CENSORING_MODELS)):
+                                 ("censoring", censoring, CENSORING_MODELS),
+                                 ("propensity", propensity, (*PROPENSITY_FITS, AUTO))):
         if value not in allowed:
             raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    if propensity == AUTO:
+        # balance targets the other cohort's means: the ATT's own population
+        propensity = "balance" if estimand == "att" else "logistic"
+    elif propensity == "balance" and estimand != "att":
+        raise ValueError(f"propensity='balance' weights the reference cohort to the other "
+                         f"cohort: estimand='att' only, got estimand={estimand!r}")
     tau = np.full(len(data), float(horizon))
     if outcome == "paid_days":
         col = entitlement_col or DEFAULT_ENTITLEMENT_COL
@@ -75,7 +84,7 @@ def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcom
                                  "non-numeric or non-positive value(s)", columns=[col])
         tau = np.minimum(values.to_numpy(dtype=float) / days_per_unit, float(horizon))
         entitlement_col = col
-    return Options(estimand, outcome, outcome_model, censoring, entitlement_col, tau)
+    return Options(estimand, outcome, outcome_model, censoring, entitlement_col, tau, propensity)
 
 
 def ph_note(ph_test: pd.DataFrame, outcome_model: str) -> str | None:
@@ -153,3 +162,33 @@ def resolve_cluster_col(value: str | None, data: pd.DataFrame, default: str = "c
     if value == "auto":
         return default if default in data.columns else None
     return value
+
+
+# a gap in mean entitlement (up to the horizon) above this share of the horizon is put on record
+ENTITLEMENT_GAP = 0.01
+
+
+def entitlement_note(tau: np.ndarray, A: np.ndarray, att_weights: np.ndarray | None,
+                     horizon: float, outcome: str) -> str | None:
+    """For paid days: a note when the weighted reference cohort's entitlements differ from the
+    other cohort's, or None.
+
+    The reference regime's paid days of a spell in the other cohort end at that
+    spell's own entitlement. Weighting the reference cohort reproduces the other
+    cohort's covariates, not its entitlements when the rules differ for the
+    same covariates (a reform): iptw then prices the reference cohort's own
+    entitlements, the effect of regime and rules together.
+    """
+    if outcome != "paid_days" or att_weights is None:
+        return None
+    ref, other = A == 0, A == 1
+    w = att_weights[ref]
+    weighted = float(w @ tau[ref] / w.sum())
+    own = float(tau[other].mean())
+    if abs(weighted - own) <= ENTITLEMENT_GAP * horizon:
+        return None
+    return (f"paid days: the weighted reference cohort's entitlement up to the horizon averages "
+            f"{weighted:.1f} against {own:.1f} in the other cohort (entitlement rules differ for "
+            "the same covariates); iptw prices the reference cohort's own entitlements, so it "
+            "estimates the regime and the rules together; gcomp and aipw end each spell at its "
+            "own entitlement, and aipw's correction for that part rests on the outcome model")

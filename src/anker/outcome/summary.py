@@ -21,8 +21,9 @@ ASSUMPTIONS = {
     "naive": "cohorts comparable (no cycle or composition change); censoring independent",
     "gcomp": "Cox outcome model right (log-linear covariates; PH within each cohort, or between "
              "them when pooled); no unmeasured confounding; extrapolates past entitlement end",
-    "iptw": "logistic propensity and censoring model right; overlap; positivity of censoring "
-            "(every covariate pattern followed up to the horizon with some chance)",
+    "iptw": "propensity and censoring model right; overlap; positivity of censoring "
+            "(every covariate pattern followed up to the horizon with some chance); with "
+            "balancing weights, right too when the reference outcome is linear in the terms",
     "aipw": "outcome model right, or propensity and censoring models right; overlap; "
             "no unmeasured confounding",
     "did": "unadjusted Kaplan-Meier RMST: parallel trends in RMST between treated and "
@@ -41,6 +42,11 @@ LABELS = {
 }
 CENSORING = {"cox": "Cox model of the censoring hazard on the covariates, per cohort",
              "km": "Kaplan-Meier of censoring per cohort (independent of the covariates)"}
+PROPENSITY_FITS = {
+    "balance": "entropy balancing on the propensity terms (weighted reference means equal the "
+               "other cohort's)",
+    "logistic": "logistic propensity, maximum likelihood (odds e/(1-e) as ATT weights)",
+}
 OUTCOME_MODELS = {"per_cohort": "one Cox model per cohort (Efron ties)",
                   "pooled": "one Cox model with the cohort as a term (Efron ties)"}
 
@@ -155,6 +161,8 @@ def build_summary(cmp: CohortComparison) -> ComparisonSummary:
         if "smd_after" in cmp.balance and len(cmp.balance):
             info["balance: max |SMD|"] = (f"{cmp.balance['smd_before'].abs().max():.3f} before, "
                                           f"{cmp.balance['smd_after'].abs().max():.3f} after weighting")
+        info["propensity weights"] = PROPENSITY_FITS.get(getattr(cmp, "propensity_fit", "logistic"),
+                                                         "logistic")
     info["outcome model"] = OUTCOME_MODELS.get(cmp.outcome_model, cmp.outcome_model)
     info["censoring model"] = CENSORING.get(cmp.censoring, cmp.censoring)
     competing = getattr(cmp, "competing", None)

@@ -1,0 +1,201 @@
+"""The propensity model of the weighting estimators: maximum likelihood or balancing weights.
+
+Both give the reference cohort's ATT weights as odds exp(x~'theta) of a
+logistic index x~ = (1, x); they differ in the estimating equation for theta:
+
+- ``"logistic"``: the likelihood score, sum x~_i (A_i - e_i) = 0;
+- ``"balance"``: entropy balancing (Hainmueller 2012) in its dual form, sum
+  x~_i (A_i - (1 - A_i) exp(x~_i'theta)) = 0: the weighted reference cohort
+  has exactly the other cohort's size and the other cohort's mean of every
+  term of the design. For the ATT this is doubly robust in a sense the
+  likelihood fit is not (Zhao & Percival 2017): the weighting is consistent
+  when the odds are log-linear in the terms *or* when the reference regime's
+  outcome is linear in them, and the balance it buys is exact in the sample.
+
+Either way theta is an M-estimator, so its share of every influence value is
+the same sandwich term, bread^-1 x~_i r_i with r_i the estimating equation's
+residual (`Propensity.term`); the multiplier bootstrap and the IF standard
+errors carry the propensity's uncertainty in both cases.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from anker.errors import AnkerDataError, ConvergenceWarning
+from anker.models.logistic import LogisticFit, fit_logistic
+from anker.models.newton import maximise
+
+PROPENSITY_FITS = ("logistic", "balance")
+
+
+@dataclass(frozen=True)
+class Propensity:
+    """A fitted propensity model: ``design`` (no intercept), ``e`` = P(other | x), ATT ``weights``.
+
+    ``bread`` is the inverse of minus the estimating equation's Jacobian and
+    ``residual`` its per-row residual; for the likelihood fit these are the
+    covariance ``fit.cov`` and A - e.
+    """
+
+    fit: LogisticFit
+    design: np.ndarray
+    e: np.ndarray
+    weights: np.ndarray
+    kind: str = "logistic"
+    bread: np.ndarray | None = None
+    residual: np.ndarray | None = None
+    note: str | None = None
+
+    def term(self, A: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        """Contributions through the coefficients: gradient' bread x~_i r_i, x~ = (1, x)."""
+        bread = self.fit.cov if self.bread is None else self.bread
+        residual = (A - self.e) if self.residual is None else self.residual
+        direction = bread @ gradient
+        # x~_i' direction without building (1, x): the intercept's share plus the design's
+        with np.errstate(all="ignore"):  # a non-finite direction is reported, not warned twice
+            along = self.design @ direction[1:] + direction[0]
+        return along * residual
+
+    def gradient_design(self, rows: np.ndarray) -> np.ndarray:
+        """x~ = (1, x) of the given rows."""
+        return np.column_stack((np.ones(int(rows.sum())), self.design[rows]))
+
+
+def propensity_basis(X: np.ndarray, *, knots: int = 3) -> np.ndarray:
+    """The covariate terms plus a piecewise-linear spline of each continuous one.
+
+    A logistic model linear in a covariate misstates the odds of belonging to
+    the other cohort when the covariate's distribution is shifted on another
+    scale (the boom multiplied tightness and divided unemployment: shifts on
+    the log scale), and ATT weights are sensitive to that in the tails. So
+    each term with more than 10 distinct values also enters as
+    max(0, x - knot) at ``knots`` quantiles (the quartiles for 3); 0/1 terms
+    enter as they are. ``knots=0`` gives the plain main-effects model.
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.arange(20.0), np.arange(20) % 2])
+    >>> propensity_basis(X).shape
+    (20, 5)
+    """
+    if knots <= 0:
+        return X
+    columns = [X]
+    levels = np.linspace(0, 1, knots + 2)[1:-1]
+    for j in range(X.shape[1]):
+        x = X[:, j]
+        if np.unique(x).size > 10:
+            for knot in np.unique(np.quantile(x, levels)):
+                hinge = np.maximum(0.0, x - knot)
+                if hinge.std() > 0:
+                    columns.append(hinge[:, None])
+    return np.column_stack(columns)
+
+
+def fit_propensity(design: np.ndarray, A: np.ndarray, kind: str = "logistic") -> Propensity:
+    """Propensity of the other cohort and the ATT weights (1; the odds in the reference).
+
+    ``kind="balance"``: entropy-balancing weights (see the module), started
+    from the likelihood fit; ``e`` is then the logistic transform of the
+    balancing index, so e / (1 - e) are the weights.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(2_000, 1))
+    >>> A = (rng.random(2_000) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
+    >>> p = fit_propensity(x, A, kind="balance")
+    >>> w = p.weights[A == 0]
+    >>> bool(np.isclose(w @ x[A == 0, 0] / w.sum(), x[A == 1, 0].mean()))
+    True
+    """
+    if kind not in PROPENSITY_FITS:
+        raise ValueError(f"propensity must be one of {list(PROPENSITY_FITS)}, got {kind!r}")
+    if design.shape[1] == 0:
+        # no covariates: the intercept-only model in closed form (fit_logistic needs a column);
+        # both estimating equations give the share of the other cohort
+        share = float(A.mean())
+        fit = LogisticFit(coef=np.array([np.log(share / (1 - share))]),
+                          cov=np.array([[1.0 / (A.size * share * (1 - share))]]),
+                          intercept=True, n=float(A.size), loglik=float("nan"), n_iter=0)
+    else:
+        fit = fit_logistic(design, A)
+    bread = residual = note = None
+    lp = fit.linear_predictor(design)
+    if kind == "balance" and design.shape[1]:
+        try:
+            coef, bread = _balance(design, A, fit.coef)
+        except (AnkerDataError, np.linalg.LinAlgError) as err:
+            # exact balance does not exist (a term the reference cohort cannot match):
+            # the likelihood weights still do, so they stand in, on the record
+            kind = "logistic"
+            note = f"{err}; the weights are the logistic (maximum-likelihood) ones instead"
+        else:
+            fit = LogisticFit(coef=coef, cov=fit.cov, intercept=True, n=fit.n,
+                              loglik=float("nan"), n_iter=fit.n_iter)
+            lp = fit.linear_predictor(design)
+            residual = A - (1 - A) * np.exp(np.minimum(lp, 700.0))
+    e = 1.0 / (1.0 + np.exp(-lp))
+    # the reference cohort is weighted by the odds e / (1 - e) = exp(lp): no 1 - e round-off
+    weights = np.where(A == 1, 1.0, np.exp(np.minimum(lp, 700.0)))
+    return Propensity(fit, design, e, weights, kind=kind, bread=bread, residual=residual, note=note)
+
+
+def _balance(design: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entropy-balancing index theta (intercept first) and the bread, by Newton on the dual.
+
+    The dual objective -(1/n) [sum_ref exp(x~'theta) - sum_other x~'theta] is
+    concave, its gradient the imbalance of the weighted means, so its maximum
+    is exact balance; the terms are centred and scaled for the steps only.
+    """
+    ref = A == 0
+    other_sum = design[~ref].sum(axis=0)
+    n = float(A.size)
+    centre = design[~ref].mean(axis=0) if (~ref).any() else design.mean(axis=0)
+    scale = design.std(axis=0)
+    scale[scale == 0] = 1.0
+    Z = (design[ref] - centre) / scale
+    # theta on the scaled terms: lp = b0 + z'b, z = (x - centre) / scale
+    b = start[1:] * scale
+    b0 = start[0] + centre @ start[1:]
+    n_other = float((~ref).sum())
+    z_other = (other_sum - n_other * centre) / scale  # the other cohort's sum of z: ~0
+
+    def evaluate(theta):
+        lp = theta[0] + Z @ theta[1:]
+        w = np.exp(lp)
+        total = w.sum()
+        value = -(total - (n_other * theta[0] + z_other @ theta[1:])) / n
+        grad = -np.concatenate(([total - n_other], Z.T @ w - z_other)) / n
+        Zw = Z * np.sqrt(w)[:, None]
+        info = np.empty((theta.size, theta.size))
+        info[0, 0] = total
+        info[0, 1:] = info[1:, 0] = Z.T @ w
+        info[1:, 1:] = Zw.T @ Zw
+        return value, grad, info / n
+
+    with warnings.catch_warnings():
+        # no convergence is judged below by the imbalance left, which is what matters here
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = maximise(evaluate, np.concatenate(([b0], b)), max_iter=100, tol=1e-12,
+                          what="propensity (balancing weights)")
+    theta = result.x
+    imbalance = np.abs(result.grad[1:]) * n / max(n_other, 1.0)
+    if not np.all(np.isfinite(theta)) or (imbalance.size and imbalance.max() > 1e-4):
+        raise AnkerDataError(
+            "balancing weights: no weighting of the reference cohort matches the other "
+            f"cohort's mean of every propensity term (largest imbalance left "
+            f"{float(imbalance.max()) if imbalance.size else float('nan'):.2g} SD)")
+    coef = np.concatenate(([theta[0] - (centre / scale) @ theta[1:]], theta[1:] / scale))
+    # bread: the inverse of sum_ref exp(lp) x~ x~' on the original scale
+    info_scaled = result.info * n
+    T = np.eye(theta.size)
+    T[0, 1:] = -centre / scale
+    T[1:, 1:] = np.diag(1.0 / scale)
+    # x~ = M z~ with z~ = (1, z): M = T^-1 transposed; J_x = T' J_z T in coefficient space
+    bread = T @ np.linalg.inv(info_scaled) @ T.T
+    return coef, bread
