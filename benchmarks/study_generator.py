@@ -21,11 +21,31 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import anker
+from anker.synthetic.population import DAYS_PER_MONTH, _entitlement_months
 
 OUT = Path(__file__).resolve().parent / "results" / "generator_study.csv"
+
+
+def reference_rules_effect(pop, horizon: int = 365) -> float:
+    """What iptw estimates on paid days here: the coaching cohort's paid days minus its paid
+    days under casemanagement AND the 2004 entitlement rules (from the potential durations).
+
+    The weighted 2004 cohort has the 2007 cohort's covariates but its own, longer
+    entitlements (the 2006 reform), and weighting cannot hand it the 2007 ones;
+    `compare_cohorts` says so in a note.
+    """
+    d, rows = pop.data, pop.truth.rows
+    other = (d["cohort"] == "coaching_2007").to_numpy()
+    own = np.minimum(d["entitlement_days"].to_numpy(float), horizon)
+    old_rules = np.minimum(np.round(_entitlement_months(d["work_history_years"].to_numpy(), False)
+                                    * DAYS_PER_MONTH), horizon)
+    coached = np.minimum(rows["duration_coaching"].to_numpy(float), own)[other].mean()
+    managed = np.minimum(rows["duration_casemanagement"].to_numpy(float), old_rules)[other].mean()
+    return float(coached - managed)
 
 
 def run(n: int, seeds: list[int], hrs: list[float]) -> pd.DataFrame:
@@ -40,6 +60,7 @@ def run(n: int, seeds: list[int], hrs: list[float]) -> pd.DataFrame:
                     cmp = anker.compare_cohorts(pop.data, n_boot=0, cluster_col="coach_id",
                                                 outcome=outcome)
                 truth = pop.truth.effect("att", outcome)
+                own_target = reference_rules_effect(pop) if outcome == "paid_days" else np.nan
                 for method, r in cmp.estimates.iterrows():
                     if method == "iptw" and outcome == "time_on_benefit":
                         continue  # not identified: entitlement ends before the horizon (a note says so)
@@ -49,6 +70,8 @@ def run(n: int, seeds: list[int], hrs: list[float]) -> pd.DataFrame:
                                  "ci_high": r.ci_high, "error": r.estimate - truth,
                                  "covers": bool(r.ci_low <= truth <= r.ci_high),
                                  "ess_share": float(cmp.weights["ess_share"]),
+                                 "propensity": cmp.propensity_fit,
+                                 "truth_reference_rules": own_target,
                                  "seconds": time.perf_counter() - start})
                 print(f"hr {hr} seed {seed} {outcome}: truth {truth:.2f}, "
                       + ", ".join(f"{m} {r.estimate - truth:+.2f}" for m, r in cmp.estimates.iterrows()),
