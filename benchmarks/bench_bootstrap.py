@@ -122,9 +122,10 @@ def run(*, quick: bool = False, n_per_cohort: int = 100_000, n_boot: int = 1000,
     # --- adjusted: one compare_cohorts call bootstraps every estimator
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        # the refit peer below restricts every spell at the horizon: latent time on benefit
+        # the refit peer below restricts every spell at the horizon (latent time on benefit)
+        # and weights with the logistic propensity, so ours is asked for the same two things
         ours_s, cmp = _timed(compare_cohorts, df, method="aipw", n_boot=n_boot, seed=seed,
-                             outcome="time_on_benefit")
+                             outcome="time_on_benefit", propensity="logistic")
     caught += [str(w.message) for w in record]
     est = cmp.estimates["estimate"]
     # the adjusted estimators are IPTW with IPCW and augmented IPCW with per-cohort Cox models
@@ -166,7 +167,8 @@ def _quiet_compare(df, n_boot, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # the peers compute latent time on benefit (the horizon for every spell)
-        return compare_cohorts(df, method="aipw", n_boot=n_boot, seed=seed, outcome="time_on_benefit")
+        return compare_cohorts(df, method="aipw", n_boot=n_boot, seed=seed, outcome="time_on_benefit",
+                               propensity="logistic")
 
 
 def _one_blas_thread():

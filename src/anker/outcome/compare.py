@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from anker.distributed import compare_cohorts_dask, is_dask_frame
 from anker.errors import AnkerDataError
@@ -33,7 +32,7 @@ from anker.models.design import DesignSpec
 from anker.outcome.balance import balance_table, weight_diagnostics
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.competing import competing_exits
-from anker.outcome.estimators import cox_design, estimate_all, propensity_basis
+from anker.outcome.estimators import cox_design, estimate_all
 from anker.outcome.inference import estimates_table
 from anker.outcome.options import (
     check_trim,
@@ -45,9 +44,11 @@ from anker.outcome.options import (
     unobserved_note,
 )
 from anker.outcome.ph_test import zph_score_test
+from anker.outcome.propensity import propensity_basis
 from anker.outcome.summary import ComparisonSummary, build_summary
+from anker.outcome.tables import cohort_rmst_table, hazard_ratio_table
 from anker.schema import PROTECTED, TimeUnit, resolve_time_unit
-from anker.survival import logrank_test, rmst
+from anker.survival import logrank_test
 
 __all__ = ["compare_cohorts", "CohortComparison", "DEFAULT_COVARIATES", "METHODS", "OverlapWarning"]
 
@@ -285,9 +286,10 @@ def compare_cohorts(
       averaged over the target population under each regime; assumes the
       outcome model; it handles censoring that depends on the covariates and
       extrapolates beyond entitlement end with the model.
-    - ``iptw``: inverse probability of treatment weights (logistic propensity)
-      times inverse probability of censoring weights (the censoring model);
-      assumes the propensity and censoring models and overlap.
+    - ``iptw``: treatment weights (entropy balancing for the ATT, logistic
+      propensity otherwise: ``propensity=``) times inverse probability of
+      censoring weights (the censoring model); assumes the propensity and
+      censoring models and overlap.
     - ``aipw``: the augmented IPCW estimator (Bai, Tsiatis & O'Brien 2013;
       Zhang & Schaubel 2012): consistent when the outcome model is right, or
       when the propensity and censoring models are right.
@@ -354,25 +356,12 @@ def compare_cohorts(
         estimates[f"{col}_benefit_days"] = estimates[col] * unit.benefit_days_per_unit
 
     # ----------------------------------------------------------------- per cohort, tests, Cox
-    z = stats.norm.ppf(0.5 + level / 2)
-    per_cohort = {}
-    for label, a in ((checked.reference, 0), (checked.other, 1)):
-        member = A == a
-        value, se = rmst(durations[member], events[member], horizon)
-        per_cohort[label] = {"n": int(member.sum()),
-                             "events": int(((events == 1) & (durations <= horizon) & member).sum()),
-                             "rmst": value, "se": se, "ci_low": value - z * se, "ci_high": value + z * se}
-    rmst_table = pd.DataFrame.from_dict(per_cohort, orient="index")
-    rmst_table.index.name = cohort_col
+    rmst_table = cohort_rmst_table(durations, events, A, horizon, labels=(checked.reference, checked.other),
+                                   cohort_col=cohort_col, level=level)
     logrank = logrank_test(durations, events, A)
-
     cox = est.cox_fit
     cox_names = [f"{cohort_col}[{checked.other}]"] + list(terms)
-    cox_table = pd.DataFrame({"coef": cox.coef, "se": cox.se}, index=pd.Index(cox_names, name="term"))
-    cox_table["hazard_ratio"] = np.exp(cox_table["coef"])
-    cox_table["ci_low"] = np.exp(cox_table["coef"] - z * cox_table["se"])
-    cox_table["ci_high"] = np.exp(cox_table["coef"] + z * cox_table["se"])
-    cox_table["p"] = 2 * stats.norm.sf(np.abs(cox_table["coef"] / cox_table["se"]))
+    cox_table = hazard_ratio_table(cox.coef, cox.se, cox_names, level=level)
     ph = zph_score_test(cox, cox_design(A, X), durations, events, names=cox_names)
     for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival),
                  trim_note(trim, est.propensity),

@@ -27,7 +27,8 @@ from anker.models.logistic import LogisticFit
 from anker.outcome.aipcw import Grid, Model, model_contributions, regime_means
 from anker.outcome.censoring import fit_censoring
 from anker.outcome.cox_functionals import CoxInfluence, cox_influence
-from anker.outcome.propensity import Propensity, fit_propensity, propensity_basis
+from anker.outcome.propensity import Propensity, fit_propensity
+from anker.outcome.propensity import propensity_basis as propensity_basis  # the older import path
 from anker.survival import KaplanMeier, kaplan_meier, rmst, rmst_influence
 
 ADJUSTED = ("gcomp", "iptw", "aipw")
