@@ -31,12 +31,14 @@ OUT = Path(__file__).resolve().parent / "results" / "generator_study.csv"
 
 
 def reference_rules_effect(pop, horizon: int = 365) -> float:
-    """What iptw estimates on paid days here: the coaching cohort's paid days minus its paid
-    days under casemanagement AND the 2004 entitlement rules (from the potential durations).
+    """What iptw estimates on paid days without ``entitlement_days_other_rules``: the coaching
+    cohort's paid days minus its paid days under casemanagement AND the 2004 entitlement
+    rules (from the potential durations).
 
     The weighted 2004 cohort has the 2007 cohort's covariates but its own, longer
-    entitlements (the 2006 reform), and weighting cannot hand it the 2007 ones;
-    `compare_cohorts` says so in a note.
+    entitlements (the 2006 reform); weighting alone cannot hand it the 2007 ones, the
+    column with each spell's entitlement under the other rules does (the default when
+    the data hold it, as the generator's do). Kept for the comparison in notebook 03.
     """
     d, rows = pop.data, pop.truth.rows
     other = (d["cohort"] == "coaching_2007").to_numpy()

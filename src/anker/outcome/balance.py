@@ -13,10 +13,13 @@ referee asks of them, answered here:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from anker.outcome.checks import OverlapWarning
 
 
 def effective_sample_size(weights: np.ndarray) -> float:
@@ -119,3 +122,28 @@ def balance_table(X: np.ndarray, terms: Sequence[str], A: np.ndarray,
             table["smd_after"] = np.where(scale > 0, (mean1 - mean0w) / scale, 0.0)
             table["variance_ratio_after"] = np.where(var0w > 0, var1 / var0w, np.nan)
     return table
+
+
+# below this effective sample size share the weighting estimators are flagged
+LOW_ESS_SHARE = 0.10
+
+
+def weighting_outputs(est, A: np.ndarray, index: pd.Index, method: str, notes: list[str]):
+    """Weight diagnostics, propensity and ATT weights as Series (None without weighting).
+
+    Appends a limited-overlap note to ``notes`` below `LOW_ESS_SHARE`, and warns
+    (`OverlapWarning`) when the chosen method weights.
+    """
+    if est.att_weights is None:
+        return None, None, None
+    weights = weight_diagnostics(est.att_weights[A == 0], est.propensity, A)
+    if weights["ess_share"] < LOW_ESS_SHARE:
+        message = (f"limited overlap: the weighted reference cohort has an effective sample "
+                   f"size of {weights['effective_sample_size']:,.0f} of "
+                   f"{int(weights['n_reference']):,} spells ({weights['ess_share']:.1%}); "
+                   "the iptw estimate and its CI are not trustworthy, aipw leans on the Cox model")
+        notes.append(message)
+        if method in ("iptw", "aipw"):
+            warnings.warn(message, OverlapWarning, stacklevel=3)
+    return (weights, pd.Series(est.propensity, index=index, name="propensity"),
+            pd.Series(est.att_weights, index=index, name="att_weight"))

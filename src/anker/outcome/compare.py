@@ -18,7 +18,6 @@ influence values per replicate, see `anker.survival.bootstrap.multiplier_bootstr
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,7 @@ import pandas as pd
 from anker.distributed import compare_cohorts_dask, is_dask_frame
 from anker.errors import AnkerDataError
 from anker.models.design import DesignSpec
-from anker.outcome.balance import balance_table, weight_diagnostics
+from anker.outcome.balance import balance_table, weighting_outputs
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.competing import competing_exits
 from anker.outcome.estimators import cox_design, estimate_all
@@ -59,8 +58,6 @@ DEFAULT_COVARIATES = (
     "prior_spells", "prior_sanctions", "culpable_dismissal", "registration_lag_days",
     "health_limitation", "tightness", "unemployment_rate",
 )
-# below this effective sample size share the weighting estimators are flagged
-_LOW_ESS_SHARE = 0.10
 
 
 @dataclass(frozen=True, repr=False)
@@ -134,6 +131,7 @@ class CohortComparison:
     competing: Any = None
     propensity_fit: str = "logistic"
     time_unit: TimeUnit = field(default_factory=resolve_time_unit)
+    entitlement_other_col: str | None = None
 
     @property
     def logrank_p(self) -> float:
@@ -191,6 +189,7 @@ def compare_cohorts(
     outcome_model: str = "per_cohort",
     censoring: str = "cox",
     entitlement_col: str | None = None,
+    entitlement_other_col: str | None = None,
     exit_reason_col: str | None = "exit_reason",
     trim: float | None = None,
     time_unit: str | float | TimeUnit = "day",
@@ -254,6 +253,12 @@ def compare_cohorts(
         (Kaplan-Meier of censoring per cohort).
     entitlement_col : entitlement in calendar days, needed for ``"paid_days"``
         (default ``"entitlement_days"``).
+    entitlement_other_col : each reference spell's entitlement (calendar days) under
+        the other cohort's rules, computed from its work history (default
+        ``"entitlement_days_other_rules"`` when present). With it, iptw and aipw
+        on paid days (ATT) end the weighted reference spells where the other
+        cohort's would; without it, where entitlement rules differ for the same
+        covariates (a reform), iptw prices the reference cohort's own rules (a note says so).
     trim : truncate the propensity to [trim, 1 - trim] in the weights (e.g. 0.01); the
         summary notes how many spells it touched. ``estimand="overlap"`` instead
         weights by e (1 - e) (the population where the cohorts overlap).
@@ -338,13 +343,19 @@ def compare_cohorts(
     opts = resolve_options(data, horizon=horizon, estimand=estimand, outcome=outcome,
                            outcome_model=outcome_model, censoring=censoring,
                            entitlement_col=entitlement_col, days_per_unit=unit.days,
-                           propensity=propensity)
+                           propensity=propensity, entitlement_other_col=entitlement_other_col,
+                           reference_rows=A == 0)
+    other_rules = opts.tau_reference is not None and opts.estimand == "att"
+    if opts.tau_reference is not None and not other_rules:
+        notes.append(f"{opts.entitlement_other_col!r} (entitlement under the other cohort's rules) "
+                     "is used for the ATT only; this estimand prices each cohort's own rules")
 
     def run(*, weighting: bool):
         return estimate_all(durations, events, A, X, horizon, weighting=weighting,
                             propensity_design=basis, estimand=opts.estimand,
                             outcome_model=opts.outcome_model, censoring=opts.censoring,
-                            tau=opts.tau, trim=trim, propensity=opts.propensity)
+                            tau=opts.tau, trim=trim, propensity=opts.propensity,
+                            tau_reference=opts.tau_reference if other_rules else None)
 
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
     X_all = None if checked.all_data is None else spec.transform(checked.all_data)
@@ -367,7 +378,7 @@ def compare_cohorts(
                  trim_note(trim, est.propensity),
                  unobserved_note(data, opts.entitlement_col, horizon, unit.days, opts.outcome),
                  entitlement_note(opts.tau, A, est.att_weights if opts.estimand == "att" else None,
-                                  horizon, opts.outcome),
+                                  horizon, opts.outcome, other_rules),
                  *est.notes):
         if note:
             notes.append(note)
@@ -377,19 +388,7 @@ def compare_cohorts(
                                     reference=checked.reference, other=checked.other,
                                     estimand=opts.estimand, level=level, cluster=checked.cluster)
 
-    weights = propensity = att_weights = None
-    if est.att_weights is not None:
-        weights = weight_diagnostics(est.att_weights[A == 0], est.propensity, A)
-        propensity = pd.Series(est.propensity, index=data.index, name="propensity")
-        att_weights = pd.Series(est.att_weights, index=data.index, name="att_weight")
-        if weights["ess_share"] < _LOW_ESS_SHARE:
-            message = (f"limited overlap: the weighted reference cohort has an effective sample "
-                       f"size of {weights['effective_sample_size']:,.0f} of "
-                       f"{int(weights['n_reference']):,} spells ({weights['ess_share']:.1%}); "
-                       "the iptw estimate and its CI are not trustworthy, aipw leans on the Cox model")
-            notes.append(message)
-            if method in ("iptw", "aipw"):
-                warnings.warn(message, OverlapWarning, stacklevel=2)
+    weights, propensity, att_weights = weighting_outputs(est, A, data.index, method, notes)
     balance = balance_table(X, terms, A, None if est.att_weights is None else est.att_weights[A == 0])
 
     chosen = estimates.loc[method]
@@ -409,5 +408,5 @@ def compare_cohorts(
         estimand=opts.estimand, outcome=opts.outcome, outcome_model=opts.outcome_model,
         censoring=opts.censoring, entitlement_col=opts.entitlement_col, competing=competing,
         propensity_fit=est.propensity_kind or opts.propensity,
-        time_unit=unit,
+        time_unit=unit, entitlement_other_col=opts.entitlement_other_col if other_rules else None,
     )

@@ -141,14 +141,19 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
                  outcome_model: str = "per_cohort", censoring: str = "cox",
                  tau: np.ndarray | None = None,
                  censoring_design: np.ndarray | None = None,
-                 trim: float | None = None, propensity: str = "logistic") -> Estimates:
+                 trim: float | None = None, propensity: str = "logistic",
+                 tau_reference: np.ndarray | None = None) -> Estimates:
     """naive, gcomp, iptw and aipw on one data set (``weighting=False`` skips iptw and aipw).
 
     ``X`` is the outcome and censoring models' covariate design; the propensity
     model uses ``propensity_design`` (default ``X``). ``tau`` are per-row
     restriction times (default: the horizon; paid days: min(entitlement, horizon)).
     ``propensity``: ``"logistic"`` (likelihood) or ``"balance"`` (entropy-balancing
-    weights, `anker.outcome.propensity`; the ATT only).
+    weights, `anker.outcome.propensity`; the ATT only). ``tau_reference`` (ATT):
+    the reference spells' restriction times under the other cohort's rules; the
+    weighted reference spells then end where the other cohort's would (not
+    beyond their own ``tau``, where they are not followed; a note bounds what
+    that cut costs).
     """
     if outcome_model not in OUTCOME_MODELS:
         raise ValueError(f"outcome_model must be one of {list(OUTCOME_MODELS)}, got {outcome_model!r}")
@@ -169,18 +174,24 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
                                     kind=kind)
     pi, weighting_terms = target_weights(estimand, A, None if propensity is None else propensity.e,
                                          trim)
-    grid = Grid.build(durations, tau)
+    tau_regime = {0: tau, 1: tau}
+    if tau_reference is not None and estimand == "att":
+        tau_regime[0] = np.where(A == 0, np.minimum(np.asarray(tau_reference, float), tau), tau)
+    grid = Grid.build(durations, np.concatenate((tau, tau_regime[0])))
     top = float(tau.max())
     parts: dict[str, dict[int, tuple[float, np.ndarray | None]]] = {
         m: {} for m in ("naive", "gcomp", "iptw", "aipw")}
     curves, min_g, model_notes = {}, 1.0, []
     if propensity is not None and propensity.note:
         model_notes.append(propensity.note)
+    if propensity is not None and tau_regime[0] is not tau:
+        model_notes.append(_other_rules_note(tau_reference, tau, A, propensity.weights))
     for a in (0, 1):
         own = A == a
         rows = np.flatnonzero(own)
         outcome = _outcome_model(a, outcome_model, pooled, durations, events, A, X, top)
-        cens = fit_censoring(censoring, durations, events, tau, rows,
+        tau_a = tau_regime[a]
+        cens = fit_censoring(censoring, durations, events, tau_a, rows,
                              X if censoring_design is None else censoring_design)
         if weighting_terms is not None:
             w = np.where(own, weighting_terms[0][a], 0.0)
@@ -189,7 +200,7 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
             omega = own / own.sum()
         tpi = pi / pi.sum()
         coef_m = np.column_stack((tpi, tpi - omega))
-        res = regime_means(grid, durations, events, tau, own, coef_m, omega, outcome, cens, pi)
+        res = regime_means(grid, durations, events, tau_a, own, coef_m, omega, outcome, cens, pi)
         min_g = min(min_g, res.min_censoring_survival)
         if cens is not None and cens.note and cens.note not in model_notes:
             model_notes.append(cens.note)
@@ -260,6 +271,19 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         min_censoring_survival=min_g, notes=tuple(model_notes),
         propensity_kind=None if propensity is None else propensity.kind,
     )
+
+
+def _other_rules_note(tau_reference, tau, A, weights) -> str:
+    ref = A == 0
+    w = weights[ref] / weights[ref].sum()
+    cut = np.maximum(np.asarray(tau_reference, float)[ref] - tau[ref], 0.0)
+    text = ("paid days: the weighted reference spells end at their entitlement under the other "
+            "cohort's rules, as the other cohort's own spells do")
+    if not (cut > 0).any():
+        return text
+    return (text + f"; for {w @ (cut > 0):.1%} of them (weighted) those rules give more than their "
+            f"own entitlement and they are not followed past it, so iptw's reference mean may be "
+            f"low by at most {w @ cut:.2f} (in the durations' unit)")
 
 
 def point_estimates(durations, events, A, X, horizon, propensity_design=None, **options) -> np.ndarray:

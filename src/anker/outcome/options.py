@@ -27,6 +27,8 @@ from anker.outcome.propensity import PROPENSITY_FITS
 OUTCOMES = ("time_on_benefit", "paid_days")
 AUTO = "auto"
 DEFAULT_ENTITLEMENT_COL = "entitlement_days"
+# a reference spell's entitlement under the other cohort's rules (computed from work history)
+DEFAULT_ENTITLEMENT_OTHER_COL = "entitlement_days_other_rules"
 # a p-value of the PH test below this puts the terms on record
 PH_NOTE_P = 0.01
 # IPCW weights above 1 / this (a seen outcome with G(Y-) below it) are put on record
@@ -42,6 +44,9 @@ class Options:
     entitlement_col: str | None
     tau: np.ndarray
     propensity: str = "logistic"
+    # the reference spells' restriction times under the other cohort's rules (ATT, paid days)
+    tau_reference: np.ndarray | None = None
+    entitlement_other_col: str | None = None
 
     @property
     def paid_days(self) -> bool:
@@ -50,9 +55,17 @@ class Options:
 
 def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcome: str,
                     outcome_model: str, censoring: str, entitlement_col: str | None,
-                    days_per_unit: float = 1.0, propensity: str = "auto") -> Options:
+                    days_per_unit: float = 1.0, propensity: str = "auto",
+                    entitlement_other_col: str | None = None,
+                    reference_rows: np.ndarray | None = None) -> Options:
     """Check the options and form the per-row restriction times (in the durations' unit;
-    the entitlement column is calendar days)."""
+    the entitlement columns are calendar days).
+
+    ``entitlement_other_col`` (default ``"entitlement_days_other_rules"`` when the
+    data hold it): each reference spell's entitlement under the other cohort's
+    rules; for the ATT on paid days the reference regime's spells then end
+    there, as the other cohort's own spells would (``reference_rows``: bool mask).
+    """
     if outcome == AUTO:
         # latent time past entitlement end is never observed, so weighting alone cannot
         # estimate it; paid days are observed up to the horizon and are what the fund pays
@@ -84,7 +97,30 @@ def resolve_options(data: pd.DataFrame, *, horizon: float, estimand: str, outcom
                                  "non-numeric or non-positive value(s)", columns=[col])
         tau = np.minimum(values.to_numpy(dtype=float) / days_per_unit, float(horizon))
         entitlement_col = col
-    return Options(estimand, outcome, outcome_model, censoring, entitlement_col, tau, propensity)
+    elif entitlement_other_col is not None:
+        raise ValueError("entitlement_other_col is used for outcome='paid_days' only, "
+                         f"got outcome={outcome!r}")
+    tau_reference, other_col = None, None
+    if outcome == "paid_days":
+        other_col = entitlement_other_col or DEFAULT_ENTITLEMENT_OTHER_COL
+        if other_col not in data.columns:
+            if entitlement_other_col is not None:
+                raise AnkerDataError(f"entitlement_other_col {other_col!r} is not a column of the "
+                                     "data", columns=[other_col])
+            other_col = None
+        else:
+            rows = np.ones(len(data), bool) if reference_rows is None else reference_rows
+            values = pd.to_numeric(data[other_col], errors="coerce").to_numpy(dtype=float)
+            bad = ~(values[rows] > 0)  # NaN compares False
+            if bad.any():
+                raise AnkerDataError(f"column {other_col!r} (entitlement under the other cohort's "
+                                     f"rules) has {int(bad.sum())} missing, non-numeric or "
+                                     "non-positive value(s) in the reference cohort",
+                                     columns=[other_col])
+            tau_reference = np.minimum(np.nan_to_num(values, nan=np.inf) / days_per_unit,
+                                       float(horizon))
+    return Options(estimand, outcome, outcome_model, censoring, entitlement_col, tau, propensity,
+                   tau_reference, other_col)
 
 
 def ph_note(ph_test: pd.DataFrame, outcome_model: str) -> str | None:
@@ -169,7 +205,7 @@ ENTITLEMENT_GAP = 0.01
 
 
 def entitlement_note(tau: np.ndarray, A: np.ndarray, att_weights: np.ndarray | None,
-                     horizon: float, outcome: str) -> str | None:
+                     horizon: float, outcome: str, other_rules: bool = False) -> str | None:
     """For paid days: a note when the weighted reference cohort's entitlements differ from the
     other cohort's, or None.
 
@@ -179,7 +215,7 @@ def entitlement_note(tau: np.ndarray, A: np.ndarray, att_weights: np.ndarray | N
     same covariates (a reform): iptw then prices the reference cohort's own
     entitlements, the effect of regime and rules together.
     """
-    if outcome != "paid_days" or att_weights is None:
+    if outcome != "paid_days" or att_weights is None or other_rules:
         return None
     ref, other = A == 0, A == 1
     w = att_weights[ref]
@@ -191,4 +227,6 @@ def entitlement_note(tau: np.ndarray, A: np.ndarray, att_weights: np.ndarray | N
             f"{weighted:.1f} against {own:.1f} in the other cohort (entitlement rules differ for "
             "the same covariates); iptw prices the reference cohort's own entitlements, so it "
             "estimates the regime and the rules together; gcomp and aipw end each spell at its "
-            "own entitlement, and aipw's correction for that part rests on the outcome model")
+            "own entitlement, and aipw's correction for that part rests on the outcome model; "
+            f"a column {DEFAULT_ENTITLEMENT_OTHER_COL!r} (entitlement_other_col) with each "
+            "reference spell's entitlement under the other cohort's rules removes this")

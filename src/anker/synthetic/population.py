@@ -192,6 +192,10 @@ def _draw_people(rng: np.random.Generator, n: int, cohort: int) -> dict[str, np.
     health = (rng.random(n) < 0.03 + 0.003 * (age - 18)).astype(int)
     months = _entitlement_months(work_history, after_reform=cohort == 1)
     entitlement = np.round(months * DAYS_PER_MONTH).astype(int)
+    # what the other cohort's rules would give the same work history: an evaluator can
+    # compute it from the records, and the weighting estimators of paid days need it
+    other_rules = np.round(_entitlement_months(work_history, after_reform=cohort == 0)
+                           * DAYS_PER_MONTH).astype(int)
     return {
         "inflow": inflow, "region_idx": region, "office_idx": office, "age": age, "sex": sex,
         "migration_background": np.asarray(MIGRATION)[migration],
@@ -201,7 +205,7 @@ def _draw_people(rng: np.random.Generator, n: int, cohort: int) -> dict[str, np.
         "sector": np.asarray(SECTORS)[sector], "work_history_years": work_history,
         "daily_wage": daily_wage, "prior_spells": prior_spells, "prior_sanctions": prior_sanctions,
         "culpable_dismissal": culpable, "registration_lag_days": lag, "health_limitation": health,
-        "entitlement_days": entitlement,
+        "entitlement_days": entitlement, "entitlement_days_other_rules": other_rules,
     }
 
 
@@ -238,7 +242,8 @@ def simulate_population(n_per_cohort: int = 20_000, seed: int = 0, *,
     Returns
     -------
     SyntheticPopulation
-        ``.data`` (one row per spell, both cohorts, schema columns) and
+        ``.data`` (one row per spell, both cohorts, schema columns, then
+        ``entitlement_days_other_rules``: the entitlement under the other cohort's rules) and
         ``.truth`` (:class:`SyntheticTruth`).
 
     Examples
@@ -365,8 +370,9 @@ def simulate_population(n_per_cohort: int = 20_000, seed: int = 0, *,
         "exited": exited.astype(int),
         "work_within_6m": (work & (duration <= 182)).astype(int),
         "work_within_12m": (work & (duration <= 365)).astype(int),
+        "entitlement_days_other_rules": cols["entitlement_days_other_rules"],
     })
-    data = data[list(SCHEMA)]
+    data = data[[*SCHEMA, "entitlement_days_other_rules"]]
 
     rows = pd.DataFrame({
         "p_sanction": p_sanction,
