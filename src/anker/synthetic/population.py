@@ -190,12 +190,9 @@ def _draw_people(rng: np.random.Generator, n: int, cohort: int) -> dict[str, np.
     culpable = (rng.random(n) < 0.06).astype(int)
     lag = np.minimum(np.floor(rng.exponential(9.0, n)), 120).astype(int)
     health = (rng.random(n) < 0.03 + 0.003 * (age - 18)).astype(int)
-    months = _entitlement_months(work_history, after_reform=cohort == 1)
-    entitlement = np.round(months * DAYS_PER_MONTH).astype(int)
-    # what the other cohort's rules would give the same work history: an evaluator can
-    # compute it from the records, and the weighting estimators of paid days need it
-    other_rules = np.round(_entitlement_months(work_history, after_reform=cohort == 0)
-                           * DAYS_PER_MONTH).astype(int)
+    # the other cohort's rules too: the weighting estimators of paid days need both
+    entitlement, other_rules = (np.round(_entitlement_months(work_history, after_reform=cohort == c)
+                                         * DAYS_PER_MONTH).astype(int) for c in (1, 0))
     return {
         "inflow": inflow, "region_idx": region, "office_idx": office, "age": age, "sex": sex,
         "migration_background": np.asarray(MIGRATION)[migration],
@@ -242,9 +239,8 @@ def simulate_population(n_per_cohort: int = 20_000, seed: int = 0, *,
     Returns
     -------
     SyntheticPopulation
-        ``.data`` (one row per spell, both cohorts, schema columns, then
-        ``entitlement_days_other_rules``: the entitlement under the other cohort's rules) and
-        ``.truth`` (:class:`SyntheticTruth`).
+        ``.data`` (one row per spell: the schema columns, then ``entitlement_days_other_rules``,
+        the entitlement under the other cohort's rules) and ``.truth`` (:class:`SyntheticTruth`).
 
     Examples
     --------
