@@ -196,8 +196,7 @@ def _draw_people(rng: np.random.Generator, n: int, cohort: int) -> dict[str, np.
     return {
         "inflow": inflow, "region_idx": region, "office_idx": office, "age": age, "sex": sex,
         "migration_background": np.asarray(MIGRATION)[migration],
-        "education": np.asarray(EDUCATION)[education],
-        "occupation_idx": occupation,
+        "education": np.asarray(EDUCATION)[education], "occupation_idx": occupation,
         "occupation_group": np.asarray(OCCUPATIONS)[occupation],
         "sector": np.asarray(SECTORS)[sector], "work_history_years": work_history,
         "daily_wage": daily_wage, "prior_spells": prior_spells, "prior_sanctions": prior_sanctions,
