@@ -58,13 +58,14 @@ def leave_one_out_lp(fit: Any, Z: np.ndarray, outcome: np.ndarray, *,
         Z1 = np.column_stack([np.ones(len(Z)), Z]) if fit.intercept else np.asarray(Z)
         eta = Z1 @ fit.coef
         p = 1.0 / (1.0 + np.exp(-eta))
-        q = np.einsum("ij,jk,ik->i", Z1, C, Z1)
+        # x_i' C x_i row by row: one matrix product, not a three-operand einsum (n p^2 loops)
+        q = np.einsum("ij,ij->i", Z1 @ C, Z1)
         return eta - q * (outcome - p) / np.clip(1 - p * (1 - p) * q, 1e-12, None)
     if not hasattr(fit, "baseline_cumhaz"):
         return None
     Xc = np.asarray(Z, dtype=float) - fit.center
     U = _cox_score_residuals(Xc, fit.coef, durations, outcome)
-    return Xc @ fit.coef - np.einsum("ij,jk,ik->i", Xc, C, U)
+    return Xc @ fit.coef - np.einsum("ij,ij->i", Xc @ C, U)
 
 
 def _cox_score_residuals(Xc: np.ndarray, beta: np.ndarray, durations: np.ndarray,
