@@ -80,8 +80,17 @@ def learn_bins(values: pd.Series, *, bins: int = DEFAULT_BINS) -> dict[str, Any]
 
 
 def _numeric_counts(edges: list[float], x: np.ndarray) -> np.ndarray:
-    position = np.searchsorted(np.asarray(edges, dtype=float), x, side="left")
-    return np.bincount(position, minlength=len(edges) + 1)
+    """Rows per bin (-inf, e_0], (e_0, e_1], ..., (e_last, inf); NaN in the last bin."""
+    if len(edges) > 32:
+        position = np.searchsorted(np.asarray(edges, dtype=float), x, side="left")
+        return np.bincount(position, minlength=len(edges) + 1)
+    # with few edges, counting the rows above each edge beats a binary search per row
+    above = [len(x), *(np.count_nonzero(x > e) for e in edges), 0]
+    counts = -np.diff(np.asarray(above, dtype=np.int64))
+    if n_nan := np.count_nonzero(np.isnan(x)):  # above no edge, yet sorted last
+        counts[0] -= n_nan
+        counts[-1] += n_nan
+    return counts
 
 
 def count_bins(spec: dict[str, Any], values: pd.Series) -> dict[str, Any]:
@@ -174,8 +183,13 @@ def _outcome_design(name: str, test: Any, df: pd.DataFrame,
     part = df if complete.all() else df[complete]
     if X is None or not complete.all():
         X = test._design(part)
-    if name == "reintegration":
-        return test.outcome_fit_, test._outcome_design(X, _numbers(part, test.treatment_col))
+    if name == "reintegration":  # test._outcome_design's columns, column-major as X is:
+        treated, modifiers = _numbers(part, test.treatment_col), test._modifier_columns
+        k = X.shape[1]  # a row-major copy of a column-major matrix is a slow transpose
+        Z = np.empty((len(treated), k + 1 + modifiers.size), order="F")
+        Z[:, :k], Z[:, k] = X, treated
+        np.multiply(X[:, modifiers], treated[:, None], out=Z[:, k + 1:])
+        return test.outcome_fit_, Z
     return test.fit_, X
 
 
