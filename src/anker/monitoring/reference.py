@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from anker.distributed._frames import is_dask_frame
 from anker.monitoring.dask_reference import reference_distributions_dask
@@ -234,13 +235,16 @@ def reference_distributions(model: Any, df: pd.DataFrame, *,
         return {"format_version": FORMAT_VERSION,
                 **reference_distributions_dask(model, df, bins=int(bins))}
     features = list(dict.fromkeys(f for test in model.tests.values() for f in test.features))
-    designs = _shared_designs(model, df)
-    scores = test_scores(model, df, designs)
-    performance = {}
-    for name, test in model.tests.items():
-        perf = fit_performance(name, test, df, designs[name])
-        if perf is not None:
-            performance[name] = perf
+    # n x p rows times p x p matrices are bound by memory: a second BLAS thread adds no
+    # speed and, on a shared machine, waits for a busy core (as in AnkerModel.profile)
+    with threadpool_limits(limits=1, user_api="blas"):
+        designs = _shared_designs(model, df)
+        scores = test_scores(model, df, designs)
+        performance = {}
+        for name, test in model.tests.items():
+            perf = fit_performance(name, test, df, designs[name])
+            if perf is not None:
+                performance[name] = perf
     return {"format_version": FORMAT_VERSION, "n": int(len(df)), "bins": int(bins),
             "features": {f: learn_bins(df[f], bins=bins) for f in features},
             "scores": {s: learn_bins(v, bins=bins) for s, v in scores.items()},
