@@ -192,3 +192,42 @@ def test_coded_design_gives_the_matrix_its_products_and_contributions():
     # the dummies pick one coefficient each: the same numbers exactly, features by rows
     np.testing.assert_array_equal(coded.contributions(coef, reference, test.features),
                                   test._contributions(X, coef, reference).T)
+
+
+def _shared_text_cases():
+    rng = np.random.default_rng(0)
+    pick = rng.integers(0, 4, 20_000)
+    shared = np.array(["low", "medium", "high", "x"], dtype=object)[pick]
+    # equal text in different objects, built at run time (not interned)
+    twins = np.array(["".join(["lo", "w"]), "".join(["lo", "w"]), "high", "mid"], dtype=object)
+    frame = pd.DataFrame({"a": shared, "b": twins[pick], "n": pick})
+    with_na = pd.Series(shared).mask(pd.Series(pick == 3))
+    mixed = pd.Series(np.array([1, "1", 1.0, "b"], dtype=object)[pick])
+    many = pd.Series(np.array([f"level {i}" for i in range(5_000)], dtype=object)[
+        rng.integers(0, 5_000, 20_000)])
+    return {"shared": pd.Series(shared), "twins": frame["b"], "strided": frame["a"],
+            "missing": with_na, "mixed": mixed, "many": many}
+
+
+@pytest.mark.parametrize("case", list(_shared_text_cases()))
+def test_category_codes_of_shared_strings_equal_pandas_factorize(case):
+    """The fast path hashes string objects by address: codes and level texts must be those
+    of hashing the text (pandas.factorize, then one level per text)."""
+    from anker.models.encoding import _shared_string_codes, category_codes
+
+    series = _shared_text_cases()[case]
+    codes, labels = category_codes(series)
+    want_codes, want_uniques = pd.factorize(series, use_na_sentinel=True)
+    text = pd.Index(want_uniques).astype(str)
+    if text.is_unique:
+        np.testing.assert_array_equal(codes, want_codes)
+        assert labels == [str(v) for v in text]
+    else:  # 1 and "1": one level, as astype(str) reads them
+        assert [labels[c] if c >= 0 else None for c in codes] == [
+            None if c < 0 else str(want_uniques[c]) for c in want_codes]
+    fast = _shared_string_codes(series)
+    # taken only for a few str objects; missing values, numbers or many levels go to pandas
+    assert (fast is not None) == (case in ("shared", "twins", "strided"))
+    if fast is not None:
+        np.testing.assert_array_equal(fast[0], want_codes)
+        assert list(fast[1]) == list(want_uniques)

@@ -514,3 +514,16 @@ def test_a_subset_model_in_weeks_is_monitored_and_written_to(small_population):
     assert np.isfinite(mon.calibration.loc["benefit_duration", "expected"])
     letter = anker.client_letter(model, weeks.head(1), language="en")[0].text
     assert "decides, not the model" in letter and "What weighed most" not in letter
+
+
+@pytest.mark.parametrize("edges", [[], [0.0], [-1.0, 0.0, 0.5, 2.0], list(np.linspace(-2, 2, 40))])
+def test_bin_counts_equal_a_binary_search_per_row(edges):
+    """Counting rows above each edge gives the bins of searchsorted(side='left'), NaN last."""
+    from anker.monitoring.reference import _numeric_counts
+
+    rng = np.random.default_rng(0)
+    for x in (rng.normal(size=5_000), np.round(rng.normal(size=5_000), 1),
+              np.r_[rng.normal(size=100), np.nan, np.inf, -np.inf, 0.0, 0.5], np.array([])):
+        position = np.searchsorted(np.asarray(edges, dtype=float), x, side="left")
+        want = np.bincount(position, minlength=len(edges) + 1)
+        np.testing.assert_array_equal(_numeric_counts(edges, x), want)

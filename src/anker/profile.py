@@ -34,6 +34,7 @@ from anker.assessments.advice import (
     TRAJECTORY_TEXT,
     advice_text,
     factor_text,
+    side_by_side,
 )
 from anker.assessments.factors import top_positions
 from anker.distributed import fit_model_dask, is_dask_frame, profile_dask
@@ -254,12 +255,11 @@ class AnkerModel:
         surv, median = self._survival_columns(df, lp, extrapolate)
         p_exhaust = bd._exhaustion(lp, df)
         wwb = wwb_check(p_exhaust, threshold=self.wwb_threshold)
-        out = pd.concat([risk, band, band.map(MONITORING_TEXT).rename("monitoring"),
-                         p_work, route, traj, surv, median, p_exhaust, wwb], axis=1)
-        out["advice"] = advice_text(amt._route_b(p_work.to_numpy()), traj["trajectory_advice"],
-                                    band, wwb)
-        out["top_factors"] = self._factors("labour_market", designs, df.index, self.top_factors)
-        out["out_of_range"] = out_of_range_column(self.tests.values(), df, _numeric(designs))
+        advice = advice_text(amt._route_b(p_work.to_numpy()), traj["trajectory_advice"], band, wwb)
+        out = side_by_side(df.index, risk, band, band.map(MONITORING_TEXT).rename("monitoring"),
+                           p_work, route, traj, surv, median, p_exhaust, wwb, advice,
+                           self._factors("labour_market", designs, df.index, self.top_factors),
+                           out_of_range_column(self.tests.values(), df, _numeric(designs)))
         out.attrs.update(not_assessed=[], not_profiled={},
                          time_unit=bd.time_unit.label, survival_times=self.survival_times())
         return out
@@ -306,16 +306,16 @@ class AnkerModel:
                 reason = (f"no entitlement column {bd.entitlement_col!r} in the data"
                           if bd.entitlement_col is not None else "entitlement_col is None")
                 not_profiled.update(p_exhaust=reason, wwb_flag=reason)
-        out = pd.concat(parts, axis=1)
         missing = self.not_assessed + list(not_profiled)
         advice = texts[0] if texts else pd.Series("", index=df.index)
         for text in texts[1:]:
             advice = advice + "; " + text
-        out["advice"] = advice + f"; not assessed: {', '.join(missing)}"
         explainer = next(self.tests[n] for n in ("labour_market", "benefit_duration",
                                                  "reintegration", "compliance") if n in self.tests)
-        out["top_factors"] = self._factors(explainer.name, designs, df.index, self.top_factors)
-        out["out_of_range"] = out_of_range_column(self.tests.values(), df, _numeric(designs))
+        out = side_by_side(df.index, *parts,
+                           (advice + f"; not assessed: {', '.join(missing)}").rename("advice"),
+                           self._factors(explainer.name, designs, df.index, self.top_factors),
+                           out_of_range_column(self.tests.values(), df, _numeric(designs)))
         out.attrs.update(not_assessed=self.not_assessed, not_profiled=not_profiled,
                          top_factors_from=explainer.name)
         if bd is not None:

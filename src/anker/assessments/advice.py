@@ -1,4 +1,5 @@
-"""The texts of a profile: the one-line advice and the top factors, each built once.
+"""The texts of a profile: the one-line advice and the top factors, each built once;
+and the profile's frame that holds them with the scores (`side_by_side`).
 
 A million clients share a few dozen advice lines and a few hundred factor
 lines, so each distinct line is written once and handed out by a code per
@@ -64,3 +65,16 @@ def factor_text(names: Sequence[str], best: np.ndarray, values: np.ndarray,
             parts.append(f"{names[digit // 2]} {'+' if digit % 2 else '-'}")
         texts.append(", ".join(reversed(parts)))
     return pd.Series(np.asarray(texts, dtype=object)[inverse], index=index, name="top_factors")
+
+
+def side_by_side(index: pd.Index, *parts: pd.Series | pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``parts`` (all on ``index``, made by the caller) side by side, not
+    copied: concatenating a million rows copies every column into consolidated blocks."""
+    columns = {}
+    for part in parts:
+        for name, column in (part.items() if isinstance(part, pd.DataFrame)
+                             else [(part.name, part)]):
+            # numpy columns as arrays: pandas checks a wrapped array for NaN, row by row
+            columns[name] = column.to_numpy() if isinstance(column.dtype, np.dtype) \
+                else column.array
+    return pd.DataFrame(columns, index=index, copy=False)

@@ -55,37 +55,57 @@ def leave_one_out_lp(fit: Any, Z: np.ndarray, outcome: np.ndarray, *,
     if not np.isfinite(C).all():
         return None
     if durations is None:
-        Z1 = np.column_stack([np.ones(len(Z)), Z]) if fit.intercept else np.asarray(Z)
-        eta = Z1 @ fit.coef
+        Z = np.asarray(Z, dtype=float)
+        if fit.intercept:
+            # x_i' C x_i with x_i = (1, z_i), without the n x (p + 1) copy that adds the 1
+            eta = Z @ fit.coef[1:] + fit.coef[0]
+            q = C[0, 0] + Z @ (C[1:, 0] + C[0, 1:]) + _row_dot(Z @ C[1:, 1:], Z)
+        else:
+            eta = Z @ fit.coef
+            q = _row_dot(Z @ C, Z)
         p = 1.0 / (1.0 + np.exp(-eta))
-        q = np.einsum("ij,jk,ik->i", Z1, C, Z1)
         return eta - q * (outcome - p) / np.clip(1 - p * (1 - p) * q, 1e-12, None)
     if not hasattr(fit, "baseline_cumhaz"):
         return None
     Xc = np.asarray(Z, dtype=float) - fit.center
-    U = _cox_score_residuals(Xc, fit.coef, durations, outcome)
-    return Xc @ fit.coef - np.einsum("ij,jk,ik->i", Xc, C, U)
+    return Xc @ fit.coef - _cox_influence_shift(Xc, fit.coef, C, durations, outcome)
 
 
-def _cox_score_residuals(Xc: np.ndarray, beta: np.ndarray, durations: np.ndarray,
-                         events: np.ndarray) -> np.ndarray:
-    """U_i = d_i (x_i - xbar(t_i)) - r_i sum over event times t_j <= t_i of
-    dN_j (x_i - xbar(t_j)) / S0(t_j), with xbar = S1 / S0 over the risk set."""
+def _row_dot(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``(A * B).sum(axis=1)`` without the n x p product (a three-operand einsum loops n p^2)."""
+    return np.einsum("ij,ij->i", A, B)
+
+
+def _cox_influence_shift(Xc: np.ndarray, beta: np.ndarray, C: np.ndarray,
+                         durations: np.ndarray, events: np.ndarray) -> np.ndarray:
+    """(x_i C) . U_i per row, U_i the score residual
+    U_i = d_i (x_i - xbar(t_i)) - r_i sum over event times t_j <= t_i of
+    dN_j (x_i - xbar(t_j)) / S0(t_j), with xbar = S1 / S0 over the risk set.
+
+    The risk-set sums come from one count per event-time bucket (no sort of the rows,
+    no n x p cumulative sum) and U is never formed: x_i C is dotted with each of its parts.
+    """
     r = np.exp(Xc @ beta)
-    order = np.argsort(durations, kind="stable")
-    t_sorted = durations[order]
     tau, d = np.unique(durations[events > 0], return_counts=True)
-    first = np.searchsorted(t_sorted, tau, side="left")  # the risk set at tau: t >= tau
-    s0 = np.cumsum(r[order][::-1])[::-1][first]
-    s1 = np.cumsum((r[:, None] * Xc)[order][::-1], axis=0)[::-1][first]
+    lived = np.searchsorted(tau, durations, side="right")  # event times up to t_i
+
+    def at_risk(weights: np.ndarray) -> np.ndarray:
+        """Sum of ``weights`` over the risk set t >= tau_j of every event time."""
+        per_bucket = np.bincount(lived, weights=weights, minlength=tau.size + 1)
+        return np.cumsum(per_bucket[::-1])[::-1][1:]
+
+    s0 = at_risk(r)
+    s1 = np.column_stack([at_risk(r * Xc[:, k]) for k in range(Xc.shape[1])])
     cum_a = np.concatenate([[0.0], np.cumsum(d / s0)])
     cum_b = np.vstack([np.zeros(Xc.shape[1]), np.cumsum(d[:, None] * s1 / s0[:, None] ** 2,
                                                          axis=0)])
-    lived = np.searchsorted(tau, durations, side="right")  # event times up to t_i
-    xbar = (s1 / s0[:, None])[np.maximum(lived - 1, 0)]
-    U = -r[:, None] * (Xc * cum_a[lived][:, None] - cum_b[lived])
-    U += (events > 0)[:, None] * (Xc - xbar)
-    return U
+    xbar = s1 / s0[:, None]
+    A = Xc @ C
+    a_x = _row_dot(A, Xc)
+    shift = -r * (a_x * cum_a[lived] - _row_dot(A, cum_b[lived]))
+    is_event = events > 0
+    shift[is_event] += a_x[is_event] - _row_dot(A[is_event], xbar[lived[is_event] - 1])
+    return shift
 
 
 def cox_expected_slope(durations: np.ndarray, events: np.ndarray, lp: np.ndarray, *,

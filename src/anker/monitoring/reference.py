@@ -25,10 +25,12 @@ Examples
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from anker.distributed._frames import is_dask_frame
 from anker.monitoring.dask_reference import reference_distributions_dask
@@ -79,8 +81,17 @@ def learn_bins(values: pd.Series, *, bins: int = DEFAULT_BINS) -> dict[str, Any]
 
 
 def _numeric_counts(edges: list[float], x: np.ndarray) -> np.ndarray:
-    position = np.searchsorted(np.asarray(edges, dtype=float), x, side="left")
-    return np.bincount(position, minlength=len(edges) + 1)
+    """Rows per bin (-inf, e_0], (e_0, e_1], ..., (e_last, inf); NaN in the last bin."""
+    if len(edges) > 32:
+        position = np.searchsorted(np.asarray(edges, dtype=float), x, side="left")
+        return np.bincount(position, minlength=len(edges) + 1)
+    # with few edges, counting the rows above each edge beats a binary search per row
+    above = [len(x), *(np.count_nonzero(x > e) for e in edges), 0]
+    counts = -np.diff(np.asarray(above, dtype=np.int64))
+    if n_nan := np.count_nonzero(np.isnan(x)):  # above no edge, yet sorted last
+        counts[0] -= n_nan
+        counts[-1] += n_nan
+    return counts
 
 
 def count_bins(spec: dict[str, Any], values: pd.Series) -> dict[str, Any]:
@@ -126,12 +137,14 @@ def bin_labels(spec: dict[str, Any]) -> list[str]:
             for i in range(len(edges) + 1)]
 
 
-def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | None:
-    """Discrimination on the fitting data (apparent), the yardstick for a drop later."""
+def fit_performance(name: str, test: Any, df: pd.DataFrame,
+                    X: np.ndarray | None = None) -> dict[str, Any] | None:
+    """Discrimination on the fitting data (apparent), the yardstick for a drop later.
+    ``X``: the test's design matrix of ``df``, when the caller has it."""
     from anker.diagnostics import auc, concordance_index
     from anker.monitoring.optimism import cox_expected_slope, leave_one_out_lp
 
-    data = test_outcomes(name, test, df)
+    data = test_outcomes(name, test, df, X)
     if data is None:
         return None
     if name == "benefit_duration":
@@ -142,7 +155,7 @@ def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | 
                "concordance": float(concordance_index(durations, events, lp)),
                "expected_slope": cox_expected_slope(durations, events, lp,
                                                     n_parameters=len(test.fit_.coef))}
-        fit, Z = _outcome_design(name, test, df)
+        fit, Z = _outcome_design(name, test, df, X)
         if (eta := leave_one_out_lp(fit, Z, events, durations=durations)) is not None:
             out["concordance_expected"] = float(concordance_index(durations, events, eta))
         return out
@@ -152,24 +165,48 @@ def fit_performance(name: str, test: Any, df: pd.DataFrame) -> dict[str, Any] | 
     out = {"kind": "classifier", "n": int(len(y)), "base_rate": float(y.mean()),
            "mean_predicted": float(p.mean()), "auc": float(auc(y, p, ci=False)),
            "expected_slope": _expected_slope(y, p, n_parameters=len(test.summary) - 1)}
-    fit, Z = _outcome_design(name, test, df)
+    fit, Z = _outcome_design(name, test, df, X)
     if (eta := leave_one_out_lp(fit, Z, y)) is not None:
         out["auc_expected"] = float(auc(y, eta, ci=False))
     return out
 
 
-def _outcome_design(name: str, test: Any, df: pd.DataFrame) -> tuple[Any, np.ndarray]:
+def _outcome_design(name: str, test: Any, df: pd.DataFrame,
+                    X: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
     """The fit behind a test's check and its design on the rows with an outcome (the rows
-    `test_outcomes` uses, in the same order)."""
+    `test_outcomes` uses, in the same order); ``X``, the design of all of ``df``, serves
+    when no row lacks one."""
     if name == "benefit_duration":
         needed = [test.duration_col, test.event_col]
     else:
         needed = [test.outcome_col] + ([test.treatment_col] if name == "reintegration" else [])
-    part = df[df[needed].notna().all(axis=1).to_numpy()]
-    X = test._design(part)
-    if name == "reintegration":
-        return test.outcome_fit_, test._outcome_design(X, _numbers(part, test.treatment_col))
+    complete = df[needed].notna().all(axis=1).to_numpy()
+    part = df if complete.all() else df[complete]
+    if X is None or not complete.all():
+        X = test._design(part)
+    if name == "reintegration":  # test._outcome_design's columns, column-major as X is:
+        treated, modifiers = _numbers(part, test.treatment_col), test._modifier_columns
+        k = X.shape[1]  # a row-major copy of a column-major matrix is a slow transpose
+        Z = np.empty((len(treated), k + 1 + modifiers.size), order="F")
+        Z[:, :k], Z[:, k] = X, treated
+        np.multiply(X[:, modifiers], treated[:, None], out=Z[:, k + 1:])
+        return test.outcome_fit_, Z
     return test.fit_, X
+
+
+def _shared_designs(model: Any, df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each test's design matrix of ``df``, built once per design the tests share (at
+    fitting, usually one for all four: the matrix is most of the cost of a prediction)."""
+    built: dict[str, np.ndarray] = {}
+    designs = {}
+    for name, test in model.tests.items():
+        key = json.dumps(test._require_fitted().to_dict(), sort_keys=True)
+        if key in built:
+            test._check_ranges(df)  # each test still says which of its features extrapolate
+            designs[name] = built[key]
+        else:
+            designs[name] = built[key] = test._design(df)
+    return designs
 
 
 def reference_distributions(model: Any, df: pd.DataFrame, *,
@@ -198,12 +235,16 @@ def reference_distributions(model: Any, df: pd.DataFrame, *,
         return {"format_version": FORMAT_VERSION,
                 **reference_distributions_dask(model, df, bins=int(bins))}
     features = list(dict.fromkeys(f for test in model.tests.values() for f in test.features))
-    scores = test_scores(model, df)
-    performance = {}
-    for name, test in model.tests.items():
-        perf = fit_performance(name, test, df)
-        if perf is not None:
-            performance[name] = perf
+    # n x p rows times p x p matrices are bound by memory: a second BLAS thread adds no
+    # speed and, on a shared machine, waits for a busy core (as in AnkerModel.profile)
+    with threadpool_limits(limits=1, user_api="blas"):
+        designs = _shared_designs(model, df)
+        scores = test_scores(model, df, designs)
+        performance = {}
+        for name, test in model.tests.items():
+            perf = fit_performance(name, test, df, designs[name])
+            if perf is not None:
+                performance[name] = perf
     return {"format_version": FORMAT_VERSION, "n": int(len(df)), "bins": int(bins),
             "features": {f: learn_bins(df[f], bins=bins) for f in features},
             "scores": {s: learn_bins(v, bins=bins) for s, v in scores.items()},

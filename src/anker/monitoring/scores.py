@@ -26,31 +26,36 @@ def is_numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
-def test_scores(model: Any, df: pd.DataFrame) -> dict[str, pd.Series]:
-    """Each test's score per row of ``df`` (see ``SCORE_NAMES``), named by the score."""
+def test_scores(model: Any, df: pd.DataFrame,
+                designs: dict[str, np.ndarray] | None = None) -> dict[str, pd.Series]:
+    """Each test's score per row of ``df`` (see ``SCORE_NAMES``), named by the score.
+    ``designs``: each test's design matrix of ``df``, when the caller has it."""
     scores = {}
     for name, test in model.tests.items():
         if name not in SCORE_NAMES:
             continue
+        X = designs.get(name) if designs else None
         if name == "benefit_duration":
-            score = test.risk_score(df)
+            score = test.risk_score(df, X=X)
         elif name == "reintegration":
             with warnings.catch_warnings():  # outside support: NaN, counted as missing
                 warnings.simplefilter("ignore")
-                score = test.predict_gain(df)
+                score = test.predict_gain(df, X=X)
         else:
-            score = test.predict_proba(df)
+            score = test.predict_proba(df, X=X)
         scores[SCORE_NAMES[name]] = score
     return scores
 
 
-def test_outcomes(name: str, test: Any, df: pd.DataFrame) -> dict[str, np.ndarray] | None:
+def test_outcomes(name: str, test: Any, df: pd.DataFrame,
+                  X: np.ndarray | None = None) -> dict[str, np.ndarray] | None:
     """Observed outcome and prediction of one test on ``df``; None without the outcome columns.
 
     Classifiers: ``y`` (0/1) and ``p``. The reintegration test: its outcome
     model's P(work within 12 months) for the trajectory each client had.
     The survival test: ``durations``, ``events`` and the linear predictor ``lp``.
     Rows with a missing outcome are left out; ``n_dropped`` counts them.
+    ``X``: the test's design matrix of ``df``, when the caller has it.
     """
     if name == "benefit_duration":
         needed = [test.duration_col, test.event_col]
@@ -61,25 +66,27 @@ def test_outcomes(name: str, test: Any, df: pd.DataFrame) -> dict[str, np.ndarra
     if any(c not in df.columns for c in needed):
         return None
     complete = df[needed].notna().all(axis=1).to_numpy()
-    part = df[complete]
+    part = df if complete.all() else df[complete]
     if len(part) == 0:
         return None
     out: dict[str, Any] = {"n_dropped": int((~complete).sum())}
+    # a design of all rows serves only when no row is left out (the fitting data)
+    X = X if X is not None and out["n_dropped"] == 0 else None
     if name == "benefit_duration":
         out["durations"] = _numbers(part, test.duration_col)
         if (out["durations"] < 0).any():
             raise AnkerDataError(f"{test.duration_col}: negative durations",
                                  columns=[test.duration_col])
         out["events"] = _numbers(part, test.event_col, flag=True)
-        out["lp"] = test.risk_score(part).to_numpy()
+        out["lp"] = test.risk_score(part, X=X).to_numpy()
         return out
     y = _numbers(part, test.outcome_col, flag=True)
     if name == "reintegration":
         treated = _numbers(part, test.treatment_col, flag=True) == 1
-        p = np.where(treated, test.predict_outcome(part, treated=True).to_numpy(),
-                     test.predict_outcome(part, treated=False).to_numpy())
+        p = np.where(treated, test.predict_outcome(part, treated=True, X=X).to_numpy(),
+                     test.predict_outcome(part, treated=False, X=X).to_numpy())
     else:
-        p = test.predict_proba(part).to_numpy()
+        p = test.predict_proba(part, X=X).to_numpy()
     out.update(y=y, p=p)
     return out
 
