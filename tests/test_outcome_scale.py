@@ -17,7 +17,8 @@ from anker.models.design import DesignSpec
 from anker.outcome import competing
 from anker.outcome.compare import DEFAULT_COVARIATES
 from anker.outcome.cox_functionals import cox_influence
-from tests.helpers.scale_reference import gformula_reference
+from anker.outcome.ph_test import zph_score_test
+from tests.helpers.scale_reference import gformula_reference, zph_reference
 
 RTOL = 1e-10
 
@@ -55,3 +56,33 @@ def test_gformula_in_blocks_matches_the_whole_matrix_version(pop, monkeypatch):
     for k in models:
         _close(grads[k][0], want_grads[k][0])
         _close(grads[k][1], want_grads[k][1])
+
+
+def test_ph_test_from_blocks_matches_the_outer_product_version(pop):
+    X = DesignSpec.learn(pop, list(DEFAULT_COVARIATES)).transform(pop)
+    A = (pop["cohort"] == "coaching_2007").to_numpy(float)
+    durations = pop["duration_days"].to_numpy(float)
+    events = pop["exited"].to_numpy(float)
+    Z = np.column_stack((A, X))
+    fit = fit_cox(Z, durations, events, ties="efron")
+    new = zph_score_test(fit, Z, durations, events)
+    old = zph_reference(fit, Z, durations, events)
+    _close(new["statistic"].to_numpy(), old["statistic"].to_numpy())
+    _close(new["p"].to_numpy(), old["p"].to_numpy())
+
+
+def test_aalen_johansen_by_counting_matches_the_loop_over_days():
+    rng = np.random.default_rng(5)
+    durations = rng.integers(0, 500, 3_000).astype(float)
+    cause = rng.choice(["work", "other", "exhausted", ""], 3_000)
+    new = competing.aalen_johansen(durations, cause, 365.0)
+    times = np.unique(durations[(cause != "") & (durations <= 365)])
+    at_risk = durations.size - np.searchsorted(np.sort(durations), times, side="left")
+    # by hand, one pass per day as before: S(t_j-) d_kj / Y_j summed
+    d_all = np.array([np.sum((cause != "") & (durations == t)) for t in times], float)
+    before = np.concatenate(([1.0], np.cumprod(1 - d_all / at_risk)[:-1]))
+    for k in competing.CAUSES:
+        d_k = np.array([np.sum((cause == k) & (durations == t)) for t in times], float)
+        jumps = before * d_k / at_risk
+        assert new.loc[k, "cif"] == pytest.approx(jumps.sum(), rel=RTOL)
+        assert new.loc[k, "rmtl"] == pytest.approx(jumps @ (365.0 - times), rel=RTOL)

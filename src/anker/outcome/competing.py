@@ -91,11 +91,14 @@ def aalen_johansen(durations: np.ndarray, cause: np.ndarray, horizon: float) -> 
     ended = cause != ""
     times = np.unique(durations[ended & (durations <= horizon)])
     at_risk = durations.size - np.searchsorted(np.sort(durations), times, side="left")
-    d_all = np.array([np.sum(ended & (durations == t)) for t in times], dtype=float)
+    # exits per (cause, time) by counting, not one pass over the spells per day
+    counted = ended & (durations <= horizon)
+    at_time = np.searchsorted(times, durations[counted])
+    d_all = np.bincount(at_time, minlength=times.size).astype(float)
     surv_before = np.concatenate(([1.0], product_limit(at_risk, d_all)[:-1]))  # S(t_j-)
     rows = {}
     for k in CAUSES:
-        d_k = np.array([np.sum((cause == k) & (durations == t)) for t in times], dtype=float)
+        d_k = np.bincount(at_time[cause[counted] == k], minlength=times.size).astype(float)
         jumps = surv_before * d_k / at_risk
         rows[k] = {"cif": float(jumps.sum()), "rmtl": float(jumps @ (horizon - times))}
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -65,6 +65,9 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
     ds = durations[order]
     K = times.size
     S0, S1, S2 = np.zeros(K), np.zeros((K, p)), np.zeros((K, p, p))
+    # the tied exits' sums of r, r z, r z z' and z per event time, from the same blocks: an
+    # (exits x p x p) array of outer products would not fit in memory at national scale
+    T1, T2, Zsum = np.zeros((K, p)), np.zeros((K, p, p)), np.zeros((K, p))
     acc0, acc1, acc2 = 0.0, np.zeros(p), np.zeros((p, p))
     bounds = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1], True])
     k = K - 1
@@ -75,18 +78,18 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
         acc0 += r[rows].sum()
         acc1 = acc1 + rz.sum(axis=0)
         acc2 = acc2 + rz.T @ Zc[rows]
+        exits = is_event[rows]
+        if exits.any():
+            j = np.searchsorted(times, t)
+            T1[j] = rz[exits].sum(axis=0)
+            T2[j] = rz[exits].T @ Zc[rows[exits]]
+            Zsum[j] = Zc[rows[exits]].sum(axis=0)
         while k >= 0 and times[k] >= t and (b + 1 == bounds.size - 1 or ds[bounds[b + 1]] < times[k]):
             S0[k], S1[k], S2[k] = acc0, acc1, acc2
             k -= 1
     group = np.searchsorted(times, durations[is_event])
     d = np.bincount(group, minlength=K).astype(float)
     T0 = np.bincount(group, weights=r[is_event], minlength=K)
-    T1 = np.zeros((K, p))
-    np.add.at(T1, group, r[is_event, None] * Zc[is_event])
-    T2 = np.zeros((K, p, p))
-    np.add.at(T2, group, r[is_event, None, None] * Zc[is_event, :, None] * Zc[is_event, None, :])
-    Zsum = np.zeros((K, p))
-    np.add.at(Zsum, group, Zc[is_event])
     efron = fit.ties == "efron"
     V = np.zeros((K, p, p))
     msum = np.zeros((K, p))
