@@ -94,13 +94,15 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
     V = np.zeros((K, p, p))
     msum = np.zeros((K, p))
     for l_ in range(int(d.max()) if K else 0):
-        on = d > l_
-        frac = np.where(on, l_ / np.maximum(d, 1), 0.0) if efron else np.zeros(K)
-        den = np.where(on, S0 - frac * T0, 1.0)
-        m = (S1 - frac[:, None] * T1) / den[:, None]
-        second = (S2 - frac[:, None, None] * T2) / den[:, None, None]
-        V += on[:, None, None] * (second - m[:, :, None] * m[:, None, :])
-        msum += on[:, None] * m
+        # only the event times with more than l_ tied exits: a day with thousands of ties
+        # would otherwise cost a pass over every event time per tie
+        on = np.flatnonzero(d > l_)
+        frac = l_ / d[on] if efron else np.zeros(on.size)
+        den = S0[on] - frac * T0[on]
+        m = (S1[on] - frac[:, None] * T1[on]) / den[:, None]
+        second = (S2[on] - frac[:, None, None] * T2[on]) / den[:, None, None]
+        V[on] += second - m[:, :, None] * m[:, None, :]
+        msum[on] += m
     u = (g_times[:, None] * (Zsum - msum)).sum(axis=0)
     I11 = V.sum(axis=0)
     I12 = (g_times[:, None, None] * V).sum(axis=0)
