@@ -165,6 +165,7 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
     values, rows_values, contribution = {}, {}, np.zeros((A.size, 2))
     for a in (0, 1):
         rows = np.flatnonzero(A == a)
+        X_rows = X[rows]  # one copy of the cohort's design for its three cause models
         models = {}
         for k in CAUSES:
             ev = (cause[rows] == k).astype(float)
@@ -174,8 +175,8 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
                 # exhaustion is (nearly) determined by work history: its cause-specific model
                 # separates, which only sharpens its hazard; the work model is checked below
                 warnings.simplefilter("ignore", RuntimeWarning)
-                fit = fit_cox(X[rows], durations[rows], ev, ties="efron")
-            models[k] = (cox_influence(fit, X[rows], durations[rows], ev, horizon), rows)
+                fit = fit_cox(X_rows, durations[rows], ev, ties="efron")
+            models[k] = (cox_influence(fit, X_rows, durations[rows], ev, horizon), rows)
         if "work" not in models:
             raise AnkerDataError("no exits to work up to the horizon in one cohort: the cumulative "
                                  "incidence of work cannot be modelled")
