@@ -32,6 +32,8 @@ from anker.outcome.inference import cluster_sums, stratified_se
 from anker.survival import product_limit
 
 CAUSES = ("work", "other", "exhausted")
+# cells per block of (rows x times) matrices in the g-formula: ~24 MB per float array
+_CELLS_PER_CHUNK = 3_000_000
 
 
 @dataclass(frozen=True, repr=False)
@@ -89,46 +91,62 @@ def aalen_johansen(durations: np.ndarray, cause: np.ndarray, horizon: float) -> 
     ended = cause != ""
     times = np.unique(durations[ended & (durations <= horizon)])
     at_risk = durations.size - np.searchsorted(np.sort(durations), times, side="left")
-    d_all = np.array([np.sum(ended & (durations == t)) for t in times], dtype=float)
+    # exits per (cause, time) by counting, not one pass over the spells per day
+    counted = ended & (durations <= horizon)
+    at_time = np.searchsorted(times, durations[counted])
+    d_all = np.bincount(at_time, minlength=times.size).astype(float)
     surv_before = np.concatenate(([1.0], product_limit(at_risk, d_all)[:-1]))  # S(t_j-)
     rows = {}
     for k in CAUSES:
-        d_k = np.array([np.sum((cause == k) & (durations == t)) for t in times], dtype=float)
+        d_k = np.bincount(at_time[cause[counted] == k], minlength=times.size).astype(float)
         jumps = surv_before * d_k / at_risk
         rows[k] = {"cif": float(jumps.sum()), "rmtl": float(jumps @ (horizon - times))}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def _gformula(models, X_target: np.ndarray, weights: np.ndarray, horizon: float):
-    """Mean F_work(h) and time lost to work over the target rows, with gradients per model."""
+def _gformula(models, X: np.ndarray, target: np.ndarray, weights: np.ndarray, horizon: float):
+    """Mean F_work(h) and time lost to work over the ``target`` rows (indices of ``X``), with
+    gradients per model.
+
+    The (rows x times) matrices are formed a block of rows at a time: every gradient is a
+    weighted sum over rows, so only per-time column sums are carried between blocks.
+    """
     times = np.unique(np.concatenate([m[0].times for m in models.values()]))
     jump = {k: np.zeros(times.size) for k in models}
     for k, (infl, _) in models.items():
         jump[k][np.searchsorted(times, infl.times)] = infl.hazard
-    value = np.zeros(2)
-    grads = {k: (np.zeros((2, m[0].fit.coef.size)), np.zeros((2, m[0].times.size)))
-             for k, m in models.items()}
     a = np.vstack((np.ones(times.size), horizon - times))  # F and the time lost
-    zc = {k: X_target - m[0].fit.center for k, m in models.items()}
-    r = {k: np.exp(zc[k] @ m[0].fit.coef) for k, m in models.items()}
     cum = {k: np.concatenate(([0.0], np.cumsum(jump[k])[:-1])) for k in models}  # Lambda(t_j-)
-    S_before = np.exp(-sum(r[k][:, None] * cum[k][None, :] for k in models))
-    inc = S_before * r["work"][:, None] * jump["work"][None, :]  # (rows, times)
-    per_row = inc @ a.T  # (rows, 2)
-    value = weights @ per_row
     # F = sum_j a_j S(t_j-) r_w lambda_wj; d/d lambda_km: -r_k sum_{j > m} (...) + [k = w] r_w S(t_m-)
+    col = {k: np.zeros((2, times.size)) for k in models}  # sum_i w_i r_ki inc_ij a_qj
+    g_haz = {k: np.zeros((2, times.size)) for k in models}
+    grad_beta = {k: np.zeros((2, m[0].fit.coef.size)) for k, m in models.items()}
+    per_row = np.empty((target.size, 2))
+    size = max(256, _CELLS_PER_CHUNK // max(times.size, 1))
+    for begin in range(0, target.size, size):
+        rows = slice(begin, begin + size)
+        w = weights[rows]
+        X_rows = X[target[rows]]
+        zc = {k: X_rows - m[0].fit.center for k, m in models.items()}
+        r = {k: np.exp(zc[k] @ m[0].fit.coef) for k, m in models.items()}
+        S_before = np.exp(-sum(r[k][:, None] * cum[k][None, :] for k in models))
+        inc = S_before * r["work"][:, None] * jump["work"][None, :]  # (rows, times)
+        block = inc @ a.T  # (rows, 2)
+        per_row[rows] = block
+        for k in models:
+            wr = w * r[k]
+            col[k] += (wr @ inc) * a
+            lam_inc = (inc * cum[k][None, :]) @ a.T  # (rows, 2): sum_j a_j Lambda_k(t_j-) inc_j
+            grad_beta[k] -= (wr[:, None] * lam_inc).T @ zc[k]
+            if k == "work":
+                g_haz[k] += (wr @ S_before) * a
+                grad_beta[k] += (w[:, None] * block).T @ zc[k]
+    value = weights @ per_row
+    grads = {}
     for k, (infl, _) in models.items():
-        idx = np.searchsorted(times, infl.times)
-        later = np.stack([np.cumsum((inc * a_row)[:, ::-1], axis=1)[:, ::-1] for a_row in a])
-        later = np.concatenate((later[:, :, 1:], np.zeros((2, inc.shape[0], 1))), axis=2)
-        g_haz = -np.einsum("i,i,qij->qj", weights, r[k], later)
-        if k == "work":
-            g_haz += (weights * r[k]) @ S_before * a
-        lam_inc = (inc * cum[k][None, :]) @ a.T  # (rows, 2): sum_j a_j Lambda_k(t_j-) inc_j
-        grad_beta = -((weights * r[k])[:, None] * lam_inc).T @ zc[k]
-        if k == "work":
-            grad_beta += ((weights[:, None] * (inc @ a.T)).T @ zc[k])
-        grads[k] = (grad_beta, g_haz[:, idx])
+        later = np.cumsum(col[k][:, ::-1], axis=1)[:, ::-1]  # sum over j' >= j
+        later = np.concatenate((later[:, 1:], np.zeros((2, 1))), axis=1)  # over j' > j
+        grads[k] = (grad_beta[k], (g_haz[k] - later)[:, np.searchsorted(times, infl.times)])
     return value, per_row, grads
 
 
@@ -147,6 +165,7 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
     values, rows_values, contribution = {}, {}, np.zeros((A.size, 2))
     for a in (0, 1):
         rows = np.flatnonzero(A == a)
+        X_rows = X[rows]  # one copy of the cohort's design for its three cause models
         models = {}
         for k in CAUSES:
             ev = (cause[rows] == k).astype(float)
@@ -156,12 +175,13 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
                 # exhaustion is (nearly) determined by work history: its cause-specific model
                 # separates, which only sharpens its hazard; the work model is checked below
                 warnings.simplefilter("ignore", RuntimeWarning)
-                fit = fit_cox(X[rows], durations[rows], ev, ties="efron")
-            models[k] = (cox_influence(fit, X[rows], durations[rows], ev, horizon), rows)
+                fit = fit_cox(X_rows, durations[rows], ev, ties="efron")
+            models[k] = (cox_influence(fit, X_rows, durations[rows], ev, horizon), rows)
         if "work" not in models:
             raise AnkerDataError("no exits to work up to the horizon in one cohort: the cumulative "
                                  "incidence of work cannot be modelled")
-        value, rows_values[a], grads = _gformula(models, X[target], weights, horizon)
+        value, rows_values[a], grads = _gformula(models, X, np.flatnonzero(target), weights,
+                                                     horizon)
         values[a] = value
         sign = 1.0 if a == 1 else -1.0
         per_row = np.zeros((A.size, 2))

@@ -65,6 +65,9 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
     ds = durations[order]
     K = times.size
     S0, S1, S2 = np.zeros(K), np.zeros((K, p)), np.zeros((K, p, p))
+    # the tied exits' sums of r, r z, r z z' and z per event time, from the same blocks: an
+    # (exits x p x p) array of outer products would not fit in memory at national scale
+    T1, T2, Zsum = np.zeros((K, p)), np.zeros((K, p, p)), np.zeros((K, p))
     acc0, acc1, acc2 = 0.0, np.zeros(p), np.zeros((p, p))
     bounds = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1], True])
     k = K - 1
@@ -75,29 +78,31 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
         acc0 += r[rows].sum()
         acc1 = acc1 + rz.sum(axis=0)
         acc2 = acc2 + rz.T @ Zc[rows]
+        exits = is_event[rows]
+        if exits.any():
+            j = np.searchsorted(times, t)
+            T1[j] = rz[exits].sum(axis=0)
+            T2[j] = rz[exits].T @ Zc[rows[exits]]
+            Zsum[j] = Zc[rows[exits]].sum(axis=0)
         while k >= 0 and times[k] >= t and (b + 1 == bounds.size - 1 or ds[bounds[b + 1]] < times[k]):
             S0[k], S1[k], S2[k] = acc0, acc1, acc2
             k -= 1
     group = np.searchsorted(times, durations[is_event])
     d = np.bincount(group, minlength=K).astype(float)
     T0 = np.bincount(group, weights=r[is_event], minlength=K)
-    T1 = np.zeros((K, p))
-    np.add.at(T1, group, r[is_event, None] * Zc[is_event])
-    T2 = np.zeros((K, p, p))
-    np.add.at(T2, group, r[is_event, None, None] * Zc[is_event, :, None] * Zc[is_event, None, :])
-    Zsum = np.zeros((K, p))
-    np.add.at(Zsum, group, Zc[is_event])
     efron = fit.ties == "efron"
     V = np.zeros((K, p, p))
     msum = np.zeros((K, p))
     for l_ in range(int(d.max()) if K else 0):
-        on = d > l_
-        frac = np.where(on, l_ / np.maximum(d, 1), 0.0) if efron else np.zeros(K)
-        den = np.where(on, S0 - frac * T0, 1.0)
-        m = (S1 - frac[:, None] * T1) / den[:, None]
-        second = (S2 - frac[:, None, None] * T2) / den[:, None, None]
-        V += on[:, None, None] * (second - m[:, :, None] * m[:, None, :])
-        msum += on[:, None] * m
+        # only the event times with more than l_ tied exits: a day with thousands of ties
+        # would otherwise cost a pass over every event time per tie
+        on = np.flatnonzero(d > l_)
+        frac = l_ / d[on] if efron else np.zeros(on.size)
+        den = S0[on] - frac * T0[on]
+        m = (S1[on] - frac[:, None] * T1[on]) / den[:, None]
+        second = (S2[on] - frac[:, None, None] * T2[on]) / den[:, None, None]
+        V[on] += second - m[:, :, None] * m[:, None, :]
+        msum[on] += m
     u = (g_times[:, None] * (Zsum - msum)).sum(axis=0)
     I11 = V.sum(axis=0)
     I12 = (g_times[:, None, None] * V).sum(axis=0)
