@@ -175,7 +175,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     pi, weighting_terms = target_weights(estimand, A, None if propensity is None else propensity.e,
                                          trim)
     tau_regime = {0: tau, 1: tau}
-    if tau_reference is not None and estimand == "att":
+    other_rules = tau_reference is not None and estimand == "att"
+    if other_rules:
         tau_regime[0] = np.where(A == 0, np.minimum(np.asarray(tau_reference, float), tau), tau)
     grid = Grid.build(durations, np.concatenate((tau, tau_regime[0])))
     top = float(tau.max())
@@ -184,7 +185,7 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     curves, min_g, model_notes = {}, 1.0, []
     if propensity is not None and propensity.note:
         model_notes.append(propensity.note)
-    if propensity is not None and tau_regime[0] is not tau:
+    if propensity is not None and other_rules:
         model_notes.append(_other_rules_note(tau_reference, tau, A, propensity.weights))
     for a in (0, 1):
         own = A == a
