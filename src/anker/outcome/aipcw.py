@@ -32,8 +32,9 @@ import numpy as np
 from anker.outcome.cox_functionals import CoxInfluence
 from anker.survival import product_limit
 
-# cells per chunk of (rows x grid) matrices: ~24 MB per float array
-_CELLS_PER_CHUNK = 3_000_000
+# cells per chunk of (rows x grid) matrices: ~1.2 MB per float64 array, so the
+# working set of a chunk stays in a core's L2 cache (3M cells measured 2x slower)
+_CELLS_PER_CHUNK = 150_000
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ from anker.outcome.inference import cluster_sums, stratified_se
 from anker.survival import product_limit
 
 CAUSES = ("work", "other", "exhausted")
-# cells per block of (rows x times) matrices in the g-formula: ~24 MB per float array
-_CELLS_PER_CHUNK = 3_000_000
+# cells per block of (rows x times) matrices in the g-formula: ~1.2 MB per float64
+# array, small enough for a core's L2 cache
+_CELLS_PER_CHUNK = 150_000
 
 
 @dataclass(frozen=True, repr=False)
