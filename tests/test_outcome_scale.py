@@ -86,3 +86,30 @@ def test_aalen_johansen_by_counting_matches_the_loop_over_days():
         jumps = before * d_k / at_risk
         assert new.loc[k, "cif"] == pytest.approx(jumps.sum(), rel=RTOL)
         assert new.loc[k, "rmtl"] == pytest.approx(jumps @ (365.0 - times), rel=RTOL)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ipcw_under_kaplan_meier_censoring_matches_regime_means(seed):
+    # whole days with heavy ties, restriction times that vary per row, censoring before them
+    from anker.outcome.aipcw import Grid, Model, ipcw_product_limit, regime_means
+    from anker.outcome.censoring import fit_censoring
+
+    rng = np.random.default_rng(seed)
+    n = 1_200
+    X = rng.normal(size=(n, 2))
+    own = rng.random(n) < 0.5
+    tau = rng.choice([90.0, 180.0, 365.0], n)
+    durations = np.minimum(rng.integers(0, 400, n), rng.integers(20, 500, n)).astype(float)
+    events = (rng.random(n) < 0.6).astype(float)
+    rows = np.flatnonzero(own)
+    km_c = fit_censoring("km", durations, events, tau, rows, X)
+    assert km_c is not None and km_c.product_limit
+    fit = fit_cox(X[rows], durations[rows], events[rows], ties="efron")
+    outcome = Model(cox_influence(fit, X[rows], durations[rows], events[rows], 365.0), rows, X)
+    grid = Grid.build(durations, tau)
+    flat = own / own.sum()
+    old = regime_means(grid, durations, events, tau, own, np.zeros((n, 2)), flat, outcome, km_c, flat)
+    ipcw, grad = ipcw_product_limit(grid, durations, events, tau, own, flat, km_c)
+    _close(np.nan_to_num(ipcw), np.nan_to_num(old.ipcw))
+    assert np.isnan(ipcw[~own]).all()
+    _close(grad[0], old.censor_grad_hazard[0])

@@ -254,6 +254,47 @@ def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.
     )
 
 
+def ipcw_product_limit(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.ndarray,
+                       own: np.ndarray, omega: np.ndarray,
+                       censoring: Model | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """IPCW values and their censoring gradient under a Kaplan-Meier censoring model.
+
+    What `regime_means` gives for ``ipcw`` and row 0 of ``censor_grad_hazard``
+    when G is one product-limit curve and nothing else is asked (the
+    unadjusted mean of paid days): ipcw_i = Delta_i Y_i / G(Y_i-) on ``own``
+    rows, and d (sum_i omega_i ipcw_i) / d lambda^C_l = sum over seen rows
+    with Y_i > g_l of omega_i ipcw_i / (1 - lambda^C_l), a reverse cumulative
+    sum over the grid. O(n log n), where `regime_means` fills (rows x grid)
+    matrices.
+    """
+    if censoring is not None and not censoring.product_limit:
+        raise ValueError("ipcw_product_limit needs a product-limit (Kaplan-Meier) censoring model")
+    g = grid.times
+    rs = np.flatnonzero(own)
+    x, d, t_o = durations[rs], events[rs], tau[rs]
+    seen = (d == 1) | (x >= t_o)
+    y = np.minimum(x, t_o)
+    ipcw = np.full(durations.size, np.nan)
+    if censoring is None:
+        ipcw[rs] = np.where(seen, y, 0.0)
+        return ipcw, None
+    lam_c = grid.step(censoring.infl.times, censoring.infl.hazard)
+    jump_c = np.diff(np.concatenate(([0.0], lam_c)))
+    if (jump_c >= 1.0).any():
+        raise FloatingPointError("censoring survival reaches 0")
+    g_common = product_limit(np.ones(g.size), jump_c)
+    first_at_or_after = np.searchsorted(g, y, side="left")
+    y_prev = first_at_or_after - 1
+    g_at_y = np.where(y_prev >= 0, g_common[np.maximum(y_prev, 0)], 1.0)
+    term1 = np.where(seen, y / g_at_y, 0.0)
+    ipcw[rs] = term1
+    # grid points l with g_l < Y_i are l < first_at_or_after_i
+    bucket = np.bincount(first_at_or_after, weights=omega[rs] * term1, minlength=g.size + 1)
+    above = np.cumsum(bucket[::-1])[::-1][1:]
+    grad = above[: g.size] / (1.0 - jump_c)
+    return ipcw, grid.on_fit_times(grad[None, :], censoring.infl.times)
+
+
 def model_contributions(model: Model, grad_beta: np.ndarray, grad_hazard: np.ndarray,
                         n: int) -> np.ndarray:
     """(n, k) contributions of every analysed row through a model's estimation."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from anker.models.cox import CoxFit, fit_cox
 from anker.models.logistic import LogisticFit
-from anker.outcome.aipcw import Grid, Model, model_contributions, regime_means
+from anker.outcome.aipcw import Grid, Model, ipcw_product_limit, model_contributions, regime_means
 from anker.outcome.censoring import fit_censoring
 from anker.outcome.cox_functionals import CoxInfluence, cox_influence
 from anker.outcome.propensity import Propensity, fit_propensity
@@ -241,15 +241,14 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
             # paid days: the unadjusted mean of each cohort, censoring by Kaplan-Meier
             km_c = fit_censoring("km", durations, events, tau, rows, X)
             flat = own / own.sum()
-            raw = regime_means(grid, durations, events, tau, own, np.zeros((n, 2)), flat,
-                               outcome, km_c, flat)
-            value = float(flat @ np.nan_to_num(raw.ipcw))
+            raw_ipcw, raw_grad = ipcw_product_limit(grid, durations, events, tau, own, flat, km_c)
+            raw_ipcw = np.nan_to_num(raw_ipcw)
+            value = float(flat @ raw_ipcw)
             cn = None
             if influence:
-                cn = flat * np.where(own, np.nan_to_num(raw.ipcw) - value, 0.0)
+                cn = flat * np.where(own, raw_ipcw - value, 0.0)
                 if km_c is not None:
-                    cn = cn + model_contributions(km_c, raw.censor_grad_beta,
-                                                  raw.censor_grad_hazard, n)[:, 0]
+                    cn = cn + model_contributions(km_c, np.zeros((1, 0)), raw_grad, n)[:, 0]
             parts["naive"][a] = (value, cn)
     results = {}
     if constant_tau:
