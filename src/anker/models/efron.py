@@ -60,7 +60,12 @@ def efron_terms(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.nd
     order = np.argsort(durations, kind="stable")
     start = np.searchsorted(durations[order], times, side="left")
     S0 = np.cumsum(r[order][::-1])[::-1][start]
-    S1 = np.cumsum((r[:, None] * Zc)[order][::-1], axis=0)[::-1][start]
+    weighted = Zc[order]
+    weighted *= r[order][:, None]
+    backwards = weighted[::-1]
+    np.cumsum(backwards, axis=0, out=backwards)  # suffix sums, without another (n, p) copy
+    S1 = weighted[start]
+    del weighted, backwards
     group = np.searchsorted(times, durations[is_event])
     K, p = times.size, Zc.shape[1]
     d = np.bincount(group, minlength=K).astype(float)
@@ -108,10 +113,15 @@ def efron_score_residuals(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, eve
     r = np.exp(Zc @ fit.coef)
     lived = np.searchsorted(terms.times, durations, side="right")
     cum_a = np.concatenate(([0.0], np.cumsum(terms.hazard)))[lived]
-    cum_b = np.concatenate((np.zeros((1, Zc.shape[1])), np.cumsum(terms.beta_path, axis=0)))[lived]
-    score = -r[:, None] * (Zc * cum_a[:, None] - cum_b)
+    cum_b = np.concatenate((np.zeros((1, Zc.shape[1])), np.cumsum(terms.beta_path, axis=0)))
+    # in place: at national scale every (n, p) temporary is hundreds of MB
+    score = Zc * cum_a[:, None]
+    score -= cum_b[lived]
+    score *= -r[:, None]
     j = lived[is_event] - 1
-    score[is_event] += (Zc[is_event] - terms.mean_death[j]
-                        + r[is_event, None] * (Zc[is_event] * terms.tied_hazard[j, None]
+    z_event = Zc[is_event]
+    del Zc
+    score[is_event] += (z_event - terms.mean_death[j]
+                        + r[is_event, None] * (z_event * terms.tied_hazard[j, None]
                                                - terms.tied_mean[j]))
     return score

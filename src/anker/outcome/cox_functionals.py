@@ -117,6 +117,7 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
     is_event = events > 0
     lived = np.searchsorted(event_times, durations, side="right")
     if fit.ties == "efron":
+        del Zc  # (n, p): efron_terms and the residuals centre Z themselves
         terms = efron_terms(fit, Z, durations, events, weights)
         score = efron_score_residuals(fit, Z, durations, events, terms)
         hazard, event_weight, compensator = terms.hazard, terms.event_weight, terms.compensator
@@ -135,7 +136,9 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
         cum_hazard = np.concatenate(([0.0], np.cumsum(hazard)))[lived]
         cum_mean = np.concatenate((np.zeros((1, Z.shape[1])),
                                    np.cumsum(risk_mean * hazard[:, None], axis=0)))[lived]
-        score = -exp_lp[:, None] * (Zc * cum_hazard[:, None] - cum_mean)
+        score = Zc * cum_hazard[:, None]
+        score -= cum_mean
+        score *= -exp_lp[:, None]
         score[is_event] += Zc[is_event] - risk_mean[lived[is_event] - 1]
         event_weight, compensator = 1.0 / s0, hazard / s0
         tied, beta_path = np.zeros(event_times.size), risk_mean * hazard[:, None]
