@@ -358,6 +358,7 @@ def compare_cohorts(
                             tau_reference=opts.tau_reference if other_rules else None)
 
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
+    del run, basis  # the spline basis (n x ~40 terms) is not needed past the fits
     X_all = None if checked.all_data is None else spec.transform(checked.all_data)
     estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level,
                                             km_door=not opts.paid_days, X_all=X_all)
