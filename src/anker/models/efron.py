@@ -121,7 +121,12 @@ def efron_score_residuals(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, eve
     j = lived[is_event] - 1
     z_event = Zc[is_event]
     del Zc
-    score[is_event] += (z_event - terms.mean_death[j]
-                        + r[is_event, None] * (z_event * terms.tied_hazard[j, None]
-                                               - terms.tied_mean[j]))
+    # (z - mean_death) + r (z tied_hazard - tied_mean), one (events, p) temporary at a time
+    at_event = z_event - terms.mean_death[j]
+    z_event *= terms.tied_hazard[j, None]
+    z_event -= terms.tied_mean[j]
+    z_event *= r[is_event, None]
+    at_event += z_event
+    del z_event
+    score[is_event] += at_event
     return score
