@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -350,13 +351,11 @@ def compare_cohorts(
         notes.append(f"{opts.entitlement_other_col!r} (entitlement under the other cohort's rules) "
                      "is used for the ATT only; this estimand prices each cohort's own rules")
 
-    def run(*, weighting: bool):
-        return estimate_all(durations, events, A, X, horizon, weighting=weighting,
-                            propensity_design=basis, estimand=opts.estimand,
-                            outcome_model=opts.outcome_model, censoring=opts.censoring,
-                            tau=opts.tau, trim=trim, propensity=opts.propensity,
-                            tau_reference=opts.tau_reference if other_rules else None)
-
+    run = partial(estimate_all, durations, events, A, X, horizon,
+                  propensity_design=basis, estimand=opts.estimand,
+                  outcome_model=opts.outcome_model, censoring=opts.censoring,
+                  tau=opts.tau, trim=trim, propensity=opts.propensity,
+                  tau_reference=opts.tau_reference if other_rules else None)
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
     del run, basis  # the spline basis (n x ~40 terms) is not needed past the fits
     X_all = None if checked.all_data is None else spec.transform(checked.all_data)
