@@ -113,3 +113,20 @@ def test_ipcw_under_kaplan_meier_censoring_matches_regime_means(seed):
     _close(np.nan_to_num(ipcw), np.nan_to_num(old.ipcw))
     assert np.isnan(ipcw[~own]).all()
     _close(grad[0], old.censor_grad_hazard[0])
+
+
+def test_ipcw_without_early_censoring_is_the_restricted_time_itself():
+    # nothing censored before its restriction time: no censoring model, G = 1
+    from anker.outcome.aipcw import Grid, ipcw_product_limit
+
+    rng = np.random.default_rng(4)
+    n = 500
+    own = rng.random(n) < 0.5
+    tau = rng.choice([90.0, 365.0], n)
+    durations = rng.integers(0, 500, n).astype(float)
+    events = np.where(durations < tau, 1.0, rng.integers(0, 2, n).astype(float))
+    ipcw, grad = ipcw_product_limit(Grid.build(durations, tau), durations, events, tau, own,
+                                    own / own.sum(), None)
+    assert grad is None
+    np.testing.assert_array_equal(ipcw[own], np.minimum(durations, tau)[own])
+    assert np.isnan(ipcw[~own]).all()

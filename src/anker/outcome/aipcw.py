@@ -114,6 +114,19 @@ def _chunks(n: int, width: int):
         yield np.arange(begin, min(n, begin + size))
 
 
+def _censoring_hazard(grid: Grid, censoring: Model) -> tuple[np.ndarray, np.ndarray]:
+    """The censoring model's cumulative baseline hazard on the grid and its jumps."""
+    lam_c = grid.step(censoring.infl.times, censoring.infl.hazard)
+    return lam_c, np.diff(np.concatenate(([0.0], lam_c)))
+
+
+def _censoring_km(jump_c: np.ndarray) -> np.ndarray:
+    """The censoring Kaplan-Meier curve on the grid from its hazard jumps."""
+    if (jump_c >= 1.0).any():
+        raise FloatingPointError("censoring survival reaches 0")
+    return product_limit(np.ones(jump_c.size), jump_c)
+
+
 def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.ndarray,
                  own: np.ndarray, coef_m: np.ndarray, omega: np.ndarray, outcome: Model,
                  censoring: Model | None, target: np.ndarray) -> RegimeMeans:
@@ -142,14 +155,11 @@ def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.
     survival_sum = np.zeros(L1)
     has_c = censoring is not None
     if has_c:
-        lam_c = grid.step(censoring.infl.times, censoring.infl.hazard)
-        jump_c = np.diff(np.concatenate(([0.0], lam_c)))
+        lam_c, jump_c = _censoring_hazard(grid, censoring)
         c_hazard = np.zeros((2, L1))
         c_beta = np.zeros((2, censoring.Z.shape[1]))
         if censoring.product_limit:
-            if (jump_c >= 1.0).any():
-                raise FloatingPointError("censoring survival reaches 0")
-            g_common = product_limit(np.ones(L1), jump_c)  # the censoring KM on the grid
+            g_common = _censoring_km(jump_c)
     min_g = 1.0
     for rows in _chunks(n, L1):
         r, zc = outcome.risk(rows)
@@ -278,11 +288,8 @@ def ipcw_product_limit(grid: Grid, durations: np.ndarray, events: np.ndarray, ta
     if censoring is None:
         ipcw[rs] = np.where(seen, y, 0.0)
         return ipcw, None
-    lam_c = grid.step(censoring.infl.times, censoring.infl.hazard)
-    jump_c = np.diff(np.concatenate(([0.0], lam_c)))
-    if (jump_c >= 1.0).any():
-        raise FloatingPointError("censoring survival reaches 0")
-    g_common = product_limit(np.ones(g.size), jump_c)
+    _, jump_c = _censoring_hazard(grid, censoring)
+    g_common = _censoring_km(jump_c)
     first_at_or_after = np.searchsorted(g, y, side="left")
     y_prev = first_at_or_after - 1
     g_at_y = np.where(y_prev >= 0, g_common[np.maximum(y_prev, 0)], 1.0)
