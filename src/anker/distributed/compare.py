@@ -24,7 +24,7 @@ from anker.distributed.comparison import IN_MEMORY_ONLY, NaiveComparison
 from anker.distributed.design import numeric_column
 from anker.errors import AnkerDataError
 from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY, require_columns
-from anker.survival.bootstrap import percentile_ci
+from anker.survival.bootstrap import bootstrap_km_rmst, percentile_ci
 from anker.survival.counts import (
     SurvivalCounts,
     bootstrap_km_rmst_from_counts,
@@ -35,7 +35,7 @@ from anker.survival.counts import (
     survival_counts,
 )
 
-__all__ = ["compare_cohorts_dask", "cohort_counts"]
+__all__ = ["compare_cohorts_dask", "cohort_counts", "naive_from_counts"]
 
 _PREFERRED_REFERENCE = "casemanagement_2004"
 _COLUMNS = ["estimate", "se", "ci_low", "ci_high", "estimate_benefit_days", "ci_low_benefit_days",
@@ -220,7 +220,6 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
     n_boot, level, horizon = _refuse(method, n_boot, level, horizon, comparison_col, cluster_col,
                                      options)
     unit = _time_unit(options.get("time_unit"))
-    per_unit = BENEFIT_DAYS_PER_CALENDAR_DAY if unit is None else unit.benefit_days_per_unit
     all_counts, n_parts = cohort_counts(ddf, cohort_col=cohort_col, duration_col=duration_col,
                                         event_col=event_col)
     reference, other, notes = _choose(all_counts, cohort_col, reference, cohorts)
@@ -229,7 +228,27 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
         _check_cohort(counts, label, horizon, notes)
     if covariates:
         notes.append(f"covariates {list(covariates)} not used: the naive comparison is unadjusted")
+    return naive_from_counts(counts, reference=reference, other=other, cohort_col=cohort_col,
+                             horizon=horizon, n_boot=n_boot, seed=seed, level=level, unit=unit,
+                             notes=notes, n_partitions=n_parts)
 
+
+def naive_from_counts(counts: SurvivalCounts, *, reference: Any, other: Any, cohort_col: str,
+                      horizon: float, n_boot: int, seed: Any, level: float, unit: Any,
+                      notes: Sequence[str] = (), n_partitions: int = 1,
+                      rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                      ) -> NaiveComparison:
+    """The naive comparison of ``reference`` and ``other`` from their (checked) counts.
+
+    The one body of `compare_cohorts_dask` and of the in-memory
+    ``compare_cohorts(df, method="naive", estimators="naive")``; ``unit`` is a
+    time unit object or None (calendar days). ``rows``: the in-memory
+    ``(durations, events, A)`` (A = 1 for ``other``), bootstrapped as
+    `compare_cohorts` does, so that the replicates are its own also where few
+    spells per cell make `anker.survival.bootstrap_km_rmst` resample rows.
+    """
+    per_unit = BENEFIT_DAYS_PER_CALENDAR_DAY if unit is None else unit.benefit_days_per_unit
+    notes = list(notes)
     z = stats.norm.ppf(0.5 + level / 2)
     per_cohort = {}
     for label in (reference, other):
@@ -250,9 +269,10 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
         # the seed is split as in compare_cohorts: the first stream serves the Kaplan-Meier door
         entropy = seed if not isinstance(seed, np.random.Generator) else int(seed.integers(2**63))
         seeds = np.random.SeedSequence(entropy).spawn(2)
-        boot = bootstrap_km_rmst_from_counts(counts, horizon, n_boot=n_boot,
-                                             seed=np.random.default_rng(seeds[0]),
-                                             reference=reference)
+        rng = np.random.default_rng(seeds[0])
+        boot = (bootstrap_km_rmst_from_counts(counts, horizon, n_boot=n_boot, seed=rng,
+                                              reference=reference) if rows is None else
+                bootstrap_km_rmst(*rows, horizon, n_boot=n_boot, seed=rng, reference=0.0))
         replicates = estimate + (boot.difference_replicates - boot.difference)
     if replicates is not None and np.isfinite(replicates).all():
         low, high = percentile_ci(replicates, level)
@@ -271,5 +291,5 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
         boot_differences=None if replicates is None else replicates.copy(), rmst=rmst_table,
         estimates=estimates,
         replicates=None if replicates is None else pd.DataFrame({"naive": replicates}),
-        logrank=logrank_from_counts(counts), counts=counts, n_partitions=n_parts, n_boot=n_boot,
+        logrank=logrank_from_counts(counts), counts=counts, n_partitions=n_partitions, n_boot=n_boot,
         curves=curves, notes=tuple(notes), time_unit=unit)

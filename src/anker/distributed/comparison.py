@@ -26,7 +26,8 @@ class NaiveComparison:
     ``replicates``, ``logrank`` / ``logrank_p``, ``curves`` (Kaplan-Meier per
     cohort) and ``notes``; ``counts`` are the summed counts themselves. The
     adjusted estimators (g-computation, IPTW, AIPW) and the Cox hazard ratio
-    need the rows in memory and are not part of it.
+    need the rows in memory and are not part of it. ``n_partitions`` is 0 when
+    the counts come from rows in memory (``estimators="naive"``).
     """
 
     method: str
@@ -114,8 +115,10 @@ class NaiveSummary:
 def _summary(cmp: NaiveComparison) -> NaiveSummary:
     level = f"{cmp.level:.0%}"
     unit = cmp.unit_label
-    ci_how = (f"bootstrap percentile, {cmp.n_boot:,} replicates (multinomial draws over the "
-              "counts)" if cmp.n_boot else "normal, Greenwood-type SE")
+    ci_how = (f"bootstrap percentile, {cmp.n_boot:,} replicates (spells resampled within each "
+              "cohort)" if cmp.n_boot else "normal, Greenwood-type SE")
+    where = (f"summed over {cmp.n_partitions} partition(s)" if cmp.n_partitions
+             else "of the rows in memory")
     info = {
         "compared": ", ".join(f"{label}: {int(r.n):,} spells, {int(r.events):,} exits"
                               for label, r in cmp.rmst.iterrows()),
@@ -124,8 +127,8 @@ def _summary(cmp: NaiveComparison) -> NaiveSummary:
                                           for label, r in cmp.rmst.iterrows()),
         "log-rank test": f"chi2 = {cmp.logrank.statistic:.2f} on 1 df, p = {cmp.logrank_p:.4g}",
         "CI": f"{level}, {ci_how}",
-        "computed from": (f"counts per (cohort, duration) summed over {cmp.n_partitions} "
-                          f"partition(s): {cmp.counts.times.size:,} distinct durations"),
+        "computed from": (f"counts per (cohort, duration) {where}: "
+                          f"{cmp.counts.times.size:,} distinct durations"),
     }
     est = cmp.estimates
     table = pd.DataFrame({"estimator": ["naive (Kaplan-Meier)"], unit: est["estimate"].to_numpy(),

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anker.distributed import compare_cohorts_dask, is_dask_frame
+from anker.distributed import NaiveComparison, compare_cohorts_dask, is_dask_frame
 from anker.errors import AnkerDataError
 from anker.models.design import DesignSpec
 from anker.outcome.balance import balance_table, weighting_outputs
@@ -34,6 +34,7 @@ from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.competing import competing_exits
 from anker.outcome.estimators import cox_design, estimate_all
 from anker.outcome.inference import estimates_table
+from anker.outcome.naive import compare_naive
 from anker.outcome.options import (
     check_trim,
     entitlement_note,
@@ -195,7 +196,8 @@ def compare_cohorts(
     trim: float | None = None,
     time_unit: str | float | TimeUnit = "day",
     reference_levels: dict[str, Any] | None = None,
-) -> CohortComparison:
+    estimators: str = "all",
+) -> CohortComparison | NaiveComparison:
     """Compare two cohorts on restricted mean time on benefit up to ``horizon``.
 
     Parameters
@@ -275,9 +277,12 @@ def compare_cohorts(
         covariate (``{"ui": "no"}``); by default a ``CategoricalDtype``'s first
         category, else as `anker.models.design` chooses.
 
+    estimators : ``"all"`` (default) or ``"naive"``: the naive comparison alone, from counts
+        per (cohort, duration) as on a Dask frame (`anker.outcome.naive`).
+
     Returns
     -------
-    CohortComparison
+    CohortComparison (`anker.distributed.NaiveComparison` for ``estimators="naive"``)
 
     Notes
     -----
@@ -319,6 +324,8 @@ def compare_cohorts(
     """
     if is_dask_frame(df):  # naive only, from counts per (cohort, day): anker.distributed
         return compare_cohorts_dask(df, **{k: v for k, v in locals().items() if k != "df"})
+    if estimators != "all":  # "naive": from counts per (cohort, duration), no model
+        return compare_naive(**locals())
     unit = resolve_time_unit(time_unit)
     checked = check_inputs(
         df, cohort_col=cohort_col, reference=reference, cohorts=cohorts,
