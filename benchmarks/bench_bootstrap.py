@@ -166,7 +166,7 @@ def run(*, quick: bool = False, n_per_cohort: int = 100_000, n_boot: int = 1000,
                          "and counting them"})
     with _one_blas_thread():
         one_thread_s, _ = _timed(_quiet_compare, df, n_boot, seed)
-    rows.append({"task": "the same comparison, BLAS limited to 1 thread", "ours_s": one_thread_s,
+    rows.append({"task": "the whole comparison, BLAS limited to 1 thread", "ours_s": one_thread_s,
                  "peer": None, "peer_s": None, "ratio": None,
                  "note": "inside `threadpoolctl.threadpool_limits(1)`: see the note on BLAS threads"})
     notes.append("BLAS threads: on this shared 2-core machine OpenBLAS's second thread makes "
