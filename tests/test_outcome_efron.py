@@ -144,3 +144,25 @@ def test_gformula_ate_and_se_agree_with_riskregression(gbsg):
         # checks the same on heavy ties); riskRegression 2022.11.28's influence-function SE
         # is 1.7 % to 2.6 % smaller here (1.9 % on the untied days too, so not the ties).
         assert 1.0 <= se / diff_se < 1.03, (t, se, diff_se)
+
+
+@pytest.mark.parametrize("efron", [True, False])
+def test_tie_sums_equal_the_loop_over_tied_exits(efron):
+    """The per-exit sums of `tie_sums` against the loop over l = 0 .. d - 1 they replace."""
+    from anker.models.efron import tie_sums
+
+    rng = np.random.default_rng(3)
+    d = rng.integers(0, 40, size=60).astype(float)
+    T0 = rng.uniform(0.5, 5.0, size=60) * d
+    S0 = T0 + rng.uniform(1.0, 50.0, size=60)
+    got = tie_sums(d, S0, T0, efron=efron)
+    want = {name: np.zeros(60) for name in ("inv", "inv2", "f_inv", "f_inv2", "f2_inv2")}
+    for k in range(60):
+        for l_ in range(int(d[k])):
+            f = l_ / d[k] if efron else 0.0
+            inv = 1.0 / (S0[k] - f * T0[k])
+            for name, value in (("inv", inv), ("inv2", inv**2), ("f_inv", f * inv),
+                                ("f_inv2", f * inv**2), ("f2_inv2", f * f * inv**2)):
+                want[name][k] += value
+    for name, value in want.items():
+        np.testing.assert_allclose(getattr(got, name), value, rtol=1e-12, atol=0, err_msg=name)

@@ -42,6 +42,47 @@ class EfronTerms:
     tied_hazard: np.ndarray     # sum_l (l / d) / den_l
 
 
+@dataclass(frozen=True)
+class TieSums:
+    """Per event time, sums over its tied exits l = 0 .. d-1 of f_l = l / d and
+    inv_l = 1 / (S0 - f_l T0): ``inv`` = sum inv_l, ``inv2`` = sum inv_l^2,
+    ``f_inv`` = sum f_l inv_l, ``f_inv2`` = sum f_l inv_l^2, ``f2_inv2`` = sum f_l^2 inv_l^2."""
+
+    inv: np.ndarray
+    inv2: np.ndarray
+    f_inv: np.ndarray
+    f_inv2: np.ndarray
+    f2_inv2: np.ndarray
+
+
+def tie_sums(d: np.ndarray, S0: np.ndarray, T0: np.ndarray, *, efron: bool = True) -> TieSums:
+    """The scalar sums over tied exits that every Efron quantity is built from.
+
+    One entry per exit (l, event time), summed per event time: the cost is the
+    number of exits, where a loop over l would pass over every event time once
+    per tie of the most tied day. ``efron=False``: Breslow (f_l = 0).
+
+    Examples
+    --------
+    >>> s = tie_sums(np.array([2.0, 0.0]), np.array([10.0, 4.0]), np.array([4.0, 0.0]))
+    >>> float(s.inv[0]) == 1 / 10 + 1 / 8, float(s.f_inv[0]) == 0.5 / 8, float(s.inv[1])
+    (True, True, 0.0)
+    """
+    K = d.size
+    ties = d.astype(np.int64)
+    time = np.repeat(np.arange(K), ties)
+    first = np.cumsum(ties) - ties
+    frac = (np.arange(time.size) - first[time]) / d[time] if efron else np.zeros(time.size)
+    inv = 1.0 / (S0[time] - frac * T0[time])
+    inv2 = inv * inv
+
+    def per_time(values: np.ndarray) -> np.ndarray:
+        return np.bincount(time, weights=values, minlength=K)
+
+    return TieSums(per_time(inv), per_time(inv2), per_time(frac * inv), per_time(frac * inv2),
+                   per_time(frac * frac * inv2))
+
+
 def efron_terms(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
                 weights: np.ndarray | None = None) -> EfronTerms:
     """The Efron pieces of a fit of ``Z`` on (durations, events).
@@ -73,21 +114,13 @@ def efron_terms(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.nd
     T0 = np.bincount(group, weights=r[is_event], minlength=K)
     T1 = np.zeros((K, p))
     np.add.at(T1, group, r[is_event, None] * Zc[is_event])
-    hazard, comp, tied, tied_hazard = np.zeros(K), np.zeros(K), np.zeros(K), np.zeros(K)
-    path, mean_death, tied_mean = np.zeros((K, p)), np.zeros((K, p)), np.zeros((K, p))
-    for l_ in range(int(d.max()) if K else 0):
-        on = d > l_
-        frac = np.where(on, l_ / np.maximum(d, 1), 0.0)
-        den = np.where(on, S0 - frac * T0, 1.0)
-        m = (S1 - frac[:, None] * T1) / den[:, None]
-        inv = np.where(on, 1.0 / den, 0.0)
-        hazard += mean_w * inv
-        comp += inv**2
-        tied += frac * inv**2
-        tied_hazard += frac * inv
-        path += m * inv[:, None]
-        mean_death += np.where(on[:, None], m, 0.0) / np.maximum(d, 1)[:, None]
-        tied_mean += (frac * inv)[:, None] * m
+    sums = tie_sums(d, S0, T0)
+    hazard = mean_w * sums.inv
+    # m_l = (S1 - f_l T1) / den_l is linear in f_l, so each sum over l is two scalar sums
+    path = S1 * sums.inv2[:, None] - T1 * sums.f_inv2[:, None]
+    mean_death = (S1 * sums.inv[:, None] - T1 * sums.f_inv[:, None]) / np.maximum(d, 1)[:, None]
+    tied_mean = S1 * sums.f_inv2[:, None] - T1 * sums.f2_inv2[:, None]
+    comp, tied, tied_hazard = sums.inv2, sums.f_inv2, sums.f_inv
     return EfronTerms(times, hazard, hazard / np.maximum(d, 1), comp, tied, path, mean_death,
                       tied_mean, tied_hazard)
 

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from anker.models.cox import CoxFit
+from anker.models.efron import tie_sums
 
 
 def _time_transform(transform: str, durations, events, t):
@@ -90,19 +91,16 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
     group = np.searchsorted(times, durations[is_event])
     d = np.bincount(group, minlength=K).astype(float)
     T0 = np.bincount(group, weights=r[is_event], minlength=K)
-    efron = fit.ties == "efron"
-    V = np.zeros((K, p, p))
-    msum = np.zeros((K, p))
-    for l_ in range(int(d.max()) if K else 0):
-        # only the event times with more than l_ tied exits: a day with thousands of ties
-        # would otherwise cost a pass over every event time per tie
-        on = np.flatnonzero(d > l_)
-        frac = l_ / d[on] if efron else np.zeros(on.size)
-        den = S0[on] - frac * T0[on]
-        m = (S1[on] - frac[:, None] * T1[on]) / den[:, None]
-        second = (S2[on] - frac[:, None, None] * T2[on]) / den[:, None, None]
-        V[on] += second - m[:, :, None] * m[:, None, :]
-        msum[on] += m
+    sums = tie_sums(d, S0, T0, efron=fit.ties == "efron")
+    # sum over the tied exits l of (S2 - f T2) / den - m m', m = (S1 - f T1) / den: linear and
+    # quadratic in f, so scalar sums per event time (`tie_sums`) carry the whole loop over l
+    V = S2 * sums.inv[:, None, None] - T2 * sums.f_inv[:, None, None]
+    V -= np.einsum("ki,kj->kij", S1, S1) * sums.inv2[:, None, None]
+    cross = np.einsum("ki,kj->kij", S1, T1)
+    cross += cross.transpose(0, 2, 1)
+    V += cross * sums.f_inv2[:, None, None]
+    V -= np.einsum("ki,kj->kij", T1, T1) * sums.f2_inv2[:, None, None]
+    msum = S1 * sums.inv[:, None] - T1 * sums.f_inv[:, None]
     u = (g_times[:, None] * (Zsum - msum)).sum(axis=0)
     I11 = V.sum(axis=0)
     I12 = (g_times[:, None, None] * V).sum(axis=0)
