@@ -222,18 +222,15 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
             c["aipw"] = tpi * (res.m - g_a) + omega * f_aipw + out_c[:, 1] + cen_c[:, 1]
             if propensity is not None:
                 dlogw = weighting_terms[1][a]
-                # one (rows x terms) copy of the cohort's propensity design for both methods
-                design_own = propensity.gradient_design(own)
                 for m, f in (("iptw", f_iptw), ("aipw", f_aipw)):
-                    gradient = design_own.T @ (omega * f * dlogw)[own]
+                    # f is 0 outside the cohort's own rows
+                    gradient = propensity.weighted_terms(omega * f * dlogw)
                     c[m] = c[m] + propensity.term(A, gradient)
                 dlogpi = weighting_terms[2]
                 if dlogpi is not None:  # the target population itself rests on the propensity
-                    every = np.ones(n, bool)
-                    gradient = propensity.gradient_design(every).T @ (tpi * (res.m - g_a) * dlogpi)
+                    gradient = propensity.weighted_terms(tpi * (res.m - g_a) * dlogpi)
                     for m in ("gcomp", "aipw"):
                         c[m] = c[m] + propensity.term(A, gradient)
-                del design_own
         parts["gcomp"][a] = (g_a, c["gcomp"])
         parts["iptw"][a] = (iptw_a, c["iptw"])
         parts["aipw"][a] = (g_a + resid, c["aipw"])

@@ -60,9 +60,10 @@ class Propensity:
             along = self.design @ direction[1:] + direction[0]
         return along * residual
 
-    def gradient_design(self, rows: np.ndarray) -> np.ndarray:
-        """x~ = (1, x) of the given rows."""
-        return np.column_stack((np.ones(int(rows.sum())), self.design[rows]))
+    def weighted_terms(self, weights: np.ndarray) -> np.ndarray:
+        """sum_i weights_i x~_i, x~ = (1, x): one pass over the design, no copy of its rows
+        (at national scale a cohort's rows of the design are hundreds of MB)."""
+        return np.concatenate(([weights.sum()], weights @ self.design))
 
 
 def propensity_basis(X: np.ndarray, *, knots: int = 3) -> np.ndarray:
