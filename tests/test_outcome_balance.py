@@ -157,3 +157,30 @@ def test_paid_days_note_when_the_cohorts_entitlement_rules_differ():
     same = df.assign(entitlement_days=400)
     cmp = anker.compare_cohorts(same, **kw)
     assert not any("entitlement rules differ" in note for note in cmp.notes)
+
+
+@pytest.mark.parametrize("knots", [0, 3])
+def test_hinge_basis_is_the_spline_basis_without_the_matrix(knots):
+    """The propensity keeps the basis as (X, hinges): its products equal the matrix's."""
+    from anker.outcome.propensity import HingeBasis, fit_propensity, propensity_basis
+
+    rng = np.random.default_rng(8)
+    n = 3_000
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n), rng.exponential(2.0, n),
+                         rng.integers(0, 5, n)])
+    A = (rng.random(n) < 1 / (1 + np.exp(-0.5 * X[:, 0] + 0.3 * X[:, 1]))).astype(float)
+    basis, dense = HingeBasis.learn(X, knots=knots), propensity_basis(X, knots=knots)
+    assert basis.shape == dense.shape
+    np.testing.assert_array_equal(basis.dense(), dense)
+    v, w = rng.normal(size=dense.shape[1]), rng.normal(size=n)
+    np.testing.assert_allclose(basis @ v, dense @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(w @ basis, w @ dense, rtol=1e-12, atol=1e-10)
+    for kind in ("logistic", "balance"):
+        lazy, full = fit_propensity(basis, A, kind=kind), fit_propensity(dense, A, kind=kind)
+        assert isinstance(lazy.design, HingeBasis)
+        np.testing.assert_array_equal(lazy.e, full.e)
+        gradient = rng.normal(size=dense.shape[1] + 1)
+        np.testing.assert_allclose(lazy.term(A, gradient), full.term(A, gradient), rtol=1e-10,
+                                   atol=1e-12)
+        np.testing.assert_allclose(lazy.weighted_terms(w), full.weighted_terms(w), rtol=1e-12,
+                                   atol=1e-10)

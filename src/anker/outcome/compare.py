@@ -45,7 +45,7 @@ from anker.outcome.options import (
     unobserved_note,
 )
 from anker.outcome.ph_test import zph_score_test
-from anker.outcome.propensity import propensity_basis
+from anker.outcome.propensity import HingeBasis
 from anker.outcome.summary import ComparisonSummary, build_summary
 from anker.outcome.tables import cohort_rmst_table, hazard_ratio_table
 from anker.schema import PROTECTED, TimeUnit, resolve_time_unit
@@ -345,7 +345,7 @@ def compare_cohorts(
         # allowed for a comparison (composition, not profiling), but on the record
         notes.append(f"adjusted for protected attribute(s) {protected}, as listed in covariates")
 
-    basis = propensity_basis(X, knots=propensity_knots)
+    basis = HingeBasis.learn(X, knots=propensity_knots)  # a matrix only while the fit runs
 
     trim = check_trim(trim)
     opts = resolve_options(data, horizon=horizon, estimand=estimand, outcome=outcome,
@@ -364,7 +364,7 @@ def compare_cohorts(
                   tau=opts.tau, trim=trim, propensity=opts.propensity,
                   tau_reference=opts.tau_reference if other_rules else None)
     est = propensity_guard(run, method=method, A=A, X=X, terms=terms, notes=notes)
-    del run, basis  # the spline basis (n x ~40 terms) is not needed past the fits
+    del run, basis
     X_all = None if checked.all_data is None else spec.transform(checked.all_data)
     estimates, replicates = estimates_table(est, checked, n_boot=n_boot, seed=seed, level=level,
                                             km_door=not opts.paid_days, X_all=X_all)

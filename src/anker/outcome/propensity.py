@@ -42,7 +42,7 @@ class Propensity:
     """
 
     fit: LogisticFit
-    design: np.ndarray
+    design: np.ndarray | HingeBasis
     e: np.ndarray
     weights: np.ndarray
     kind: str = "logistic"
@@ -83,26 +83,66 @@ def propensity_basis(X: np.ndarray, *, knots: int = 3) -> np.ndarray:
     >>> propensity_basis(X).shape
     (20, 5)
     """
-    if knots <= 0:
-        return X
-    columns = [X]
-    levels = np.linspace(0, 1, knots + 2)[1:-1]
-    for j in range(X.shape[1]):
-        x = X[:, j]
-        if np.unique(x).size > 10:
-            for knot in np.unique(np.quantile(x, levels)):
-                hinge = np.maximum(0.0, x - knot)
-                if hinge.std() > 0:
-                    columns.append(hinge[:, None])
-    return np.column_stack(columns)
+    return HingeBasis.learn(X, knots=knots).dense()
 
 
-def fit_propensity(design: np.ndarray, A: np.ndarray, kind: str = "logistic") -> Propensity:
+@dataclass(frozen=True)
+class HingeBasis:
+    """`propensity_basis` kept as the design ``X`` and its hinges (column, knot), not as a matrix.
+
+    Past the fit the propensity needs the basis only in products with a vector
+    (its influence terms); formed a hinge at a time they cost one column of
+    temporary memory, where the matrix holds ~40 columns per spell.
+    """
+
+    X: np.ndarray
+    hinges: tuple[tuple[int, float], ...]
+    __array_ufunc__ = None  # ``w @ basis`` comes to __rmatmul__, not to numpy
+
+    @classmethod
+    def learn(cls, X: np.ndarray, *, knots: int = 3) -> HingeBasis:
+        hinges = []
+        if knots > 0:
+            levels = np.linspace(0, 1, knots + 2)[1:-1]
+            for j in range(X.shape[1]):
+                x = X[:, j]
+                if np.unique(x).size > 10:
+                    for knot in np.unique(np.quantile(x, levels)):
+                        if np.maximum(0.0, x - knot).std() > 0:
+                            hinges.append((j, float(knot)))
+        return cls(X, tuple(hinges))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.X.shape[0], self.X.shape[1] + len(self.hinges))
+
+    def _hinge(self, j: int, knot: float) -> np.ndarray:
+        return np.maximum(0.0, self.X[:, j] - knot)
+
+    def dense(self) -> np.ndarray:
+        if not self.hinges:
+            return self.X
+        return np.column_stack([self.X] + [self._hinge(j, k)[:, None] for j, k in self.hinges])
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        p = self.X.shape[1]
+        out = self.X @ v[:p]
+        for h, (j, knot) in enumerate(self.hinges):
+            out += self._hinge(j, knot) * v[p + h]
+        return out
+
+    def __rmatmul__(self, w: np.ndarray) -> np.ndarray:
+        return np.concatenate([w @ self.X] + [[w @ self._hinge(j, k)] for j, k in self.hinges])
+
+
+def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
+                   kind: str = "logistic") -> Propensity:
     """Propensity of the other cohort and the ATT weights (1; the odds in the reference).
 
     ``kind="balance"``: entropy-balancing weights (see the module), started
     from the likelihood fit; ``e`` is then the logistic transform of the
-    balancing index, so e / (1 - e) are the weights.
+    balancing index, so e / (1 - e) are the weights. A `HingeBasis` is formed
+    as a matrix for the fit only; the result keeps the basis itself.
 
     Examples
     --------
@@ -116,6 +156,9 @@ def fit_propensity(design: np.ndarray, A: np.ndarray, kind: str = "logistic") ->
     """
     if kind not in PROPENSITY_FITS:
         raise ValueError(f"propensity must be one of {list(PROPENSITY_FITS)}, got {kind!r}")
+    kept = design
+    if isinstance(design, HingeBasis):
+        design = design.dense()
     if design.shape[1] == 0:
         # no covariates: the intercept-only model in closed form (fit_logistic needs a column);
         # both estimating equations give the share of the other cohort
@@ -143,7 +186,7 @@ def fit_propensity(design: np.ndarray, A: np.ndarray, kind: str = "logistic") ->
     e = 1.0 / (1.0 + np.exp(-lp))
     # the reference cohort is weighted by the odds e / (1 - e) = exp(lp): no 1 - e round-off
     weights = np.where(A == 1, 1.0, np.exp(np.minimum(lp, 700.0)))
-    return Propensity(fit, design, e, weights, kind=kind, bread=bread, residual=residual, note=note)
+    return Propensity(fit, kept, e, weights, kind=kind, bread=bread, residual=residual, note=note)
 
 
 def _balance(design: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
