@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import anker
@@ -130,3 +131,30 @@ def test_ipcw_without_early_censoring_is_the_restricted_time_itself():
     assert grad is None
     np.testing.assert_array_equal(ipcw[own], np.minimum(durations, tau)[own])
     assert np.isnan(ipcw[~own]).all()
+
+
+def test_blocked_rank_check_matches_the_whole_pivoted_qr(monkeypatch):
+    """The collinearity check's TSQR over row blocks: same pivots and R diagonal as one QR."""
+    from scipy import linalg
+
+    from anker.outcome import checks
+
+    monkeypatch.setattr(checks, "_QR_ROWS", 97)  # many blocks, the last one short
+    rng = np.random.default_rng(12)
+    n = 1_000
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n), 1e3 * rng.exponential(size=n),
+                         rng.integers(0, 4, n)])
+    A = rng.integers(0, 2, n).astype(float)
+    M = np.column_stack((np.ones(n), A, X))
+    scale = M.std(axis=0)
+    scale[:2] = 1.0
+    _, R_whole, pivot_whole = linalg.qr(M / scale, mode="economic", pivoting=True)
+    R, pivot, got_scale = checks._pivoted_r(A, X)
+    np.testing.assert_array_equal(pivot, pivot_whole)
+    np.testing.assert_allclose(got_scale, scale, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(np.diag(R)), np.abs(np.diag(R_whole)), rtol=1e-10)
+    # a term that is another one plus the cohort: named, across blocks
+    df = pd.DataFrame({"cohort": np.where(A == 1, "b", "a"), "duration_days": rng.integers(1, 400, n),
+                       "exited": rng.integers(0, 2, n), "x": X[:, 0], "y": X[:, 0] + 2 * A})
+    with pytest.raises(anker.AnkerDataError, match="collinear"):
+        anker.compare_cohorts(df, reference="a", covariates=["x", "y"], horizon=300, n_boot=0)

@@ -54,17 +54,13 @@ class CheckedInput:
 
     def check_design(self, X: np.ndarray, terms: Sequence[str]) -> None:
         """Raise when design terms are collinear with each other or with the cohort indicator."""
-        M = np.column_stack((np.ones(len(self.A)), self.A, X))
-        scale = M.std(axis=0)
-        scale[:2] = 1.0
-        scale[scale == 0] = 1.0
-        _, R, pivot = linalg.qr(M / scale, mode="economic", pivoting=True)
+        R, pivot, scale = _pivoted_r(self.A, X)
         diag = np.abs(np.diag(R))
-        rank = int(np.sum(diag > diag[0] * 1e-9 * max(M.shape)))
-        if rank < M.shape[1]:
+        rank = int(np.sum(diag > diag[0] * 1e-9 * max(len(self.A), R.shape[1])))
+        if rank < R.shape[1]:
             names = ["intercept", "cohort"] + list(terms)
             kept = np.sort(pivot[:rank])
-            scaled = M / scale
+            scaled = np.column_stack((np.ones(len(self.A)), self.A, X)) / scale
             groups = []
             for j in pivot[rank:]:
                 coef = np.linalg.lstsq(scaled[:, kept], scaled[:, j], rcond=None)[0]
@@ -75,6 +71,29 @@ class CheckedInput:
                 "covariate terms are collinear with each other or with the cohort "
                 f"({'; '.join(groups)}): leave one of them out",
                 columns=sorted(involved - {"intercept", "cohort"}))
+
+
+_QR_ROWS = 65_536
+
+
+def _pivoted_r(A: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The column-pivoted QR factor R (and pivots) of (1, A, X) with X's columns scaled to SD 1.
+
+    A block of rows at a time (TSQR): the R factors of the blocks, stacked, have
+    the same Gram matrix as the whole design, and pivoted QR depends on the
+    columns only through it; at national scale the design and its Q factor
+    would each take hundreds of MB.
+    """
+    scale = np.concatenate(([1.0, 1.0], [X[:, j].std() for j in range(X.shape[1])]))
+    scale[scale == 0] = 1.0
+    factors = []
+    for begin in range(0, len(A), _QR_ROWS):
+        rows = slice(begin, begin + _QR_ROWS)
+        block = np.column_stack((np.ones(len(A[rows])), A[rows], X[rows])) / scale
+        # mode="r" returns the full (rows x p) R: only its top p rows are nonzero
+        factors.append(linalg.qr(block, mode="r", overwrite_a=True)[0][: block.shape[1]])
+    R, pivot = linalg.qr(np.vstack(factors), mode="r", pivoting=True)
+    return R, pivot, scale
 
 
 def _numeric(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
