@@ -26,7 +26,8 @@ import pandas as pd
 from scipy import stats
 
 from anker.errors import AnkerDataError
-from anker.models.cox import fit_cox
+from anker.models.cox import CoxFit, fit_cox
+from anker.models.efron import EfronTerms, efron_terms
 from anker.outcome.cox_functionals import cox_influence
 from anker.outcome.inference import cluster_sums, stratified_se
 from anker.survival import product_limit
@@ -35,6 +36,17 @@ CAUSES = ("work", "other", "exhausted")
 # cells per block of (rows x times) matrices in the g-formula: ~1.2 MB per float64
 # array, small enough for a core's L2 cache
 _CELLS_PER_CHUNK = 150_000
+
+
+@dataclass(frozen=True)
+class _Baseline:
+    """A cause-specific fit and its Efron baseline hazard up to the horizon."""
+
+    fit: CoxFit
+    times: np.ndarray
+    hazard: np.ndarray
+    terms: EfronTerms
+    events: np.ndarray
 
 
 @dataclass(frozen=True, repr=False)
@@ -177,7 +189,10 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
                 # separates, which only sharpens its hazard; the work model is checked below
                 warnings.simplefilter("ignore", RuntimeWarning)
                 fit = fit_cox(X_rows, durations[rows], ev, ties="efron")
-            models[k] = (cox_influence(fit, X_rows, durations[rows], ev, horizon), rows)
+            terms = efron_terms(fit, X_rows, durations[rows], ev)
+            keep = fit.baseline_times <= horizon
+            models[k] = (_Baseline(fit, fit.baseline_times[keep], terms.hazard[keep], terms, ev),
+                         rows)
         if "work" not in models:
             raise AnkerDataError("no exits to work up to the horizon in one cohort: the cumulative "
                                  "incidence of work cannot be modelled")
@@ -186,8 +201,13 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
         values[a] = value
         sign = 1.0 if a == 1 else -1.0
         per_row = np.zeros((A.size, 2))
-        for k, (infl, rws) in models.items():
+        for k, (base, rws) in models.items():
+            # one cause's (rows x terms) linearisation at a time: the g-formula needed only
+            # the fits and baseline hazards
+            infl = cox_influence(base.fit, X_rows, durations[rws], base.events, horizon,
+                                 terms=base.terms)
             per_row[rws] += infl.contributions(*grads[k])
+            del infl
         contribution += sign * per_row
     estimate = values[1] - values[0]
     # the target population's own spread: each row's difference around the mean

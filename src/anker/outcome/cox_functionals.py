@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from anker.models.cox import CoxFit
-from anker.models.efron import efron_score_residuals, efron_terms
+from anker.models.efron import EfronTerms, efron_score_residuals, efron_terms
 
 # rows per chunk when forming (rows x event times) survival matrices: ~25 MB per array
 _ROWS_PER_CHUNK = 8192
@@ -99,14 +99,16 @@ class CoxInfluence:
 
 
 def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
-                  horizon: float, *, weights: np.ndarray | None = None) -> CoxInfluence:
+                  horizon: float, *, weights: np.ndarray | None = None,
+                  terms: EfronTerms | None = None) -> CoxInfluence:
     """Linearise an unweighted Cox fit of ``Z`` on (durations, events), with the fit's tie rule.
 
     Efron fits get the Efron baseline and exact Efron score residuals
     (`anker.models.efron`); Breslow fits the Breslow ones. beta_hat - beta ~=
     cov @ sum_i U_i. Case ``weights`` enter the baseline hazard (so a weight
     perturbation moves it as it moves the fit); the linearisation is that of
-    the unweighted fit.
+    the unweighted fit. ``terms``: the fit's `anker.models.efron.efron_terms` when
+    already computed (on the same rows and weights).
     """
     Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
@@ -118,7 +120,7 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
     lived = np.searchsorted(event_times, durations, side="right")
     if fit.ties == "efron":
         del Zc  # (n, p): efron_terms and the residuals centre Z themselves
-        terms = efron_terms(fit, Z, durations, events, weights)
+        terms = terms or efron_terms(fit, Z, durations, events, weights)
         score = efron_score_residuals(fit, Z, durations, events, terms)
         hazard, event_weight, compensator = terms.hazard, terms.event_weight, terms.compensator
         tied, beta_path = terms.tied, terms.beta_path
