@@ -166,3 +166,17 @@ def test_tie_sums_equal_the_loop_over_tied_exits(efron):
                 want[name][k] += value
     for name, value in want.items():
         np.testing.assert_allclose(getattr(got, name), value, rtol=1e-12, atol=0, err_msg=name)
+
+
+def test_score_residuals_do_not_depend_on_the_row_blocks(monkeypatch):
+    from anker.models import efron
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(700, 3))
+    t = np.ceil(20 * rng.exponential(size=700) / np.exp(x @ [0.4, -0.2, 0.1]))
+    e = (rng.random(700) < 0.8).astype(float)
+    fit = fit_cox(x, t, e)
+    whole = efron_score_residuals(fit, x, t, e)
+    monkeypatch.setattr(efron, "_SCORE_ROWS", 37)
+    np.testing.assert_allclose(efron_score_residuals(fit, x, t, e), whole, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(whole.sum(axis=0), 0.0, atol=1e-8)  # the score at the MLE

@@ -139,27 +139,45 @@ def efron_score_residuals(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, eve
     >>> abs(float(efron_score_residuals(fit, x, t, np.ones(300)).sum())) < 1e-8  # the score at the MLE
     True
     """
+    Z = np.asarray(Z, dtype=float)
+    score = np.empty(Z.shape)
+    for rows, block in efron_score_blocks(fit, Z, durations, events, terms):
+        score[rows] = block
+    return score
+
+
+_SCORE_ROWS = 32_768
+
+
+def efron_score_blocks(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
+                       terms: EfronTerms | None = None):
+    """`efron_score_residuals` a block of rows at a time: yields ``(rows, residuals)``.
+
+    A caller that needs only a product of the residuals (``U @ cov``) then holds
+    no (n, p) temporary: at national scale each is hundreds of MB.
+    """
     terms = terms or efron_terms(fit, Z, durations, events)
-    Zc = np.asarray(Z, dtype=float) - fit.center
+    Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
     is_event = np.asarray(events, dtype=float) > 0
-    r = np.exp(Zc @ fit.coef)
-    lived = np.searchsorted(terms.times, durations, side="right")
-    cum_a = np.concatenate(([0.0], np.cumsum(terms.hazard)))[lived]
-    cum_b = np.concatenate((np.zeros((1, Zc.shape[1])), np.cumsum(terms.beta_path, axis=0)))
-    # in place: at national scale every (n, p) temporary is hundreds of MB
-    score = Zc * cum_a[:, None]
-    score -= cum_b[lived]
-    score *= -r[:, None]
-    j = lived[is_event] - 1
-    z_event = Zc[is_event]
-    del Zc
-    # (z - mean_death) + r (z tied_hazard - tied_mean), one (events, p) temporary at a time
-    at_event = z_event - terms.mean_death[j]
-    z_event *= terms.tied_hazard[j, None]
-    z_event -= terms.tied_mean[j]
-    z_event *= r[is_event, None]
-    at_event += z_event
-    del z_event
-    score[is_event] += at_event
-    return score
+    cum_a = np.concatenate(([0.0], np.cumsum(terms.hazard)))
+    cum_b = np.concatenate((np.zeros((1, Z.shape[1])), np.cumsum(terms.beta_path, axis=0)))
+    for begin in range(0, Z.shape[0], _SCORE_ROWS):
+        rows = slice(begin, begin + _SCORE_ROWS)
+        Zc = Z[rows] - fit.center
+        r = np.exp(Zc @ fit.coef)
+        lived = np.searchsorted(terms.times, durations[rows], side="right")
+        score = Zc * cum_a[lived][:, None]
+        score -= cum_b[lived]
+        score *= -r[:, None]
+        exits = is_event[rows]
+        j = lived[exits] - 1
+        z_event = Zc[exits]
+        # (z - mean_death) + r (z tied_hazard - tied_mean)
+        at_event = z_event - terms.mean_death[j]
+        z_event *= terms.tied_hazard[j, None]
+        z_event -= terms.tied_mean[j]
+        z_event *= r[exits, None]
+        at_event += z_event
+        score[exits] += at_event
+        yield rows, score

@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from anker.models.cox import CoxFit
-from anker.models.efron import EfronTerms, efron_score_residuals, efron_terms
+from anker.models.efron import EfronTerms, efron_score_blocks, efron_terms
 
 # rows per chunk when forming (rows x event times) survival matrices: ~25 MB per array
 _ROWS_PER_CHUNK = 8192
@@ -121,7 +121,10 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
     if fit.ties == "efron":
         del Zc  # (n, p): efron_terms and the residuals centre Z themselves
         terms = terms or efron_terms(fit, Z, durations, events, weights)
-        score = efron_score_residuals(fit, Z, durations, events, terms)
+        # beta_hat - beta ~= U cov, formed a block of rows at a time (no (n, p) U)
+        beta_contribution = np.empty(Z.shape)
+        for rows, block in efron_score_blocks(fit, Z, durations, events, terms):
+            beta_contribution[rows] = block @ fit.cov
         hazard, event_weight, compensator = terms.hazard, terms.event_weight, terms.compensator
         tied, beta_path = terms.tied, terms.beta_path
     else:
@@ -144,7 +147,7 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
         score[is_event] += Zc[is_event] - risk_mean[lived[is_event] - 1]
         event_weight, compensator = 1.0 / s0, hazard / s0
         tied, beta_path = np.zeros(event_times.size), risk_mean * hazard[:, None]
-    beta_contribution = score @ fit.cov
+        beta_contribution = score @ fit.cov
 
     k = int(np.searchsorted(event_times, horizon, side="right"))
     event_index = np.where(is_event & (durations <= horizon), lived - 1, -1)
