@@ -52,9 +52,9 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
     Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
     events = np.asarray(events, dtype=float)
-    Zc = Z - fit.center
-    n, p = Zc.shape
-    r = np.exp(Zc @ fit.coef)
+    n, p = Z.shape
+    # no centred copy of Z (hundreds of MB at national scale): centred a block at a time
+    r = np.exp(Z @ fit.coef - fit.center @ fit.coef)
     is_event = events > 0
     times = fit.baseline_times
     g_event = _time_transform(transform, durations, events, durations[is_event])
@@ -75,16 +75,17 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
     for b in range(bounds.size - 1):
         rows = order[bounds[b]:bounds[b + 1]]
         t = ds[bounds[b]]
-        rz = r[rows, None] * Zc[rows]
+        z = Z[rows] - fit.center
+        rz = r[rows, None] * z
         acc0 += r[rows].sum()
         acc1 = acc1 + rz.sum(axis=0)
-        acc2 = acc2 + rz.T @ Zc[rows]
+        acc2 = acc2 + rz.T @ z
         exits = is_event[rows]
         if exits.any():
             j = np.searchsorted(times, t)
             T1[j] = rz[exits].sum(axis=0)
-            T2[j] = rz[exits].T @ Zc[rows[exits]]
-            Zsum[j] = Zc[rows[exits]].sum(axis=0)
+            T2[j] = rz[exits].T @ z[exits]
+            Zsum[j] = z[exits].sum(axis=0)
         while k >= 0 and times[k] >= t and (b + 1 == bounds.size - 1 or ds[bounds[b + 1]] < times[k]):
             S0[k], S1[k], S2[k] = acc0, acc1, acc2
             k -= 1
