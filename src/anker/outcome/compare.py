@@ -276,7 +276,6 @@ def compare_cohorts(
     reference_levels : optional dict, the reference level per categorical
         covariate (``{"ui": "no"}``); by default a ``CategoricalDtype``'s first
         category, else as `anker.models.design` chooses.
-
     estimators : ``"all"`` (default) or ``"naive"``: the naive comparison alone, from counts
         per (cohort, duration) as on a Dask frame (`anker.outcome.naive`).
 
