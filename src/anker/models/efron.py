@@ -26,6 +26,9 @@ import numpy as np
 
 from anker.models.cox import CoxFit
 
+# rows per block where a per-row (rows x p) array is formed
+_SCORE_ROWS = 32_768
+
 
 @dataclass(frozen=True)
 class EfronTerms:
@@ -91,29 +94,38 @@ def efron_terms(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.nd
     the tied exits' mean weight (R's rule); the linearisation pieces are those
     of the unweighted fit.
     """
-    Zc = np.asarray(Z, dtype=float) - fit.center
+    Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
     is_event = np.asarray(events, dtype=float) > 0
-    r = np.exp(Zc @ fit.coef)
-    w = np.ones(r.size) if weights is None else np.asarray(weights, dtype=float)
-    r = r * w
+    w = np.ones(Z.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    r = np.empty(Z.shape[0])
+    for begin in range(0, Z.shape[0], _SCORE_ROWS):
+        rows = slice(begin, begin + _SCORE_ROWS)
+        r[rows] = np.exp((Z[rows] - fit.center) @ fit.coef)
+    r *= w
     times = fit.baseline_times
-    order = np.argsort(durations, kind="stable")
-    start = np.searchsorted(durations[order], times, side="left")
-    S0 = np.cumsum(r[order][::-1])[::-1][start]
-    weighted = Zc[order]
-    weighted *= r[order][:, None]
-    backwards = weighted[::-1]
-    np.cumsum(backwards, axis=0, out=backwards)  # suffix sums, without another (n, p) copy
-    S1 = weighted[start]
-    del weighted, backwards
+    K, p = times.size, Z.shape[1]
+    # risk-set sums at each event time t_j: sums over the rows whose duration lies in
+    # [t_j, t_j+1), added up from the last event time back; a column at a time, so no
+    # (n, p) temporary (hundreds of MB at national scale) and no sort
+    bucket = np.searchsorted(times, durations, side="right") - 1
+    at_risk = bucket >= 0
+    bucket = bucket[at_risk]
+
+    def from_the_end(values: np.ndarray) -> np.ndarray:
+        return np.cumsum(np.bincount(bucket, weights=values, minlength=K)[::-1])[::-1]
+
+    S0 = from_the_end(r[at_risk])
     group = np.searchsorted(times, durations[is_event])
-    K, p = times.size, Zc.shape[1]
+    r_event = r[is_event]
+    S1, T1 = np.empty((K, p)), np.empty((K, p))
+    for j in range(p):
+        z = Z[:, j] - fit.center[j]
+        S1[:, j] = from_the_end((r * z)[at_risk])
+        T1[:, j] = np.bincount(group, weights=r_event * z[is_event], minlength=K)
     d = np.bincount(group, minlength=K).astype(float)
     mean_w = np.bincount(group, weights=w[is_event], minlength=K) / np.maximum(d, 1)
-    T0 = np.bincount(group, weights=r[is_event], minlength=K)
-    T1 = np.zeros((K, p))
-    np.add.at(T1, group, r[is_event, None] * Zc[is_event])
+    T0 = np.bincount(group, weights=r_event, minlength=K)
     sums = tie_sums(d, S0, T0)
     hazard = mean_w * sums.inv
     # m_l = (S1 - f_l T1) / den_l is linear in f_l, so each sum over l is two scalar sums
@@ -145,8 +157,6 @@ def efron_score_residuals(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, eve
         score[rows] = block
     return score
 
-
-_SCORE_ROWS = 32_768
 
 
 def efron_score_blocks(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
