@@ -109,3 +109,11 @@ def test_separation_gives_an_infinite_not_a_tiny_standard_error():
     with pytest.warns(SeparationWarning, match="x0"):
         fit = fit_logistic(X, y)
     assert fit.se[1] > 100  # infinite in truth; never the 1e-19 a pseudo-inverse gave
+
+
+def test_column_sd_in_blocks_is_numpy_std(monkeypatch):
+    from anker.models import logistic
+
+    monkeypatch.setattr(logistic, "_GRAM_ROWS", 33)
+    X = np.random.default_rng(4).normal(loc=[0.0, 1e6, -3.0], scale=[1.0, 5.0, 1e-3], size=(1000, 3))
+    np.testing.assert_allclose(logistic.column_sd(X), X.std(axis=0), rtol=1e-10)

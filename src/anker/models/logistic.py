@@ -64,6 +64,17 @@ def _weighted_gram(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def column_sd(X: np.ndarray, center: np.ndarray | None = None) -> np.ndarray:
+    """Population SD of each column (as ``X.std(axis=0)``), a block of rows at a time:
+    ``X.std`` forms an (n, p) temporary, hundreds of MB at national scale."""
+    center = X.mean(axis=0) if center is None else center
+    total = np.zeros(X.shape[1])
+    for begin in range(0, X.shape[0], _GRAM_ROWS):
+        block = X[begin:begin + _GRAM_ROWS] - center
+        total += np.einsum("ij,ij->j", block, block)
+    return np.sqrt(total / X.shape[0])
+
+
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None,
                  offset: np.ndarray | None = None, intercept: bool = True,
                  l2: float | np.ndarray = 0.0,
@@ -154,7 +165,7 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = 
         center = X.mean(axis=0) if unweighted else np.average(X, axis=0, weights=w)
     else:
         center = np.zeros(p)
-    scale = X.std(axis=0) if unweighted and intercept else np.sqrt(
+    scale = column_sd(X, center) if unweighted and intercept else np.sqrt(
         np.average((X - center) ** 2, axis=0, weights=w))
     constant = scale < 1e-12 if intercept else ~np.any(X[w > 0] != 0, axis=0)
     penalised = np.broadcast_to(l2, (p,)) > 0

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anker.errors import AnkerDataError, ConvergenceWarning
-from anker.models.logistic import LogisticFit, fit_logistic
+from anker.models.logistic import LogisticFit, column_sd, fit_logistic
 from anker.models.newton import maximise
 
 PROPENSITY_FITS = ("logistic", "balance")
@@ -197,10 +197,11 @@ def _balance(design: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.n
     is exact balance; the terms are centred and scaled for the steps only.
     """
     ref = A == 0
-    other_sum = design[~ref].sum(axis=0)
+    # sums as products with the cohort flag: no copy of the other cohort's rows
+    other_sum = (1.0 - ref) @ design
     n = float(A.size)
-    centre = design[~ref].mean(axis=0) if (~ref).any() else design.mean(axis=0)
-    scale = design.std(axis=0)
+    centre = other_sum / (~ref).sum() if (~ref).any() else design.mean(axis=0)
+    scale = column_sd(design)
     scale[scale == 0] = 1.0
     Z = (design[ref] - centre) / scale
     # theta on the scaled terms: lp = b0 + z'b, z = (x - centre) / scale
