@@ -117,3 +117,19 @@ def test_column_sd_in_blocks_is_numpy_std(monkeypatch):
     monkeypatch.setattr(logistic, "_GRAM_ROWS", 33)
     X = np.random.default_rng(4).normal(loc=[0.0, 1e6, -3.0], scale=[1.0, 5.0, 1e-3], size=(1000, 3))
     np.testing.assert_allclose(logistic.column_sd(X), X.std(axis=0), rtol=1e-10)
+
+
+def test_overwrite_x_gives_the_same_fit_and_spares_read_only_input():
+    rng = np.random.default_rng(9)
+    X = rng.normal(loc=[0.0, 3.0], scale=[1.0, 10.0], size=(2000, 2))
+    y = (rng.random(2000) < 1 / (1 + np.exp(-(0.3 + X @ [0.8, -0.05])))).astype(float)
+    plain = fit_logistic(X, y)
+    scratch = X.copy()
+    reused = fit_logistic(scratch, y, overwrite_X=True)
+    np.testing.assert_allclose(reused.coef, plain.coef, rtol=1e-12)
+    np.testing.assert_allclose(reused.cov, plain.cov, rtol=1e-10)
+    assert not np.allclose(scratch, X)  # the scratch copy held the scaled design
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    fit_logistic(frozen, y, overwrite_X=True)
+    np.testing.assert_array_equal(frozen, X)

@@ -79,7 +79,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
                  offset: np.ndarray | None = None, intercept: bool = True,
                  l2: float | np.ndarray = 0.0,
                  max_iter: int = 100, tol: float = 1e-10,
-                 names: Sequence[str] | None = None) -> LogisticFit:
+                 names: Sequence[str] | None = None, overwrite_X: bool = False) -> LogisticFit:
     """Maximum-likelihood (optionally ridge-penalised) logistic regression.
 
     Parameters
@@ -102,6 +102,9 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
         own penalty. 0 gives the plain MLE.
     names : sequence of str, optional
         Column names for messages (default ``x0``, ``x1``, ...).
+    overwrite_X : bool
+        Let the fit scale a float64 ``X`` in place (its values are then lost): at
+        national scale this saves a copy of the design.
 
     Returns
     -------
@@ -118,13 +121,14 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = N
     """
     if weights is None:
         return _fit_logistic(X, y, offset=offset, intercept=intercept, l2=l2,
-                             max_iter=max_iter, tol=tol, names=names)
+                             max_iter=max_iter, tol=tol, names=names, overwrite_X=overwrite_X)
     w = check_weights(weights, np.shape(X)[0] if np.ndim(X) else -1)
     c = float(w.max())
     # frequency weights c w: the same coefficients, the information (and l2's share of the
     # objective) c times, so fit w with l2 / c and scale back
     fit = _fit_logistic(X, y, weights=w / c, offset=offset, intercept=intercept,
-                        l2=_divide(l2, c), max_iter=max_iter, tol=tol, names=names)
+                        l2=_divide(l2, c), max_iter=max_iter, tol=tol, names=names,
+                        overwrite_X=overwrite_X)
     return replace(fit, cov=unscaled_covariance(fit.cov, c), n=fit.n * c,
                    loglik=fit.loglik * c)
 
@@ -139,7 +143,7 @@ def _divide(l2: Any, c: float) -> Any:
 def _fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None,
                   offset: np.ndarray | None = None, intercept: bool = True,
                   l2: float | np.ndarray = 0.0, max_iter: int = 100, tol: float = 1e-10,
-                  names: Sequence[str] | None = None) -> LogisticFit:
+                  names: Sequence[str] | None = None, overwrite_X: bool = False) -> LogisticFit:
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     n, p = X.shape
@@ -193,32 +197,44 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = 
         cov[np.ix_(keep, keep)] = fit.cov
         return LogisticFit(coef=coef, cov=cov, intercept=intercept, n=fit.n,
                            loglik=fit.loglik, n_iter=fit.n_iter)
-    # the standardised design built in place: one (n, k) array, not three
-    Z = np.empty((n, X.shape[1] + int(intercept)))
-    if intercept:
-        Z[:, 0] = 1.0
-    np.subtract(X, center, out=Z[:, int(intercept):])
-    Z[:, int(intercept):] /= scale
-    k = Z.shape[1]
+    # the standardised columns, in X itself when the caller allows it (one (n, p) array);
+    # the intercept is kept out of the matrix and enters the sums as a column of ones
+    Z = X if overwrite_X and X.flags.writeable else np.empty_like(X)
+    np.subtract(X, center, out=Z)
+    Z /= scale
+    i0 = int(intercept)
+    k = p + i0
     penalty = np.zeros(k)
-    penalty[int(intercept):] = l2 * scale**2  # same penalty as on the original scale
+    penalty[i0:] = l2 * scale**2  # same penalty as on the original scale
 
     beta = np.zeros(k)
     if intercept:
         ybar = np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6)
         beta[0] = np.log(ybar / (1 - ybar))
 
+    def index(b: np.ndarray) -> np.ndarray:
+        return Z @ b[i0:] + off + (b[0] if intercept else 0.0)
+
     def evaluate(b: np.ndarray):
-        eta = Z @ b + off
+        eta = index(b)
         loglik = float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta)))
                        - 0.5 * np.sum(penalty * b**2))
         mu = expit(eta)
-        grad = Z.T @ (w * (y - mu)) - penalty * b
-        return loglik, grad, _weighted_gram(Z, w * mu * (1 - mu)) + np.diag(penalty)
+        resid = w * (y - mu)
+        v = w * mu * (1 - mu)
+        info = np.empty((k, k))
+        info[i0:, i0:] = _weighted_gram(Z, v)
+        grad = np.empty(k)
+        grad[i0:] = Z.T @ resid
+        if intercept:
+            grad[0] = resid.sum()
+            info[0, 0] = v.sum()
+            info[0, 1:] = info[1:, 0] = Z.T @ v
+        return loglik, grad - penalty * b, info + np.diag(penalty)
 
     result = maximise(evaluate, beta, max_iter=max_iter, tol=tol, what="logistic")
     beta, current, it = result.x, result.loglik, result.n_iter
-    mu = expit(Z @ beta + off)
+    mu = expit(index(beta))
     info = result.info
     all_names = (["intercept"] if intercept else []) + names
     infinite = diverging(result, tol) & (penalty == 0)

@@ -142,7 +142,7 @@ def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
     ``kind="balance"``: entropy-balancing weights (see the module), started
     from the likelihood fit; ``e`` is then the logistic transform of the
     balancing index, so e / (1 - e) are the weights. A `HingeBasis` is formed
-    as a matrix for the fit only; the result keeps the basis itself.
+    as a matrix for each fit only; the result keeps the basis itself.
 
     Examples
     --------
@@ -156,9 +156,7 @@ def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
     """
     if kind not in PROPENSITY_FITS:
         raise ValueError(f"propensity must be one of {list(PROPENSITY_FITS)}, got {kind!r}")
-    kept = design
-    if isinstance(design, HingeBasis):
-        design = design.dense()
+    lazy = isinstance(design, HingeBasis)
     if design.shape[1] == 0:
         # no covariates: the intercept-only model in closed form (fit_logistic needs a column);
         # both estimating equations give the share of the other cohort
@@ -166,13 +164,16 @@ def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
         fit = LogisticFit(coef=np.array([np.log(share / (1 - share))]),
                           cov=np.array([[1.0 / (A.size * share * (1 - share))]]),
                           intercept=True, n=float(A.size), loglik=float("nan"), n_iter=0)
+    elif lazy and design.hinges:
+        # a matrix made for the fit alone, which may scale it in place
+        fit = fit_logistic(design.dense(), A, overwrite_X=True)
     else:
-        fit = fit_logistic(design, A)
+        fit = fit_logistic(design.X if lazy else design, A)
     bread = residual = note = None
     lp = fit.linear_predictor(design)
     if kind == "balance" and design.shape[1]:
         try:
-            coef, bread = _balance(design, A, fit.coef)
+            coef, bread = _balance(design.dense() if lazy else design, A, fit.coef)
         except (AnkerDataError, np.linalg.LinAlgError) as err:
             # exact balance does not exist (a term the reference cohort cannot match):
             # the likelihood weights still do, so they stand in, on the record
@@ -186,7 +187,7 @@ def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
     e = 1.0 / (1.0 + np.exp(-lp))
     # the reference cohort is weighted by the odds e / (1 - e) = exp(lp): no 1 - e round-off
     weights = np.where(A == 1, 1.0, np.exp(np.minimum(lp, 700.0)))
-    return Propensity(fit, kept, e, weights, kind=kind, bread=bread, residual=residual, note=note)
+    return Propensity(fit, design, e, weights, kind=kind, bread=bread, residual=residual, note=note)
 
 
 def _balance(design: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
