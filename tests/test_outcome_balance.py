@@ -172,6 +172,8 @@ def test_hinge_basis_is_the_spline_basis_without_the_matrix(knots):
     basis, dense = HingeBasis.learn(X, knots=knots), propensity_basis(X, knots=knots)
     assert basis.shape == dense.shape
     np.testing.assert_array_equal(basis.dense(), dense)
+    np.testing.assert_array_equal(basis.rows(A == 0), dense[A == 0])
+    np.testing.assert_allclose(basis.column_sd(), dense.std(axis=0), rtol=1e-12)
     v, w = rng.normal(size=dense.shape[1]), rng.normal(size=n)
     np.testing.assert_allclose(basis @ v, dense @ v, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(w @ basis, w @ dense, rtol=1e-12, atol=1e-10)

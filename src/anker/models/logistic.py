@@ -51,7 +51,7 @@ class LogisticFit:
 _GRAM_ROWS = 16_384
 
 
-def _weighted_gram(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def weighted_gram(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Z' diag(weights) Z for non-negative weights, as S'S (numpy hands S.T @ S to a
     symmetric BLAS product: half the work, and far steadier than a general product
     when the cores are shared)."""
@@ -223,7 +223,7 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = 
         resid = w * (y - mu)
         v = w * mu * (1 - mu)
         info = np.empty((k, k))
-        info[i0:, i0:] = _weighted_gram(Z, v)
+        info[i0:, i0:] = weighted_gram(Z, v)
         grad = np.empty(k)
         grad[i0:] = Z.T @ resid
         if intercept:

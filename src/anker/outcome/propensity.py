@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anker.errors import AnkerDataError, ConvergenceWarning
-from anker.models.logistic import LogisticFit, column_sd, fit_logistic
+from anker.models.logistic import LogisticFit, column_sd, fit_logistic, weighted_gram
 from anker.models.newton import maximise
 
 PROPENSITY_FITS = ("logistic", "balance")
@@ -119,6 +119,14 @@ class HingeBasis:
     def _hinge(self, j: int, knot: float) -> np.ndarray:
         return np.maximum(0.0, self.X[:, j] - knot)
 
+    def rows(self, mask: np.ndarray) -> np.ndarray:
+        """The basis matrix of the rows in ``mask`` (a new array)."""
+        return HingeBasis(self.X[mask], self.hinges).dense()
+
+    def column_sd(self) -> np.ndarray:
+        """The SD of each column of the basis, a hinge at a time."""
+        return np.concatenate([column_sd(self.X)] + [[self._hinge(j, k).std()] for j, k in self.hinges])
+
     def dense(self) -> np.ndarray:
         if not self.hinges:
             return self.X
@@ -173,7 +181,7 @@ def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
     lp = fit.linear_predictor(design)
     if kind == "balance" and design.shape[1]:
         try:
-            coef, bread = _balance(design.dense() if lazy else design, A, fit.coef)
+            coef, bread = _balance(design, A, fit.coef)
         except (AnkerDataError, np.linalg.LinAlgError) as err:
             # exact balance does not exist (a term the reference cohort cannot match):
             # the likelihood weights still do, so they stand in, on the record
@@ -190,7 +198,7 @@ def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
     return Propensity(fit, design, e, weights, kind=kind, bread=bread, residual=residual, note=note)
 
 
-def _balance(design: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _balance(design: np.ndarray | HingeBasis, A: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Entropy-balancing index theta (intercept first) and the bread, by Newton on the dual.
 
     The dual objective -(1/n) [sum_ref exp(x~'theta) - sum_other x~'theta] is
@@ -198,13 +206,15 @@ def _balance(design: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.n
     is exact balance; the terms are centred and scaled for the steps only.
     """
     ref = A == 0
+    n = float(A.size)
     # sums as products with the cohort flag: no copy of the other cohort's rows
     other_sum = (1.0 - ref) @ design
-    n = float(A.size)
-    centre = other_sum / (~ref).sum() if (~ref).any() else design.mean(axis=0)
-    scale = column_sd(design)
+    centre = other_sum / (~ref).sum() if (~ref).any() else np.full(A.size, 1.0 / n) @ design
+    scale = design.column_sd() if isinstance(design, HingeBasis) else column_sd(design)
     scale[scale == 0] = 1.0
-    Z = (design[ref] - centre) / scale
+    Z = design.rows(ref) if isinstance(design, HingeBasis) else np.asarray(design[ref], float)
+    Z -= centre
+    Z /= scale
     # theta on the scaled terms: lp = b0 + z'b, z = (x - centre) / scale
     b = start[1:] * scale
     b0 = start[0] + centre @ start[1:]
@@ -217,11 +227,10 @@ def _balance(design: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.n
         total = w.sum()
         value = -(total - (n_other * theta[0] + z_other @ theta[1:])) / n
         grad = -np.concatenate(([total - n_other], Z.T @ w - z_other)) / n
-        Zw = Z * np.sqrt(w)[:, None]
         info = np.empty((theta.size, theta.size))
         info[0, 0] = total
         info[0, 1:] = info[1:, 0] = Z.T @ w
-        info[1:, 1:] = Zw.T @ Zw
+        info[1:, 1:] = weighted_gram(Z, w)
         return value, grad, info / n
 
     with warnings.catch_warnings():
