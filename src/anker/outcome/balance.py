@@ -79,12 +79,25 @@ def weight_diagnostics(reference_weights: np.ndarray, propensity: np.ndarray,
     }, name="att_weights")
 
 
-def _weighted_moments(X: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+_ROWS = 65_536
+
+
+def _weighted_moments(X: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and variance of each column; ``weights`` are 0 outside the group.
+
+    A block of rows at a time: the rows of a cohort, or (X - mean)^2, would each
+    be an (n, p) copy, hundreds of MB at national scale.
+    """
     if X.shape[1] == 0:
         return np.zeros(0), np.zeros(0)
-    mean = np.average(X, axis=0, weights=weights)
-    var = np.average((X - mean) ** 2, axis=0, weights=weights)
-    return mean, var
+    total = weights.sum()
+    mean = (weights @ X) / total
+    var = np.zeros(X.shape[1])
+    for begin in range(0, X.shape[0], _ROWS):
+        block = X[begin:begin + _ROWS] - mean
+        block *= block
+        var += weights[begin:begin + _ROWS] @ block
+    return mean, var / total
 
 
 def balance_table(X: np.ndarray, terms: Sequence[str], A: np.ndarray,
@@ -105,9 +118,8 @@ def balance_table(X: np.ndarray, terms: Sequence[str], A: np.ndarray,
     """
     X = np.asarray(X, dtype=float)
     A = np.asarray(A)
-    other, ref = X[A == 1], X[A == 0]
-    mean1, var1 = _weighted_moments(other, None)
-    mean0, var0 = _weighted_moments(ref, None)
+    mean1, var1 = _weighted_moments(X, (A == 1).astype(float))
+    mean0, var0 = _weighted_moments(X, (A == 0).astype(float))
     scale = np.sqrt((var1 + var0) / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         table = pd.DataFrame({
@@ -117,7 +129,9 @@ def balance_table(X: np.ndarray, terms: Sequence[str], A: np.ndarray,
             "variance_ratio_before": np.where(var0 > 0, var1 / var0, np.nan),
         }, index=pd.Index(list(terms), name="term"))
         if reference_weights is not None:
-            mean0w, var0w = _weighted_moments(ref, reference_weights)
+            on_rows = np.zeros(A.size)
+            on_rows[A == 0] = reference_weights
+            mean0w, var0w = _weighted_moments(X, on_rows)
             table["mean_reference_weighted"] = mean0w
             table["smd_after"] = np.where(scale > 0, (mean1 - mean0w) / scale, 0.0)
             table["variance_ratio_after"] = np.where(var0w > 0, var1 / var0w, np.nan)
