@@ -158,3 +158,16 @@ def test_blocked_rank_check_matches_the_whole_pivoted_qr(monkeypatch):
                        "exited": rng.integers(0, 2, n), "x": X[:, 0], "y": X[:, 0] + 2 * A})
     with pytest.raises(anker.AnkerDataError, match="collinear"):
         anker.compare_cohorts(df, reference="a", covariates=["x", "y"], horizon=300, n_boot=0)
+
+
+def test_ph_test_takes_the_pooled_design_unstacked(pop):
+    """zph on (cohort, X) as a pair equals zph on the stacked design."""
+    df = pop.head(4_000)
+    X = DesignSpec.learn(df, ["age", "tightness", "prior_spells"]).transform(df)
+    A = (df["cohort"] == "coaching_2007").to_numpy(float)
+    durations, events = df["duration_days"].to_numpy(float), df["exited"].to_numpy(float)
+    Z = np.column_stack((A, X))
+    fit = fit_cox(Z, durations, events)
+    stacked = zph_score_test(fit, Z, durations, events)
+    pair = zph_score_test(fit, (A, X), durations, events)
+    np.testing.assert_allclose(pair.to_numpy(float), stacked.to_numpy(float), rtol=1e-10)

@@ -32,7 +32,7 @@ from anker.models.design import DesignSpec
 from anker.outcome.balance import balance_table, weighting_outputs
 from anker.outcome.checks import OverlapWarning, check_inputs, propensity_guard
 from anker.outcome.competing import competing_exits
-from anker.outcome.estimators import cox_design, estimate_all
+from anker.outcome.estimators import estimate_all
 from anker.outcome.inference import estimates_table
 from anker.outcome.naive import compare_naive
 from anker.outcome.options import (
@@ -379,7 +379,7 @@ def compare_cohorts(
     cox = est.cox_fit
     cox_names = [f"{cohort_col}[{checked.other}]"] + list(terms)
     cox_table = hazard_ratio_table(cox.coef, cox.se, cox_names, level=level)
-    ph = zph_score_test(cox, cox_design(A, X), durations, events, names=cox_names)
+    ph = zph_score_test(cox, (A, X), durations, events, names=cox_names)  # (A, X) unstacked
     for note in (ph_note(ph, opts.outcome_model), positivity_note(est.min_censoring_survival),
                  trim_note(trim, est.propensity),
                  unobserved_note(data, opts.entitlement_col, horizon, unit.days, opts.outcome),

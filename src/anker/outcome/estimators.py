@@ -188,6 +188,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     if propensity is not None and other_rules:
         model_notes.append(_other_rules_note(tau_reference, tau, A, propensity.weights))
     for a in (0, 1):
+        # the previous cohort's models ((n_a x p) linearisations each) go before the next
+        outcome = cens = res = None
         own = A == a
         rows = np.flatnonzero(own)
         outcome = _outcome_model(a, outcome_model, pooled, durations, events, A, X, top)

@@ -35,9 +35,12 @@ def _time_transform(transform: str, durations, events, t):
     raise ValueError(f"transform must be 'km', 'identity', 'log' or 'rank', got {transform!r}")
 
 
-def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
+def zph_score_test(fit: CoxFit, Z: np.ndarray | tuple[np.ndarray, np.ndarray],
+                   durations: np.ndarray, events: np.ndarray, *,
                    names: list[str] | None = None, transform: str = "km") -> pd.DataFrame:
     """R's ``cox.zph(fit, transform, terms = FALSE)``: statistic (chisq), df and p per term and GLOBAL.
+
+    ``Z`` is the fit's (n, p) design, or the pair (first column, other columns) of it.
 
     Examples
     --------
@@ -49,12 +52,28 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
     >>> list(table.index), bool(table.loc["GLOBAL", "p"] > 0.001)
     (['x0', 'GLOBAL'], True)
     """
-    Z = np.asarray(Z, dtype=float)
+    if isinstance(Z, tuple):
+        # (first column, other columns): the pooled model's (cohort, X) design, never stacked
+        # into one (n, p) matrix (hundreds of MB at national scale)
+        first, rest = np.asarray(Z[0], dtype=float), np.asarray(Z[1], dtype=float)
+        linear = first * fit.coef[0] + rest @ fit.coef[1:]
+
+        def rows_of(rows: np.ndarray) -> np.ndarray:
+            return np.column_stack((first[rows], rest[rows]))
+        shape = (rest.shape[0], rest.shape[1] + 1)
+    else:
+        stacked = np.asarray(Z, dtype=float)
+        linear = stacked @ fit.coef
+
+        def rows_of(rows: np.ndarray) -> np.ndarray:
+            return stacked[rows]
+        shape = stacked.shape
     durations = np.asarray(durations, dtype=float)
     events = np.asarray(events, dtype=float)
-    n, p = Z.shape
+    n, p = shape
     # no centred copy of Z (hundreds of MB at national scale): centred a block at a time
-    r = np.exp(Z @ fit.coef - fit.center @ fit.coef)
+    r = np.exp(linear - fit.center @ fit.coef)
+    del linear
     is_event = events > 0
     times = fit.baseline_times
     g_event = _time_transform(transform, durations, events, durations[is_event])
@@ -75,7 +94,7 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np
     for b in range(bounds.size - 1):
         rows = order[bounds[b]:bounds[b + 1]]
         t = ds[bounds[b]]
-        z = Z[rows] - fit.center
+        z = rows_of(rows) - fit.center
         rz = r[rows, None] * z
         acc0 += r[rows].sum()
         acc1 = acc1 + rz.sum(axis=0)
