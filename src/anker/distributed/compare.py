@@ -35,7 +35,7 @@ from anker.survival.counts import (
     survival_counts,
 )
 
-__all__ = ["compare_cohorts_dask", "cohort_counts", "naive_from_counts"]
+__all__ = ["compare_cohorts_dask", "cohort_counts", "naive_from_counts", "refuse_groups"]
 
 _PREFERRED_REFERENCE = "casemanagement_2004"
 _COLUMNS = ["estimate", "se", "ci_low", "ci_high", "estimate_benefit_days", "ci_low_benefit_days",
@@ -147,6 +147,13 @@ def _check_cohort(counts: SurvivalCounts, label: Any, horizon: float, notes: lis
         notes.append(message)
 
 
+def refuse_groups(comparison_col: Any, cluster_col: Any, why: str) -> None:
+    """A comparison group or clusters cannot come from counts per (cohort, duration): say ``why``."""
+    for name, value in (("comparison_col", comparison_col), ("cluster_col", cluster_col)):
+        if value is not None:
+            raise ValueError(f"{name}={value!r} {why}")
+
+
 def _refuse(method: str, n_boot: Any, level: Any, horizon: Any, comparison_col: Any,
             cluster_col: Any, options: dict[str, Any]) -> tuple[int, float, float]:
     if method in IN_MEMORY_ONLY:
@@ -158,10 +165,8 @@ def _refuse(method: str, n_boot: Any, level: Any, horizon: Any, comparison_col: 
     if method != "naive":
         raise ValueError(f"method must be one of ['naive', {', '.join(map(repr, IN_MEMORY_ONLY))}], "
                          f"got {method!r}")
-    for name, value in (("comparison_col", comparison_col), ("cluster_col", cluster_col)):
-        if value is not None:
-            raise ValueError(f"{name}={value!r} is not supported on a Dask frame (the counts are per "
-                             "cohort and day, not per group or cluster): compare in memory")
+    refuse_groups(comparison_col, cluster_col, "is not supported on a Dask frame (the counts are "
+                  "per cohort and day, not per group or cluster): compare in memory")
     # counts per (cohort, day) hold no entitlement: "auto" is time on benefit here
     if options.get("outcome", "auto") not in ("auto", "time_on_benefit"):
         raise ValueError(f"outcome={options['outcome']!r} needs each spell's entitlement in memory; "

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from anker.distributed.compare import naive_from_counts
+from anker.distributed.compare import naive_from_counts, refuse_groups
 from anker.distributed.comparison import NaiveComparison
 from anker.outcome.checks import check_inputs
 from anker.outcome.options import AUTO, DEFAULT_ENTITLEMENT_COL
@@ -58,10 +58,8 @@ def compare_naive(df: Any, *, cohort_col: str, reference: Any, cohorts: Sequence
     if method != "naive":
         raise ValueError(f"estimators='naive' computes the naive comparison only, got "
                          f"method={method!r}: use estimators='all' for the adjusted estimators")
-    for name, value in (("comparison_col", comparison_col), ("cluster_col", cluster_col)):
-        if value is not None:
-            raise ValueError(f"{name}={value!r} needs each spell, not counts per (cohort, duration): "
-                             "use estimators='all'")
+    refuse_groups(comparison_col, cluster_col,
+                  "needs each spell, not counts per (cohort, duration): use estimators='all'")
     unit = resolve_time_unit(time_unit)
     entitlement = entitlement_col or DEFAULT_ENTITLEMENT_COL
     if outcome == "paid_days" or (outcome == AUTO and entitlement in df.columns):
