@@ -3,11 +3,11 @@
 Kaplan-Meier per cohort, the RMST difference with its SE, the log-rank test
 and the Kaplan-Meier bootstrap depend on the spells only through the number
 of events and of spells ending per (cohort, duration). When a user asks for
-nothing else, the rows are counted once and everything follows from the
+nothing else, the rows are counted and the estimates follow from the
 counts, as on a Dask frame (`anker.distributed.naive_from_counts` is the one
 body of both): no design matrix, no model fit, no influence values per spell.
-The figures equal the ``naive`` row of the full comparison on the same rows,
-replicates included for the same seed.
+The bootstrap resamples the rows as the full comparison does, so the figures
+equal its ``naive`` row on the same rows, replicates included for the same seed.
 """
 
 from __future__ import annotations
