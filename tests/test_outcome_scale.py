@@ -19,7 +19,7 @@ from anker.outcome import competing
 from anker.outcome.compare import DEFAULT_COVARIATES
 from anker.outcome.cox_functionals import cox_influence
 from anker.outcome.ph_test import zph_score_test
-from tests.helpers.scale_reference import gformula_reference, zph_reference
+from tests.helpers.scale_reference import gformula_reference, regime_means_reference, zph_reference
 
 RTOL = 1e-10
 
@@ -114,6 +114,47 @@ def test_ipcw_under_kaplan_meier_censoring_matches_regime_means(seed):
     _close(np.nan_to_num(ipcw), np.nan_to_num(old.ipcw))
     assert np.isnan(ipcw[~own]).all()
     _close(grad[0], old.censor_grad_hazard[0])
+
+
+@pytest.mark.parametrize("censoring_kind", ["cox", "km", None])
+@pytest.mark.parametrize("varying_tau", [False, True])
+@pytest.mark.parametrize("cells", [1, 150_000])
+def test_regime_means_on_rows_sorted_by_end_matches_the_whole_grid_version(
+        censoring_kind, varying_tau, cells, monkeypatch):
+    # every row's own work stops at min(X, tau); the reference fills every cell to the horizon
+    from anker.outcome import aipcw
+    from anker.outcome.censoring import fit_censoring
+
+    rng = np.random.default_rng(11)
+    n = 1_500
+    X = rng.normal(size=(n, 2))
+    own = rng.random(n) < 0.5
+    tau = rng.choice([90.0, 180.0, 365.0], n) if varying_tau else np.full(n, 365.0)
+    durations = np.minimum(rng.integers(1, 400, n), rng.integers(20, 500, n)).astype(float)
+    events = (rng.random(n) < 0.6).astype(float)
+    rows = np.flatnonzero(own)
+    fit = fit_cox(X[rows], durations[rows], events[rows], ties="efron")
+    outcome = aipcw.Model(cox_influence(fit, X[rows], durations[rows], events[rows], 365.0), rows, X)
+    cens = (None if censoring_kind is None else
+            fit_censoring(censoring_kind, durations, events, tau, rows, X))
+    grid = aipcw.Grid.build(durations, tau)
+    omega = own * rng.random(n)
+    omega /= omega.sum()
+    coef_m = rng.random((n, 2))
+    target = (~own).astype(float)
+    args = (grid, durations, events, tau, own, coef_m, omega, outcome, cens, target)
+    want = regime_means_reference(*args)
+    monkeypatch.setattr(aipcw, "_CELLS_PER_CHUNK", cells)
+    got = aipcw.regime_means(*args)
+    for field in ("m", "ipcw", "psi", "outcome_grad_beta", "outcome_grad_hazard",
+                  "censor_grad_beta", "censor_grad_hazard", "mean_survival"):
+        new, old = getattr(got, field), getattr(want, field)
+        if old is None or old.size == 0:
+            assert new is None or new.size == 0, field
+            continue
+        np.testing.assert_array_equal(np.isnan(new), np.isnan(old))
+        _close(np.nan_to_num(new), np.nan_to_num(old))
+    assert got.min_censoring_survival == pytest.approx(want.min_censoring_survival, rel=RTOL)
 
 
 def test_ipcw_without_early_censoring_is_the_restricted_time_itself():

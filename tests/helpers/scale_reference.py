@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from anker.models.cox import CoxFit
+from anker.outcome.aipcw import Grid, Model, RegimeMeans, _censoring_hazard, _censoring_km
 from anker.outcome.ph_test import _time_transform
 
 
@@ -119,3 +120,141 @@ def zph_reference(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
         "df": [1] * p + [p],
         "p": np.append(stats.chi2.sf(per_term, 1), stats.chi2.sf(global_stat, p)),
     }, index=pd.Index(names + ["GLOBAL"], name="term"))
+
+
+def regime_means_reference(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.ndarray,
+                 own: np.ndarray, coef_m: np.ndarray, omega: np.ndarray, outcome: Model,
+                 censoring: Model | None, target: np.ndarray) -> RegimeMeans:
+    """`anker.outcome.aipcw.regime_means` as it was before its rows were sorted by end: one
+    (rows x grid) matrix per quantity over the whole grid.
+
+    Parameters
+    ----------
+    grid : the time grid.
+    durations, events, tau : per row (calendar days; 0/1; restriction times on the grid).
+    own : bool mask of the rows in the regime's cohort (where ipcw and psi are formed).
+    coef_m : (n, 2) coefficients of m_i in the gcomp and aipw means.
+    omega : (n,) normalised propensity weights (0 outside ``own``).
+    outcome, censoring : the regime's models (censoring None: no censoring, G = 1).
+    target : (n,) weights averaging the g-computation curve ``mean_survival``.
+    """
+    n, L1 = durations.size, grid.times.size
+    g, widths = grid.times, grid.widths
+    lam = grid.step(outcome.infl.times, outcome.infl.hazard)
+    tau_idx = grid.index(tau)
+    p_out = outcome.Z.shape[1]
+    m = np.zeros(n)
+    ipcw = np.full(n, np.nan)
+    psi = np.full(n, np.nan)
+    out_hazard = np.zeros((2, L1))
+    out_beta = np.zeros((2, p_out))
+    survival_sum = np.zeros(L1)
+    has_c = censoring is not None
+    if has_c:
+        lam_c, jump_c = _censoring_hazard(grid, censoring)
+        c_hazard = np.zeros((2, L1))
+        c_beta = np.zeros((2, censoring.Z.shape[1]))
+        if censoring.product_limit:
+            g_common = _censoring_km(jump_c)
+    min_g = 1.0
+    for rows in [np.arange(n)]:
+        r, zc = outcome.risk(rows)
+        S = np.exp(-r[:, None] * lam[None, :])
+        piece = S[:, :-1] * widths
+        cum = np.concatenate((np.zeros((rows.size, 1)), np.cumsum(piece, axis=1)), axis=1)
+        LS = np.concatenate((np.zeros((rows.size, 1)), np.cumsum(piece * lam[:-1], axis=1)), axis=1)
+        ti = tau_idx[rows]
+        k = np.arange(rows.size)
+        cum_tau, ls_tau = cum[k, ti], LS[k, ti]
+        m[rows] = cum_tau
+        survival_sum += target[rows] @ S
+        # ahead[i, l] = integral from g_l to tau_i of S_i (0 beyond tau_i)
+        ahead = np.maximum(cum_tau[:, None] - cum, 0.0)
+        cm = coef_m[rows]
+        out_hazard -= (cm * r[:, None]).T @ ahead
+        out_beta -= (cm * (r * ls_tau)[:, None]).T @ zc
+        sub = own[rows]
+        if not sub.any():
+            continue
+        rs = rows[sub]
+        S_o, LS_o, ahead_o = S[sub], LS[sub], ahead[sub]
+        r_o, zc_o = r[sub], zc[sub]
+        x, d, t_o = durations[rs], events[rs], tau[rs]
+        before_tau = g[None, :] < t_o[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Q = np.where(before_tau, g[None, :] + ahead_o / S_o, 0.0)
+        Q = np.nan_to_num(Q, nan=0.0, posinf=0.0)
+        seen = (d == 1) | (x >= t_o)
+        y = np.minimum(x, t_o)
+        y_prev = np.searchsorted(g, y, side="left") - 1  # last grid point before Y
+        if has_c:
+            if censoring.product_limit:
+                G = np.broadcast_to(g_common, (rs.size, L1))
+                rc, zcc = np.ones(rs.size), np.zeros((rs.size, 0))
+            else:
+                rc, zcc = censoring.risk(rs)
+                # past a row's own end G may underflow; those cells are masked out below
+                exponent = np.minimum(rc[:, None] * lam_c[None, :], 700.0)
+                G = np.exp(-exponent)
+            inv_g = 1.0 / G
+            inv_prev = np.concatenate((np.ones((rs.size, 1)), inv_g[:, :-1]), axis=1)
+            g_at_y = np.where(y_prev >= 0, G[np.arange(rs.size), np.maximum(y_prev, 0)], 1.0)
+        else:
+            inv_g = inv_prev = None
+            g_at_y = np.ones(rs.size)
+        min_g = min(min_g, float(g_at_y[seen].min()) if seen.any() else 1.0)
+        term1 = np.where(seen, y / g_at_y, 0.0)
+        ipcw[rs] = term1
+        w = omega[rs]
+        if not has_c:
+            psi[rs] = np.where(seen, y, 0.0) + np.where(
+                seen, 0.0, Q[np.arange(rs.size), grid.index(np.minimum(x, t_o))])
+            censored_at = ~seen
+            D = np.zeros_like(S_o)
+            D[censored_at, grid.index(x[censored_at])] = 1.0
+        else:
+            after = (x[:, None] > g[None, :]) | ((x[:, None] == g[None, :]) & (d[:, None] == 0))
+            R = after & before_tau
+            dN = (x[:, None] == g[None, :]) & (d[:, None] == 0) & before_tau
+            coef_q = dN * inv_g - R * (inv_g - inv_prev)
+            psi[rs] = term1 + np.sum(Q * coef_q, axis=1)
+            D = coef_q
+        with np.errstate(divide="ignore", invalid="ignore"):
+            D = np.nan_to_num(w[:, None] * D / S_o, nan=0.0, posinf=0.0)
+        P = np.concatenate((np.zeros((rs.size, 1)), np.cumsum(D, axis=1)[:, :-1]), axis=1)
+        out_hazard[1] -= np.sum(r_o[:, None] * ahead_o * P, axis=0)
+        ls_tau_o = ls_tau[sub]
+        beta_scalar = np.sum(D * ((ls_tau_o[:, None] - LS_o) - lam[None, :] * ahead_o), axis=1)
+        out_beta[1] -= (r_o * beta_scalar) @ zc_o
+        if not has_c:
+            continue
+        # censoring gradients: bracket_im of d psi_i / d lambda^C_m (see the module notes)
+        b1 = np.where(seen[:, None] & (g[None, :] < y[:, None]), term1[:, None], 0.0)
+        dn_term = np.sum(dN * Q * inv_g, axis=1)
+        V = R * Q * (inv_g - inv_prev)
+        rv = np.cumsum(V[:, ::-1], axis=1)[:, ::-1]
+        rv = np.concatenate((rv[:, 1:], np.zeros((rs.size, 1))), axis=1)  # sum over k > m
+        b2 = (np.where(g[None, :] <= x[:, None], dn_term[:, None], 0.0) * (~seen)[:, None]
+              - R * Q * inv_g - rv)
+        factor = w * rc
+        c_hazard[0] += factor @ b1
+        c_hazard[1] += factor @ (b1 + b2)
+        if not censoring.product_limit:
+            lam_y = np.where(y_prev >= 0, lam_c[np.maximum(y_prev, 0)], 0.0)
+            s1 = term1 * lam_y
+            lam_prev = np.concatenate(([0.0], lam_c[:-1]))
+            s2 = (np.sum(dN * Q * inv_g * lam_c[None, :], axis=1)
+                  - np.sum(R * Q * (lam_c[None, :] * inv_g - lam_prev[None, :] * inv_prev), axis=1))
+            c_beta[0] += (factor * s1) @ zcc
+            c_beta[1] += (factor * (s1 + s2)) @ zcc
+    if has_c and censoring.product_limit:
+        c_hazard = c_hazard / (1.0 - jump_c)[None, :]
+    total_target = max(float(target.sum()), 1e-300)
+    return RegimeMeans(
+        m=m, ipcw=ipcw, psi=psi,
+        outcome_grad_beta=out_beta,
+        outcome_grad_hazard=grid.on_fit_times(out_hazard, outcome.infl.times),
+        censor_grad_beta=c_beta if has_c else None,
+        censor_grad_hazard=grid.on_fit_times(c_hazard, censoring.infl.times) if has_c else None,
+        mean_survival=survival_sum / total_target, min_censoring_survival=min_g,
+    )

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anker.outcome.aipcw_terms import CensoringOnGrid, OwnRows, Sums, own_rows
 from anker.outcome.cox_functionals import CoxInfluence
 from anker.survival import product_limit
 
@@ -108,10 +109,10 @@ class RegimeMeans:
     min_censoring_survival: float
 
 
-def _chunks(n: int, width: int):
+def _chunks(order: np.ndarray, width: int):
     size = max(256, _CELLS_PER_CHUNK // max(width, 1))
-    for begin in range(0, n, size):
-        yield np.arange(begin, min(n, begin + size))
+    for begin in range(0, order.size, size):
+        yield order[begin : begin + size]
 
 
 def _censoring_hazard(grid: Grid, censoring: Model) -> tuple[np.ndarray, np.ndarray]:
@@ -125,6 +126,30 @@ def _censoring_km(jump_c: np.ndarray) -> np.ndarray:
     if (jump_c >= 1.0).any():
         raise FloatingPointError("censoring survival reaches 0")
     return product_limit(np.ones(jump_c.size), jump_c)
+
+
+def _row_order(grid: Grid, durations: np.ndarray, tau_idx: np.ndarray,
+               own: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The order chunks take the rows in, and each row's last grid index min(X, tau).
+
+    Rows sorted by restriction time keep a chunk's tau mostly shared; the
+    regime's own rows, last and sorted by where they end, let a chunk's
+    per-row work stop at its rows' ends instead of the horizon.
+    """
+    end = grid.index(np.minimum(durations, tau))
+    others, mine = np.flatnonzero(~own), np.flatnonzero(own)
+    others = others[np.argsort(tau_idx[others], kind="stable")]
+    mine = mine[np.lexsort((end[mine], tau_idx[mine]))]
+    return np.concatenate((others, mine)), end
+
+
+def _before_tau(E: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """E[:, :max T] with each row's cells from its own T on set to 0."""
+    top = int(T.max())
+    view = E[:, :top]
+    if T.min() < top:
+        view = view * (np.arange(top)[None, :] < T[:, None])
+    return view
 
 
 def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.ndarray,
@@ -141,126 +166,66 @@ def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.
     omega : (n,) normalised propensity weights (0 outside ``own``).
     outcome, censoring : the regime's models (censoring None: no censoring, G = 1).
     target : (n,) weights averaging the g-computation curve ``mean_survival``.
+
+    Every row needs S_i on the whole grid only through sums that are products
+    with it (m_i, the mean curve, the hazard gradient as sum_k w_k F(k) over
+    k >= l); only the regime's own rows need (rows x grid) work, and only up to
+    their own end min(X_i, tau_i), past which every such cell is 0.
     """
     n, L1 = durations.size, grid.times.size
-    g, widths = grid.times, grid.widths
+    widths = grid.widths
     lam = grid.step(outcome.infl.times, outcome.infl.hazard)
+    weights_m = np.column_stack((widths, widths * lam[:-1]))  # m_i and its d/d(log r) part
     tau_idx = grid.index(tau)
-    p_out = outcome.Z.shape[1]
     m = np.zeros(n)
     ipcw = np.full(n, np.nan)
     psi = np.full(n, np.nan)
-    out_hazard = np.zeros((2, L1))
-    out_beta = np.zeros((2, p_out))
-    survival_sum = np.zeros(L1)
     has_c = censoring is not None
+    sums = Sums(np.zeros((2, L1)), np.zeros((2, outcome.Z.shape[1])),
+                np.zeros((2, L1)) if has_c else None,
+                np.zeros((2, censoring.Z.shape[1])) if has_c else None)
+    cens = None
     if has_c:
         lam_c, jump_c = _censoring_hazard(grid, censoring)
-        c_hazard = np.zeros((2, L1))
-        c_beta = np.zeros((2, censoring.Z.shape[1]))
-        if censoring.product_limit:
-            g_common = _censoring_km(jump_c)
-    min_g = 1.0
-    for rows in _chunks(n, L1):
+        cens = CensoringOnGrid(censoring.risk, lam_c, jump_c,
+                               _censoring_km(jump_c) if censoring.product_limit else None)
+    F = np.zeros((2, L1 - 1))  # F_j(k) = sum over rows with tau_i > g_k of c_ij S_i(g_k)
+    survival_sum = np.zeros(L1)
+    order, end = _row_order(grid, durations, tau_idx, own, tau)
+    for rows in _chunks(order, L1):
         r, zc = outcome.risk(rows)
-        S = np.exp(-r[:, None] * lam[None, :])
-        piece = S[:, :-1] * widths
-        cum = np.concatenate((np.zeros((rows.size, 1)), np.cumsum(piece, axis=1)), axis=1)
-        LS = np.concatenate((np.zeros((rows.size, 1)), np.cumsum(piece * lam[:-1], axis=1)), axis=1)
-        ti = tau_idx[rows]
-        k = np.arange(rows.size)
-        cum_tau, ls_tau = cum[k, ti], LS[k, ti]
-        m[rows] = cum_tau
-        survival_sum += target[rows] @ S
-        # ahead[i, l] = integral from g_l to tau_i of S_i (0 beyond tau_i)
-        ahead = np.maximum(cum_tau[:, None] - cum, 0.0)
+        E = np.multiply.outer(-r, lam)
+        np.exp(E, out=E)
+        survival_sum += target[rows] @ E
+        T = tau_idx[rows]
+        Et = _before_tau(E, T)
+        m_ls = Et @ weights_m[: Et.shape[1]]
+        m[rows] = m_ls[:, 0]
         cm = coef_m[rows]
-        out_hazard -= (cm * r[:, None]).T @ ahead
-        out_beta -= (cm * (r * ls_tau)[:, None]).T @ zc
+        sums.out_beta -= (cm * (r * m_ls[:, 1])[:, None]).T @ zc
+        c = cm * r[:, None]
         sub = own[rows]
-        if not sub.any():
-            continue
-        rs = rows[sub]
-        S_o, LS_o, ahead_o = S[sub], LS[sub], ahead[sub]
-        r_o, zc_o = r[sub], zc[sub]
-        x, d, t_o = durations[rs], events[rs], tau[rs]
-        before_tau = g[None, :] < t_o[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            Q = np.where(before_tau, g[None, :] + ahead_o / S_o, 0.0)
-        Q = np.nan_to_num(Q, nan=0.0, posinf=0.0)
-        seen = (d == 1) | (x >= t_o)
-        y = np.minimum(x, t_o)
-        y_prev = np.searchsorted(g, y, side="left") - 1  # last grid point before Y
-        if has_c:
-            if censoring.product_limit:
-                G = np.broadcast_to(g_common, (rs.size, L1))
-                rc, zcc = np.ones(rs.size), np.zeros((rs.size, 0))
-            else:
-                rc, zcc = censoring.risk(rs)
-                # past a row's own end G may underflow; those cells are masked out below
-                exponent = np.minimum(rc[:, None] * lam_c[None, :], 700.0)
-                G = np.exp(-exponent)
-            inv_g = 1.0 / G
-            inv_prev = np.concatenate((np.ones((rs.size, 1)), inv_g[:, :-1]), axis=1)
-            g_at_y = np.where(y_prev >= 0, G[np.arange(rs.size), np.maximum(y_prev, 0)], 1.0)
-        else:
-            inv_g = inv_prev = None
-            g_at_y = np.ones(rs.size)
-        min_g = min(min_g, float(g_at_y[seen].min()) if seen.any() else 1.0)
-        term1 = np.where(seen, y / g_at_y, 0.0)
-        ipcw[rs] = term1
-        w = omega[rs]
-        if not has_c:
-            psi[rs] = np.where(seen, y, 0.0) + np.where(
-                seen, 0.0, Q[np.arange(rs.size), grid.index(np.minimum(x, t_o))])
-            censored_at = ~seen
-            D = np.zeros_like(S_o)
-            D[censored_at, grid.index(x[censored_at])] = 1.0
-        else:
-            after = (x[:, None] > g[None, :]) | ((x[:, None] == g[None, :]) & (d[:, None] == 0))
-            R = after & before_tau
-            dN = (x[:, None] == g[None, :]) & (d[:, None] == 0) & before_tau
-            coef_q = dN * inv_g - R * (inv_g - inv_prev)
-            psi[rs] = term1 + np.sum(Q * coef_q, axis=1)
-            D = coef_q
-        with np.errstate(divide="ignore", invalid="ignore"):
-            D = np.nan_to_num(w[:, None] * D / S_o, nan=0.0, posinf=0.0)
-        P = np.concatenate((np.zeros((rs.size, 1)), np.cumsum(D, axis=1)[:, :-1]), axis=1)
-        out_hazard[1] -= np.sum(r_o[:, None] * ahead_o * P, axis=0)
-        ls_tau_o = ls_tau[sub]
-        beta_scalar = np.sum(D * ((ls_tau_o[:, None] - LS_o) - lam[None, :] * ahead_o), axis=1)
-        out_beta[1] -= (r_o * beta_scalar) @ zc_o
-        if not has_c:
-            continue
-        # censoring gradients: bracket_im of d psi_i / d lambda^C_m (see the module notes)
-        b1 = np.where(seen[:, None] & (g[None, :] < y[:, None]), term1[:, None], 0.0)
-        dn_term = np.sum(dN * Q * inv_g, axis=1)
-        V = R * Q * (inv_g - inv_prev)
-        rv = np.cumsum(V[:, ::-1], axis=1)[:, ::-1]
-        rv = np.concatenate((rv[:, 1:], np.zeros((rs.size, 1))), axis=1)  # sum over k > m
-        b2 = (np.where(g[None, :] <= x[:, None], dn_term[:, None], 0.0) * (~seen)[:, None]
-              - R * Q * inv_g - rv)
-        factor = w * rc
-        c_hazard[0] += factor @ b1
-        c_hazard[1] += factor @ (b1 + b2)
-        if not censoring.product_limit:
-            lam_y = np.where(y_prev >= 0, lam_c[np.maximum(y_prev, 0)], 0.0)
-            s1 = term1 * lam_y
-            lam_prev = np.concatenate(([0.0], lam_c[:-1]))
-            s2 = (np.sum(dN * Q * inv_g * lam_c[None, :], axis=1)
-                  - np.sum(R * Q * (lam_c[None, :] * inv_g - lam_prev[None, :] * inv_prev), axis=1))
-            c_beta[0] += (factor * s1) @ zcc
-            c_beta[1] += (factor * (s1 + s2)) @ zcc
+        if sub.any():
+            # the regime's own rows come last in the order: a chunk's own rows are its tail
+            s = slice(int(np.argmax(sub)), None)
+            rs = rows[s]
+            chunk = OwnRows(rs, E[s], Et[s], r[s], zc[s], m_ls[s], end[rs], durations[rs],
+                            events[rs], tau[rs], omega[rs])
+            c[s, 1] += own_rows(sums, grid.times, widths, lam, cens, chunk, ipcw, psi)
+        F[:, : Et.shape[1]] += c.T @ Et
+    # sum_i c_ij ahead_i(l) = sum_{k >= l} w_k F_j(k)
+    sums.out_hazard[:, :-1] -= np.cumsum((F * widths)[:, ::-1], axis=1)[:, ::-1]
+    c_hazard = sums.c_hazard
     if has_c and censoring.product_limit:
-        c_hazard = c_hazard / (1.0 - jump_c)[None, :]
+        c_hazard = c_hazard / (1.0 - cens.jump)[None, :]
     total_target = max(float(target.sum()), 1e-300)
     return RegimeMeans(
         m=m, ipcw=ipcw, psi=psi,
-        outcome_grad_beta=out_beta,
-        outcome_grad_hazard=grid.on_fit_times(out_hazard, outcome.infl.times),
-        censor_grad_beta=c_beta if has_c else None,
+        outcome_grad_beta=sums.out_beta,
+        outcome_grad_hazard=grid.on_fit_times(sums.out_hazard, outcome.infl.times),
+        censor_grad_beta=sums.c_beta,
         censor_grad_hazard=grid.on_fit_times(c_hazard, censoring.infl.times) if has_c else None,
-        mean_survival=survival_sum / total_target, min_censoring_survival=min_g,
+        mean_survival=survival_sum / total_target, min_censoring_survival=sums.min_g,
     )
 
 

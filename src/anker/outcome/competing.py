@@ -135,6 +135,8 @@ def _gformula(models, X: np.ndarray, target: np.ndarray, weights: np.ndarray, ho
     g_haz = {k: np.zeros((2, times.size)) for k in models}
     grad_beta = {k: np.zeros((2, m[0].fit.coef.size)) for k, m in models.items()}
     per_row = np.empty((target.size, 2))
+    cum_stack = -np.vstack([cum[k] for k in models])  # (causes, times)
+    cum_a = {k: (cum[k] * a).T for k in models}  # sum_j a_j Lambda_k(t_j-) x_j as one product
     size = max(256, _CELLS_PER_CHUNK // max(times.size, 1))
     for begin in range(0, target.size, size):
         rows = slice(begin, begin + size)
@@ -142,17 +144,21 @@ def _gformula(models, X: np.ndarray, target: np.ndarray, weights: np.ndarray, ho
         X_rows = X[target[rows]]
         zc = {k: X_rows - m[0].fit.center for k, m in models.items()}
         r = {k: np.exp(zc[k] @ m[0].fit.coef) for k, m in models.items()}
-        S_before = np.exp(-sum(r[k][:, None] * cum[k][None, :] for k in models))
-        inc = S_before * r["work"][:, None] * jump["work"][None, :]  # (rows, times)
+        S_before = np.column_stack([r[k] for k in models]) @ cum_stack
+        np.exp(S_before, out=S_before)
+        wr_work = w * r["work"]
+        g_haz["work"] += (wr_work @ S_before) * a
+        inc = S_before  # S(t_j-) r_w lambda_wj, in place: (rows, times)
+        inc *= jump["work"][None, :]
+        inc *= r["work"][:, None]
         block = inc @ a.T  # (rows, 2)
         per_row[rows] = block
         for k in models:
             wr = w * r[k]
             col[k] += (wr @ inc) * a
-            lam_inc = (inc * cum[k][None, :]) @ a.T  # (rows, 2): sum_j a_j Lambda_k(t_j-) inc_j
+            lam_inc = inc @ cum_a[k]  # (rows, 2): sum_j a_j Lambda_k(t_j-) inc_j
             grad_beta[k] -= (wr[:, None] * lam_inc).T @ zc[k]
             if k == "work":
-                g_haz[k] += (wr @ S_before) * a
                 grad_beta[k] += (w[:, None] * block).T @ zc[k]
     value = weights @ per_row
     grads = {}
