@@ -488,3 +488,26 @@ def test_censoring_survival_by_hand():
     # at 3: at risk for censoring 4 - 1 exit = 3, one censoring -> 2/3; at 8: 1 at risk, censored -> 0
     curve = censoring_survival([2, 3, 3, 5, 8], [1, 1, 0, 1, 0])
     np.testing.assert_allclose(curve.survival, [1.0, 2 / 3, 2 / 3, 0.0])
+
+
+def test_blocked_draws_are_multinomial_and_the_same_through_both_doors(monkeypatch):
+    # strata of many blocks: counts over blocks first, then uniform draws within each block
+    from anker.survival import bootstrap as engine
+
+    monkeypatch.setattr(engine, "_BLOCK", 7)
+    strata = np.repeat([0, 1], [60, 45])
+    blocks = engine._strata_blocks(strata.size, strata)
+    counts = engine._draw_counts(np.random.default_rng(3), blocks, 4000)
+    index = engine._draw_indices(np.random.default_rng(3), blocks, 4000)
+    for row_counts, row_index in zip(counts[:50], index[:50], strict=True):
+        np.testing.assert_array_equal(np.bincount(row_index, minlength=strata.size), row_counts)
+    np.testing.assert_array_equal(counts[:, :60].sum(axis=1), 60)
+    np.testing.assert_array_equal(counts[:, 60:].sum(axis=1), 45)
+    # Multinomial(s; 1/s each): mean 1, variance 1 - 1/s, covariance -1/s
+    for cols, s in ((slice(0, 60), 60), (slice(60, 105), 45)):
+        part = counts[:, cols]
+        se = np.sqrt(1 / 4000)
+        assert np.abs(part.mean(axis=0) - 1).max() < 5 * se
+        assert part.var(axis=0).mean() == pytest.approx(1 - 1 / s, abs=0.03)
+        cov = np.cov(part[:, :8], rowvar=False)[np.triu_indices(8, 1)]
+        assert cov.mean() == pytest.approx(-1 / s, abs=0.01)

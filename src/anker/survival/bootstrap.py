@@ -62,22 +62,46 @@ def _strata_blocks(n: int, strata: Any) -> tuple[np.ndarray, list[tuple[int, int
     return np.argsort(codes, kind="stable"), list(zip(starts.tolist(), sizes.tolist(), strict=True))
 
 
+# bins per block of a stratum's draw: a block's counts (512 KB) stay in a core's L2 cache
+_BLOCK = 1 << 16
+
+
+def _stratum_draws(rng: np.random.Generator, size: int):
+    """One resample of a stratum of ``size`` people, as (first bin, bins, draws) per block.
+
+    First how many of the ``size`` draws fall in each block of `_BLOCK` bins
+    (one multinomial), then each block's draws uniformly within it: the same
+    multinomial counts as ``size`` uniform draws over the stratum, while each
+    block's counting stays in cache.
+    """
+    if size <= _BLOCK:
+        yield 0, size, rng.integers(0, size, size, dtype=np.uint32)
+        return
+    starts = np.arange(0, size, _BLOCK)
+    widths = np.minimum(_BLOCK, size - starts)
+    totals = rng.multinomial(size, widths / size)
+    for start, width, total in zip(starts.tolist(), widths.tolist(), totals.tolist(), strict=True):
+        yield start, width, rng.integers(0, width, total, dtype=np.uint32)
+
+
 def _draw_indices(
     rng: np.random.Generator, blocks: tuple[np.ndarray, list[tuple[int, int]]], n_rows: int
 ) -> np.ndarray:
     """(n_rows, n) resampled positions in the stratum-sorted row order (``blocks[0]``).
 
     One call per replicate and stratum, so the random stream, and with it
-    every replicate, is the same however the replicates are chunked.
+    every replicate, is the same however the replicates are chunked. Within
+    a stratum the positions come grouped by block, not in draw order.
     """
     order, spans = blocks
     index = np.empty((n_rows, order.size), dtype=np.int64)
     for row in index:
         for start, size in spans:
-            # 32-bit draws are about three times faster than 64-bit ones
-            dtype = np.uint32 if size < 2**32 else np.uint64
-            row[start : start + size] = rng.integers(0, size, size, dtype=dtype)
-            row[start : start + size] += start
+            at = start
+            for first, _, drawn in _stratum_draws(rng, size):
+                row[at : at + drawn.size] = drawn
+                row[at : at + drawn.size] += start + first
+                at += drawn.size
     return index
 
 
@@ -94,10 +118,10 @@ def _draw_counts(
     counts = np.empty((n_rows, order.size))
     for row in counts:
         for start, size in spans:
-            dtype = np.uint32 if size < 2**32 else np.uint64
-            drawn = rng.integers(0, size, size, dtype=dtype).astype(np.intp)
-            # bincount casts other integer types itself, about five times slower than this
-            row[start : start + size] = np.bincount(drawn, minlength=size)
+            for first, width, drawn in _stratum_draws(rng, size):
+                # bincount casts other integer types itself, about five times slower than this
+                row[start + first : start + first + width] = np.bincount(
+                    drawn.astype(np.intp), minlength=width)
     return counts
 
 
