@@ -495,19 +495,32 @@ def test_blocked_draws_are_multinomial_and_the_same_through_both_doors(monkeypat
     from anker.survival import bootstrap as engine
 
     monkeypatch.setattr(engine, "_BLOCK", 7)
-    strata = np.repeat([0, 1], [60, 45])
-    blocks = engine._strata_blocks(strata.size, strata)
-    counts = engine._draw_counts(np.random.default_rng(3), blocks, 4000)
-    index = engine._draw_indices(np.random.default_rng(3), blocks, 4000)
-    for row_counts, row_index in zip(counts[:50], index[:50], strict=True):
-        np.testing.assert_array_equal(np.bincount(row_index, minlength=strata.size), row_counts)
-    np.testing.assert_array_equal(counts[:, :60].sum(axis=1), 60)
-    np.testing.assert_array_equal(counts[:, 60:].sum(axis=1), 45)
-    # Multinomial(s; 1/s each): mean 1, variance 1 - 1/s, covariance -1/s
-    for cols, s in ((slice(0, 60), 60), (slice(60, 105), 45)):
-        part = counts[:, cols]
-        se = np.sqrt(1 / 4000)
-        assert np.abs(part.mean(axis=0) - 1).max() < 5 * se
-        assert part.var(axis=0).mean() == pytest.approx(1 - 1 / s, abs=0.03)
+    _check_blocked_draws(engine, np.repeat([0, 1], [60, 45]), 4000)
+
+
+def test_draws_from_raw_words_are_multinomial_and_the_same_through_both_doors():
+    # full blocks of 2**16 people draw 16 bits of raw generator output each
+    from anker.survival import bootstrap as engine
+
+    _check_blocked_draws(engine, np.repeat([0, 1], [3 * 65_536 + 11, 65_536]), 200)
+
+
+def _check_blocked_draws(engine, strata, n_boot):
+    n = strata.size
+    order, spans = engine._strata_blocks(n, strata)
+    index = engine._draw_indices(np.random.default_rng(3), (order, spans), n_boot)
+    counts = np.stack([np.bincount(row, minlength=n) for row in index]).astype(float)
+    # the multiplier door: the same resamples, summed against the values a block at a time
+    values = np.random.default_rng(4).normal(size=(n, 2))
+    rng = np.random.default_rng(3)
+    sums = np.stack([engine._resample_sum(rng, spans, values) for _ in range(n_boot)])
+    np.testing.assert_allclose(sums, counts @ values, rtol=1e-12, atol=1e-9)
+    # Multinomial(s; 1/s each) within each stratum: mean 1, variance 1 - 1/s, covariance -1/s
+    for start, s in spans:
+        part = counts[:, start : start + s]
+        np.testing.assert_array_equal(part.sum(axis=1), s)
+        assert np.abs(part.mean() - 1) < 1e-12
+        # a count's sample variance has sd about sqrt(3 / n_boot) (Poisson(1) moments)
+        assert part.var(axis=0, ddof=1).mean() == pytest.approx(1 - 1 / s, abs=5 * np.sqrt(3 / (n_boot * s)))
         cov = np.cov(part[:, :8], rowvar=False)[np.triu_indices(8, 1)]
-        assert cov.mean() == pytest.approx(-1 / s, abs=0.01)
+        assert cov.mean() == pytest.approx(-1 / s, abs=5 / np.sqrt(28 * n_boot))  # 28 pairs

@@ -63,7 +63,7 @@ def _strata_blocks(n: int, strata: Any) -> tuple[np.ndarray, list[tuple[int, int
 
 
 # bins per block of a stratum's draw: a block's counts (512 KB) stay in a core's L2 cache
-_BLOCK = 1 << 16
+_BLOCK = _WORD = 1 << 16
 
 
 def _stratum_draws(rng: np.random.Generator, size: int):
@@ -81,7 +81,13 @@ def _stratum_draws(rng: np.random.Generator, size: int):
     widths = np.minimum(_BLOCK, size - starts)
     totals = rng.multinomial(size, widths / size)
     for start, width, total in zip(starts.tolist(), widths.tolist(), totals.tolist(), strict=True):
-        yield start, width, rng.integers(0, width, total, dtype=np.uint32)
+        if width == _WORD:
+            # a block of 2**16 people: each 16 bits of the generator's raw output is one
+            # exactly uniform draw, four per 64-bit word, against one bounded draw each
+            words = rng.bit_generator.random_raw(-(-total // 4))
+            yield start, width, words.view(np.uint16)[:total]
+        else:
+            yield start, width, rng.integers(0, width, total, dtype=np.uint32)
 
 
 def _draw_indices(
@@ -105,24 +111,22 @@ def _draw_indices(
     return index
 
 
-def _draw_counts(
-    rng: np.random.Generator, blocks: tuple[np.ndarray, list[tuple[int, int]]], n_rows: int
+def _resample_sum(
+    rng: np.random.Generator, spans: list[tuple[int, int]], ordered: np.ndarray
 ) -> np.ndarray:
-    """(n_rows, n) multinomial counts W: how often each person (stratum-sorted order) is drawn.
+    """sum_i W_i ordered_i for one resample: W the multinomial counts of each person.
 
     The same calls on the random stream as `_draw_indices`, so a seed gives
-    the same resamples through either door. Counts are small integers, exact
-    in float64.
+    the same resamples through either door; each block's counts meet their
+    rows of ``ordered`` while both are in cache, and no (n,) counts are kept.
     """
-    order, spans = blocks
-    counts = np.empty((n_rows, order.size))
-    for row in counts:
-        for start, size in spans:
-            for first, width, drawn in _stratum_draws(rng, size):
-                # bincount casts other integer types itself, about five times slower than this
-                row[start + first : start + first + width] = np.bincount(
-                    drawn.astype(np.intp), minlength=width)
-    return counts
+    acc = np.zeros(ordered.shape[1])
+    for start, size in spans:
+        for first, width, drawn in _stratum_draws(rng, size):
+            lo = start + first
+            # bincount casts other integer types itself, about five times slower than this
+            acc += np.bincount(drawn.astype(np.intp), minlength=width) @ ordered[lo : lo + width]
+    return acc
 
 
 def _check_boot(n_boot: Any) -> int:
@@ -187,8 +191,8 @@ def multiplier_bootstrap(
     replacement, within ``strata`` when given) and returns the perturbation
     ``sum_i (W_i - 1) IF_i / n``: add it to the estimate for a replicate
     estimate. This mimics the nonparametric bootstrap at the cost of one
-    weighted sum per replicate; replicates are processed ``chunk`` at a time
-    to bound memory (the result does not depend on ``chunk``).
+    weighted sum per replicate, taken a block of people at a time, so memory
+    does not grow with ``n_boot`` (the result does not depend on ``chunk``).
 
     Parameters
     ----------
@@ -196,7 +200,8 @@ def multiplier_bootstrap(
     n_boot : number of replicates.
     seed : int or numpy Generator.
     strata : optional (n,) labels; each stratum keeps its size in every resample.
-    chunk : replicates per chunk; by default a chunk holds about a million values.
+    chunk : replicates between progress updates; by default about a million values'
+        worth (memory no longer depends on it).
 
     Returns
     -------
@@ -223,17 +228,17 @@ def multiplier_bootstrap(
     elif isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     rng = np.random.default_rng(seed)
-    blocks = _strata_blocks(n, strata)
-    ordered = np.ascontiguousarray(matrix[blocks[0]])
+    order, spans = _strata_blocks(n, strata)
+    ordered = np.ascontiguousarray(matrix[order])
     total = matrix.sum(axis=0)
     out = np.empty((n_boot, matrix.shape[1]))
     with progress(n_boot, desc="bootstrap (multiplier)") as bar:
         for begin in range(0, n_boot, chunk):
             rows = min(chunk, n_boot - begin)
-            # sum_i W_i IF_i for every replicate and column at once: one matrix product,
-            # whatever the number of estimators sharing the draw
-            counts = _draw_counts(rng, blocks, rows)
-            out[begin : begin + rows] = (counts @ ordered - total) / n
+            for r in range(begin, begin + rows):
+                # sum_i W_i IF_i for every column at once, whatever the number of
+                # estimators sharing the draw
+                out[r] = (_resample_sum(rng, spans, ordered) - total) / n
             bar.update(rows)
     return out[:, 0] if influence.ndim == 1 else out
 
