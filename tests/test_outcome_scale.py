@@ -212,3 +212,26 @@ def test_ph_test_takes_the_pooled_design_unstacked(pop):
     stacked = zph_score_test(fit, Z, durations, events)
     pair = zph_score_test(fit, (A, X), durations, events)
     np.testing.assert_allclose(pair.to_numpy(float), stacked.to_numpy(float), rtol=1e-10)
+
+
+def test_pooled_fit_in_time_order_matches_the_stacked_design(pop, monkeypatch):
+    # formed sorted and centred in place: the same fit as on the stacked design
+    from anker.models import partial_likelihood
+    from anker.outcome.estimators import cox_design, fit_pooled
+
+    X = DesignSpec.learn(pop, list(DEFAULT_COVARIATES)).transform(pop)
+    A = (pop["cohort"] == "coaching_2007").to_numpy(float)
+    durations = pop["duration_days"].to_numpy(float)
+    events = pop["exited"].to_numpy(float)
+    before = X.copy()
+    got = fit_pooled(A, X, durations, events)
+    want = fit_cox(cox_design(A, X), durations, events, ties="efron")
+    np.testing.assert_array_equal(X, before)  # the caller's design is not touched
+    _close(got.coef, want.coef)
+    _close(got.cov, want.cov)
+    _close(got.center, want.center)
+    _close(got.baseline_cumhaz, want.baseline_cumhaz)
+    assert got.loglik == pytest.approx(want.loglik, rel=RTOL)
+    order = np.random.default_rng(0).permutation(X.shape[0])
+    monkeypatch.setattr(partial_likelihood, "_CHUNK_ROWS", 7)  # many row blocks
+    np.testing.assert_array_equal(partial_likelihood.sorted_columns(X, order), X[order].T)

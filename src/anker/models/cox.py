@@ -137,7 +137,8 @@ def _warm_start(spells: SortedSpells, l2: float, max_iter: int, tol: float) -> n
 
 def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
             weights: np.ndarray | None = None, ties: str = "efron", l2: float = 0.0,
-            max_iter: int = 50, tol: float = 1e-9, names=None) -> CoxFit:
+            max_iter: int = 50, tol: float = 1e-9, names=None,
+            overwrite_X: bool = False) -> CoxFit:
     """Fit a Cox proportional hazards model.
 
     Parameters
@@ -158,6 +159,9 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
         Ridge penalty ``l2/2 * ||beta||^2``; 0 gives the partial-likelihood MLE.
     names : sequence of str, optional
         Column names for messages (default ``x0``, ``x1``, ...).
+    overwrite_X : bool
+        When the rows are already in time order (`time_order`), the fit may centre
+        ``X`` in place instead of copying it: ``X`` is then left centred.
 
     Returns
     -------
@@ -174,7 +178,7 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     """
     if weights is None:
         return _fit_cox(X, durations, events, ties=ties, l2=l2, max_iter=max_iter, tol=tol,
-                        names=names)
+                        names=names, overwrite_X=overwrite_X)
     w = check_weights(weights, np.shape(X)[0] if np.ndim(X) else -1)
     if (w == 0).any() and np.shape(durations) == np.shape(events) == w.shape:
         # a row of weight 0 is not in the data: in a tied group it would still count in
@@ -193,7 +197,8 @@ def fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
 
 def _fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
              weights: np.ndarray | None = None, ties: str = "efron", l2: float = 0.0,
-             max_iter: int = 50, tol: float = 1e-9, names=None) -> CoxFit:
+             max_iter: int = 50, tol: float = 1e-9, names=None,
+             overwrite_X: bool = False) -> CoxFit:
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     X = np.asarray(X, dtype=float)
@@ -214,7 +219,7 @@ def _fit_cox(X: np.ndarray, durations: np.ndarray, events: np.ndarray, *,
     if events.sum() == 0:
         raise ValueError("no events: a Cox model needs at least one exit")
 
-    spells = SortedSpells(X, durations, events, w, efron=ties == "efron")
+    spells = SortedSpells(X, durations, events, w, efron=ties == "efron", overwrite_X=overwrite_X)
     # a NaN or infinite covariate makes its column's weighted mean non-finite: the
     # check costs no pass over X of its own
     if not np.isfinite(spells.center).all():

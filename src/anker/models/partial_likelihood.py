@@ -46,6 +46,19 @@ def time_order(durations: np.ndarray, events: np.ndarray) -> np.ndarray:
     return np.lexsort((-events, durations))
 
 
+def sorted_columns(X: np.ndarray, order: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``X[order].T`` as a (p, n) C-ordered array (``out`` if given), gathered in row blocks.
+
+    Each block is gathered and transposed while it is in cache: several times
+    faster than ``X.take(order, axis=0)`` and no (n, p) intermediate.
+    """
+    n, p = X.shape
+    out = np.empty((p, n)) if out is None else out
+    for lo in range(0, n, _CHUNK_ROWS):
+        out[:, lo : lo + _CHUNK_ROWS] = X[order[lo : lo + _CHUNK_ROWS]].T
+    return out
+
+
 class SortedSpells:
     """Spells sorted by time with their days, tied exits and cache-sized chunks.
 
@@ -58,10 +71,12 @@ class SortedSpells:
         Checked by the caller: finite durations, 0/1 events, weights >= 0.
     efron : bool
         Efron's rule for tied exits; False gives Breslow's.
+    overwrite_X : bool
+        A design already in time order may be centred in place.
     """
 
     def __init__(self, X: np.ndarray, durations: np.ndarray, events: np.ndarray,
-                 weights: np.ndarray, *, efron: bool) -> None:
+                 weights: np.ndarray, *, efron: bool, overwrite_X: bool = False) -> None:
         n, p = X.shape
         order = time_order(durations, events)
         in_order = bool(np.all(order[1:] > order[:-1])) if n > 1 else True
@@ -72,11 +87,11 @@ class SortedSpells:
         # the design sorted and centred, (p, n) with rows of contiguous values: the
         # caller's array is never written to
         if in_order:
-            XT, owned = X.T, False
+            XT, owned = X.T, overwrite_X and X.flags.writeable
         elif X.flags.f_contiguous:
             XT, owned = np.take(X.T, order, axis=1), True
         else:
-            XT, owned = X.take(order, axis=0).T, True
+            XT, owned = sorted_columns(X, order), True
         self.center = (XT @ w) / w.sum()
         if not np.isfinite(self.center).all():  # fit_cox refuses it
             self.XT = XT

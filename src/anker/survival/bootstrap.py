@@ -116,9 +116,8 @@ def _resample_sum(
 ) -> np.ndarray:
     """sum_i W_i ordered_i for one resample: W the multinomial counts of each person.
 
-    The same calls on the random stream as `_draw_indices`, so a seed gives
-    the same resamples through either door; each block's counts meet their
-    rows of ``ordered`` while both are in cache, and no (n,) counts are kept.
+    The same calls on the random stream as `_draw_indices` (the same resamples through
+    either door); each block's counts meet their rows of ``ordered`` in cache.
     """
     acc = np.zeros(ordered.shape[1])
     for start, size in spans:
