@@ -132,3 +132,44 @@ def test_cluster_col_defaults_to_coach_id_and_can_be_switched_off(spells_csv, ca
     assert "whole clusters of 'coach_id' resampled" in capsys.readouterr().out
     assert main(base + ["--cluster-col", "none"]) == 0
     assert "spells treated as independent" in capsys.readouterr().out
+
+
+def test_naive_estimators_from_counts(spells_csv, capsys):
+    # the naive comparison alone: no covariates or clusters needed, time on benefit only
+    argv = ["compare", str(spells_csv), "--estimators", "naive", "--outcome", "time_on_benefit",
+            "--n-boot", "100", "--seed", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    cmp = anker.compare_cohorts(pd.read_csv(spells_csv), method="naive", estimators="naive",
+                                outcome="time_on_benefit", n_boot=100, seed=2)
+    assert out.strip() == str(cmp.summary).strip()
+    assert "Cohort comparison from counts" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "paid days need each spell's entitlement"),
+    (["--outcome", "time_on_benefit", "--method", "aipw"], "computes the naive comparison only"),
+    (["--outcome", "time_on_benefit", "--cluster-col", "coach_id"], "cluster_col='coach_id'"),
+    (["--outcome", "weeks"], "argument --outcome: invalid choice: 'weeks'"),
+])
+def test_naive_estimators_refuse_what_needs_each_spell(spells_csv, capsys, args, message):
+    try:
+        code = main(["compare", str(spells_csv), "--estimators", "naive", "--n-boot", "0", *args])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("anker compare: error:")
+    assert message in err
+
+
+def test_outcome_flag_reaches_the_comparison(spells_csv, capsys):
+    argv = ["compare", str(spells_csv), "--covariates", "age,tightness", "--n-boot", "0",
+            "--method", "gcomp", "--outcome", "time_on_benefit"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cmp = anker.compare_cohorts(pd.read_csv(spells_csv), method="gcomp", n_boot=0,
+                                    covariates=["age", "tightness"], outcome="time_on_benefit")
+    assert f"gcomp: {cmp.rmst_difference:.2f} calendar days" in out

@@ -24,9 +24,18 @@ _METHODS = ("naive", "gcomp", "iptw", "aipw", "did", "did_adjusted")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="DATA.csv", help="one row per benefit spell (CSV, "
                         ".csv.gz, Parquet or a folder of Parquet files)")
-    parser.add_argument("--method", choices=_METHODS, default="aipw",
-                        help="estimator reported as the RMST difference (default aipw); "
-                             "all are listed")
+    parser.add_argument("--method", choices=_METHODS, default=None,
+                        help="estimator reported as the RMST difference (default aipw, or naive "
+                             "with --estimators naive); all are listed")
+    parser.add_argument("--estimators", choices=("all", "naive"), default="all",
+                        help="all (default): every estimator; naive: the unadjusted Kaplan-Meier "
+                             "comparison alone, from counts per (cohort, duration), fast on "
+                             "millions of spells (time on benefit only)")
+    parser.add_argument("--outcome", choices=("auto", "paid_days", "time_on_benefit"),
+                        default="auto",
+                        help="paid_days: E[min(T, entitlement, horizon)]; time_on_benefit: "
+                             "E[min(T, horizon)]; auto (default): paid days when the data hold "
+                             "the entitlement column")
     parser.add_argument("--n-boot", type=whole_number(0, MAX_N_BOOT), default=1000, metavar="N",
                         help=f"bootstrap replicates (default 1000, at most {MAX_N_BOOT:,}; 0: "
                              "normal intervals)")
@@ -49,13 +58,18 @@ def comparison_arguments(args: argparse.Namespace, df) -> dict:
 
     # coaches share their own effect over the caseload: cluster on coach_id when present,
     # unless --cluster-col names another column or 'none'
-    cluster_col = resolve_cluster_col("auto" if args.cluster_col is None else args.cluster_col, df)
+    # (the naive comparison from counts resamples spells: no clusters unless asked for)
+    naive_only = getattr(args, "estimators", "all") == "naive"
+    default_cluster = "none" if naive_only else "auto"
+    cluster_col = resolve_cluster_col(default_cluster if args.cluster_col is None
+                                      else args.cluster_col, df)
     require(df, [(args.cohort_col, "--cohort-col"), (args.duration_col, "--duration-col"),
                  (args.event_col, "--event-col"), (cluster_col, "--cluster-col")],
             data=args.data)
     if args.covariates is None:
-        missing_defaults(df, DEFAULT_COVARIATES, flag="--covariates", data=args.data,
-                         what="covariates of the cohort comparison")
+        if not naive_only:
+            missing_defaults(df, DEFAULT_COVARIATES, flag="--covariates", data=args.data,
+                             what="covariates of the cohort comparison")
     else:
         require(df, [(c, "--covariates") for c in args.covariates], data=args.data)
     reference = match_label(df[args.cohort_col], args.reference)
@@ -84,8 +98,13 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            cmp = compare_cohorts(df, **kwargs, method=args.method, n_boot=args.n_boot,
-                                  seed=args.seed, comparison_col=args.comparison_col)
+            if args.estimators == "naive":
+                # the naive comparison needs no covariates; it names any that are given
+                kwargs["covariates"] = args.covariates or []
+            method = args.method or ("naive" if args.estimators == "naive" else "aipw")
+            cmp = compare_cohorts(df, **kwargs, method=method, n_boot=args.n_boot,
+                                  seed=args.seed, comparison_col=args.comparison_col,
+                                  estimators=args.estimators, outcome=args.outcome)
         except ValueError as exc:
             if "horizon" in str(exc) and "horizon" not in args.given:
                 raise ValueError(f"{exc} (the default horizon is 365 calendar days in "
