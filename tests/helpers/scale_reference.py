@@ -126,17 +126,7 @@ def regime_means_reference(grid: Grid, durations: np.ndarray, events: np.ndarray
                  own: np.ndarray, coef_m: np.ndarray, omega: np.ndarray, outcome: Model,
                  censoring: Model | None, target: np.ndarray) -> RegimeMeans:
     """`anker.outcome.aipcw.regime_means` as it was before its rows were sorted by end: one
-    (rows x grid) matrix per quantity over the whole grid.
-
-    Parameters
-    ----------
-    grid : the time grid.
-    durations, events, tau : per row (calendar days; 0/1; restriction times on the grid).
-    own : bool mask of the rows in the regime's cohort (where ipcw and psi are formed).
-    coef_m : (n, 2) coefficients of m_i in the gcomp and aipw means.
-    omega : (n,) normalised propensity weights (0 outside ``own``).
-    outcome, censoring : the regime's models (censoring None: no censoring, G = 1).
-    target : (n,) weights averaging the g-computation curve ``mean_survival``.
+    (rows x grid) matrix per quantity over the whole grid. Arguments as there.
     """
     n, L1 = durations.size, grid.times.size
     g, widths = grid.times, grid.widths

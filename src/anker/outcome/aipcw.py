@@ -211,7 +211,7 @@ def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.
             rs = rows[s]
             chunk = OwnRows(rs, E[s], Et[s], r[s], zc[s], m_ls[s], end[rs], durations[rs],
                             events[rs], tau[rs], omega[rs])
-            c[s, 1] += own_rows(sums, grid.times, widths, lam, cens, chunk, ipcw, psi)
+            c[s, 1] += own_rows(sums, grid.times, weights_m, lam, cens, chunk, ipcw, psi)
         F[:, : Et.shape[1]] += c.T @ Et
     # sum_i c_ij ahead_i(l) = sum_{k >= l} w_k F_j(k)
     sums.out_hazard[:, :-1] -= np.cumsum((F * widths)[:, ::-1], axis=1)[:, ::-1]

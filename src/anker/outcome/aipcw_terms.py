@@ -82,10 +82,17 @@ def _shift_diff(a: np.ndarray, first: float) -> np.ndarray:
     return out
 
 
-def own_rows(sums: Sums, times: np.ndarray, widths: np.ndarray, lam: np.ndarray,
+def _at(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """a[rows, cols] of a per-row (b, W) array or a shared (1, W) one (the Kaplan-Meier G)."""
+    return a[rows if a.shape[0] > 1 else 0, cols]
+
+
+def own_rows(sums: Sums, times: np.ndarray, weights_m: np.ndarray, lam: np.ndarray,
              cens: CensoringOnGrid | None, rows: OwnRows, ipcw: np.ndarray,
              psi: np.ndarray) -> np.ndarray:
     """Write ipcw and psi of the chunk's own rows and add their gradient terms to ``sums``.
+
+    ``weights_m``: the grid's (widths, widths * Lambda) columns, as `regime_means` forms them.
 
     Returns r_i P_i(e_i + 1), the weight of ahead_il beyond the row's end in the
     outcome hazard gradient, which the caller carries with the rows' other
@@ -96,9 +103,8 @@ def own_rows(sums: Sums, times: np.ndarray, widths: np.ndarray, lam: np.ndarray,
     g, lam_w = times[:W], lam[:W]
     cols = np.arange(W)
     S = rows.S[:, :W]
-    pieces = rows.S_tau[:, : W - 1] * widths[: W - 1]
-    tail_weights = np.column_stack((widths, widths * lam[:-1]))[W - 1 : rows.S_tau.shape[1]]
-    tail, tail_l = (rows.S_tau[:, W - 1 :] @ tail_weights).T
+    pieces = rows.S_tau[:, : W - 1] * weights_m[: W - 1, 0]
+    tail, tail_l = (rows.S_tau[:, W - 1 :] @ weights_m[W - 1 : rows.S_tau.shape[1]]).T
     # summed from the far end, so that ahead keeps its relative precision where S is tiny
     ahead = np.empty((b, W))
     ahead[:, W - 1] = 0.0
@@ -126,7 +132,7 @@ def own_rows(sums: Sums, times: np.ndarray, widths: np.ndarray, lam: np.ndarray,
             np.maximum(G, -700.0, out=G)
             np.exp(G, out=G)
         inv_g = 1.0 / G
-        g_at_y = np.where(end > 0, G[np.minimum(k, G.shape[0] - 1), np.maximum(end - 1, 0)], 1.0)
+        g_at_y = np.where(end > 0, _at(G, k, np.maximum(end - 1, 0)), 1.0)
     else:
         g_at_y = np.ones(b)
     if seen.any():
@@ -142,8 +148,7 @@ def own_rows(sums: Sums, times: np.ndarray, widths: np.ndarray, lam: np.ndarray,
         # dM^C weights: -(1/G_l - 1/G_{l-1}) while at risk, 1/G_{e-1} at a censoring
         coef = (cols[None, :] < end[:, None]) * _shift_diff(inv_g, 1.0)
         np.negative(coef, out=coef)
-        inv_prev_e = np.where(e_c > 0, inv_g[np.minimum(cen, inv_g.shape[0] - 1),
-                                            np.maximum(e_c - 1, 0)], 1.0)
+        inv_prev_e = np.where(e_c > 0, _at(inv_g, cen, np.maximum(e_c - 1, 0)), 1.0)
         coef[cen, e_c] = inv_prev_e
         QC = Q * coef
         psi[rows.index] = term1 + QC.sum(axis=1)
