@@ -38,7 +38,7 @@ def status(key):
 
 df = pd.read_parquet(sys.argv[1])
 # the first use of anker.compare_cohorts imports anker.outcome (and scipy.stats) once per
-# process, about 1.6 s here: timed apart, as it is not the comparison's cost
+# process: timed apart (and printed), as it is not the comparison's cost
 start = time.perf_counter()
 compare = anker.compare_cohorts
 import_s = time.perf_counter() - start

@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "with --estimators naive); all are listed")
     parser.add_argument("--estimators", choices=("all", "naive"), default="all",
                         help="all (default): every estimator; naive: the unadjusted Kaplan-Meier "
-                             "comparison alone, from counts per (cohort, duration), fast on "
-                             "millions of spells (time on benefit only)")
+                             "comparison alone, from counts per (cohort, duration), with no model "
+                             "(time on benefit only)")
     parser.add_argument("--outcome", choices=("auto", "paid_days", "time_on_benefit"),
                         default="auto",
                         help="paid_days: E[min(T, entitlement, horizon)]; time_on_benefit: "
