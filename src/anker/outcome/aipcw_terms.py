@@ -105,7 +105,7 @@ def own_rows(sums: Sums, times: np.ndarray, weights_m: np.ndarray, lam: np.ndarr
     S = rows.S[:, :W]
     pieces = rows.S_tau[:, : W - 1] * weights_m[: W - 1, 0]
     tail, tail_l = (rows.S_tau[:, W - 1 :] @ weights_m[W - 1 : rows.S_tau.shape[1]]).T
-    # summed from the far end, so that ahead keeps its relative precision where S is tiny
+    # summed from the far end: where S is tiny its small terms are not added to a large sum
     ahead = np.empty((b, W))
     ahead[:, W - 1] = 0.0
     if W > 1:
