@@ -160,9 +160,12 @@ def test_paid_days_note_when_the_cohorts_entitlement_rules_differ():
 
 
 @pytest.mark.parametrize("knots", [0, 3])
-def test_hinge_basis_is_the_spline_basis_without_the_matrix(knots):
+def test_hinge_basis_is_the_spline_basis_without_the_matrix(knots, monkeypatch):
     """The propensity keeps the basis as (X, hinges): its products equal the matrix's."""
+    from anker.outcome import propensity as module
     from anker.outcome.propensity import HingeBasis, fit_propensity, propensity_basis
+
+    monkeypatch.setattr(module, "_DENSE_ROWS", 113)  # the matrix formed in many row blocks
 
     rng = np.random.default_rng(8)
     n = 3_000
@@ -171,6 +174,9 @@ def test_hinge_basis_is_the_spline_basis_without_the_matrix(knots):
     A = (rng.random(n) < 1 / (1 + np.exp(-0.5 * X[:, 0] + 0.3 * X[:, 1]))).astype(float)
     basis, dense = HingeBasis.learn(X, knots=knots), propensity_basis(X, knots=knots)
     assert basis.shape == dense.shape
+    by_hand = np.column_stack([X] + [np.maximum(0.0, X[:, j] - k) for j, k in basis.hinges])
+    np.testing.assert_array_equal(dense, by_hand)
+    assert len(basis.hinges) == (0 if knots == 0 else 6)  # two continuous columns, 3 knots each
     np.testing.assert_array_equal(basis.dense(), dense)
     np.testing.assert_array_equal(basis.rows(A == 0), dense[A == 0])
     np.testing.assert_allclose(basis.column_sd(), dense.std(axis=0), rtol=1e-12)

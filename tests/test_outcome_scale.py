@@ -235,3 +235,63 @@ def test_pooled_fit_in_time_order_matches_the_stacked_design(pop, monkeypatch):
     order = np.random.default_rng(0).permutation(X.shape[0])
     monkeypatch.setattr(partial_likelihood, "_CHUNK_ROWS", 7)  # many row blocks
     np.testing.assert_array_equal(partial_likelihood.sorted_columns(X, order), X[order].T)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_breslow_influence_in_blocks_matches_the_whole_matrix_version(pop, monkeypatch, weighted):
+    from anker.outcome import cox_functionals
+    from tests.helpers.scale_reference import breslow_influence_reference
+
+    X = DesignSpec.learn(pop, list(DEFAULT_COVARIATES)).transform(pop)
+    durations = pop["duration_days"].to_numpy(float)  # whole days: many tied times
+    events = 1.0 - pop["exited"].to_numpy(float)
+    w = np.random.default_rng(1).uniform(0.2, 3.0, durations.size) if weighted else None
+    fit = fit_cox(X, durations, events, ties="breslow")
+    monkeypatch.setattr(cox_functionals, "_ROWS_PER_CHUNK", 97)  # many row blocks
+    got = cox_influence(fit, X, durations, events, float(durations.max()), weights=w)
+    hazard, event_weight, compensator, beta_path, beta_contribution, exp_lp = \
+        breslow_influence_reference(fit, X, durations, events, w)
+    assert got.times.size == fit.baseline_times.size  # the horizon keeps every time
+    for new, old in ((got.hazard, hazard), (got._event_weight, event_weight),
+                     (got._compensator, compensator), (got._beta_path, beta_path),
+                     (got.beta_contribution, beta_contribution), (got._exp_lp, exp_lp)):
+        _close(new, old)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_cohort_fit_in_time_order_matches_the_fit_of_the_copied_rows(pop, ties):
+    # one time-ordered, centred copy of the cohort's rows: the fit and linearisation of X[rows]
+    from anker.outcome.cohort_cox import fit_rows
+
+    X = DesignSpec.learn(pop, list(DEFAULT_COVARIATES)).transform(pop)
+    durations = pop["duration_days"].to_numpy(float)
+    events = pop["exited"].to_numpy(float)
+    rows = np.flatnonzero(pop["cohort"].to_numpy() == "coaching_2007")
+    before = X.copy()
+    fitted = fit_rows(X, rows, durations[rows], events[rows], ties=ties)
+    np.testing.assert_array_equal(X, before)
+    want = fit_cox(X[rows], durations[rows], events[rows], ties=ties)
+    for field in ("coef", "cov", "center", "baseline_cumhaz"):
+        _close(getattr(fitted.fit, field), getattr(want, field))
+    assert sorted(fitted.rows) == list(rows)
+    horizon = 365.0
+    got = fitted.influence(horizon)
+    ref = cox_influence(want, X[rows], durations[rows], events[rows], horizon)
+    back = np.searchsorted(rows, fitted.rows)  # position of each ordered row among rows
+    assert got.fit is fitted.fit
+    _close(got.hazard, ref.hazard)
+    _close(got.beta_contribution, ref.beta_contribution[back])
+    _close(got._exp_lp, ref._exp_lp[back])
+    np.testing.assert_array_equal(got._lived_index, ref._lived_index[back])
+    np.testing.assert_array_equal(got._event_index, ref._event_index[back])
+    grad_beta, grad_hazard = np.ones((1, X.shape[1])), np.ones((1, got.times.size))
+    _close(got.contributions(grad_beta, grad_hazard), ref.contributions(grad_beta, grad_hazard)[back])
+
+
+def test_sorted_columns_of_a_column_major_design():
+    from anker.models.partial_likelihood import sorted_columns
+
+    X = np.asfortranarray(np.random.default_rng(2).normal(size=(50, 3)))
+    order = np.random.default_rng(3).permutation(50)[:40]
+    np.testing.assert_array_equal(sorted_columns(X, order), X[order].T)
+    np.testing.assert_array_equal(sorted_columns(np.ascontiguousarray(X), order), X[order].T)

@@ -248,3 +248,33 @@ def regime_means_reference(grid: Grid, durations: np.ndarray, events: np.ndarray
         censor_grad_hazard=grid.on_fit_times(c_hazard, censoring.infl.times) if has_c else None,
         mean_survival=survival_sum / total_target, min_censoring_survival=min_g,
     )
+
+
+def breslow_influence_reference(fit: CoxFit, Z: np.ndarray, durations: np.ndarray,
+                                events: np.ndarray, weights: np.ndarray | None = None):
+    """The Breslow branch of `cox_influence` before issue 13: (n, p) arrays throughout.
+
+    Returns hazard, event_weight, compensator, beta_path, beta_contribution, exp_lp.
+    """
+    Zc = Z - fit.center
+    exp_lp = np.exp(Zc @ fit.coef)
+    event_times = fit.baseline_times
+    is_event = events > 0
+    lived = np.searchsorted(event_times, durations, side="right")
+    order = np.argsort(durations, kind="stable")
+    start = np.searchsorted(durations[order], event_times, side="left")
+    w = np.ones(exp_lp.size) if weights is None else np.asarray(weights, dtype=float)
+    s0 = np.cumsum((w * exp_lp)[order][::-1])[::-1][start]
+    s1 = np.cumsum((exp_lp[:, None] * Zc)[order][::-1], axis=0)[::-1][start]
+    n_events = np.bincount(np.searchsorted(event_times, durations[is_event]),
+                           weights=w[is_event], minlength=event_times.size)
+    hazard = n_events / s0
+    risk_mean = s1 / s0[:, None]
+    cum_hazard = np.concatenate(([0.0], np.cumsum(hazard)))[lived]
+    cum_mean = np.concatenate((np.zeros((1, Z.shape[1])),
+                               np.cumsum(risk_mean * hazard[:, None], axis=0)))[lived]
+    score = Zc * cum_hazard[:, None]
+    score -= cum_mean
+    score *= -exp_lp[:, None]
+    score[is_event] += Zc[is_event] - risk_mean[lived[is_event] - 1]
+    return (hazard, 1.0 / s0, hazard / s0, risk_mean * hazard[:, None], score @ fit.cov, exp_lp)

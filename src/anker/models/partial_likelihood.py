@@ -47,14 +47,17 @@ def time_order(durations: np.ndarray, events: np.ndarray) -> np.ndarray:
 
 
 def sorted_columns(X: np.ndarray, order: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``X[order].T`` as a (p, n) C-ordered array (``out`` if given), gathered in row blocks.
+    """``X[order].T`` as a (p, len(order)) C-ordered array (``out`` if given), gathered in row blocks.
 
     Each block is gathered and transposed while it is in cache, with no (n, p)
     intermediate.
     """
     n, p = X.shape
-    out = np.empty((p, n)) if out is None else out
-    for lo in range(0, n, _CHUNK_ROWS):
+    if X.flags.f_contiguous and X.dtype == np.float64:
+        # each column is contiguous: a gather along each of them, no transposition
+        return np.take(X.T, order, axis=1, out=out)
+    out = np.empty((p, order.size)) if out is None else out
+    for lo in range(0, order.size, _CHUNK_ROWS):
         out[:, lo : lo + _CHUNK_ROWS] = X[order[lo : lo + _CHUNK_ROWS]].T
     return out
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from anker.models.cox import fit_cox
 from anker.outcome.aipcw import Model
+from anker.outcome.cohort_cox import fit_rows
 from anker.outcome.cox_functionals import cox_influence
 
 CENSORING_MODELS = ("cox", "km")
@@ -56,7 +57,8 @@ def fit_censoring(kind: str, durations: np.ndarray, events: np.ndarray, tau: np.
         return Model(cox_influence(fit, Z[rows], shifted, cens, top), rows, Z, product_limit=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_cox(X[rows], shifted, cens, ties="breslow")
+        fitted = fit_rows(X, rows, shifted, cens, ties="breslow")
+        fit = fitted.fit
     for w in caught:
         if not issubclass(w.category, RuntimeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -77,4 +79,4 @@ def fit_censoring(kind: str, durations: np.ndarray, events: np.ndarray, tau: np.
         note = ("censoring model: very large hazard ratios, censoring is (nearly) determined by "
                 "the covariates (as entitlement end by work history): IPCW leans on few spells; "
                 "try censoring='km' and compare, aipw rests on the outcome model there")
-    return Model(cox_influence(fit, X[rows], shifted, cens, top), rows, X, note=note)
+    return Model(fitted.influence(top), fitted.rows, X, note=note)

@@ -113,13 +113,14 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
     Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
     events = np.asarray(events, dtype=float)
-    Zc = Z - fit.center
-    exp_lp = np.exp(Zc @ fit.coef)
+    # r_i a block of rows at a time: (Z - center) would be an (n, p) temporary
+    exp_lp = np.empty(Z.shape[0])
+    for rows in _blocks(Z.shape[0]):
+        exp_lp[rows] = np.exp((Z[rows] - fit.center) @ fit.coef)
     event_times = fit.baseline_times
     is_event = events > 0
     lived = np.searchsorted(event_times, durations, side="right")
     if fit.ties == "efron":
-        del Zc  # (n, p): efron_terms and the residuals centre Z themselves
         terms = terms or efron_terms(fit, Z, durations, events, weights)
         # beta_hat - beta ~= U cov, formed a block of rows at a time (no (n, p) U)
         beta_contribution = np.empty(Z.shape)
@@ -128,26 +129,11 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
         hazard, event_weight, compensator = terms.hazard, terms.event_weight, terms.compensator
         tied, beta_path = terms.tied, terms.beta_path
     else:
-        order = np.argsort(durations, kind="stable")
-        start = np.searchsorted(durations[order], event_times, side="left")
         w = np.ones(exp_lp.size) if weights is None else np.asarray(weights, dtype=float)
-        s0 = np.cumsum((w * exp_lp)[order][::-1])[::-1][start]
-        s1 = np.cumsum((exp_lp[:, None] * Zc)[order][::-1], axis=0)[::-1][start]
-        n_events = np.bincount(np.searchsorted(event_times, durations[is_event]),
-                               weights=w[is_event], minlength=event_times.size)
-        hazard = n_events / s0
-        risk_mean = s1 / s0[:, None]
-        # score residuals L_i = d_i (z_i - zbar(T_i)) - r_i sum_{t_j <= T_i} (z_i - zbar_j) lambda_j
-        cum_hazard = np.concatenate(([0.0], np.cumsum(hazard)))[lived]
-        cum_mean = np.concatenate((np.zeros((1, Z.shape[1])),
-                                   np.cumsum(risk_mean * hazard[:, None], axis=0)))[lived]
-        score = Zc * cum_hazard[:, None]
-        score -= cum_mean
-        score *= -exp_lp[:, None]
-        score[is_event] += Zc[is_event] - risk_mean[lived[is_event] - 1]
+        hazard, s0, risk_mean, beta_contribution = _breslow(fit, Z, durations, exp_lp, w,
+                                                            lived, is_event)
         event_weight, compensator = 1.0 / s0, hazard / s0
         tied, beta_path = np.zeros(event_times.size), risk_mean * hazard[:, None]
-        beta_contribution = score @ fit.cov
 
     k = int(np.searchsorted(event_times, horizon, side="right"))
     event_index = np.where(is_event & (durations <= horizon), lived - 1, -1)
@@ -158,6 +144,50 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
         _beta_path=beta_path[:k], _exp_lp=exp_lp, _event_index=event_index,
         _lived_index=np.minimum(lived, k),
     )
+
+
+def _blocks(n: int):
+    return (slice(begin, begin + _ROWS_PER_CHUNK) for begin in range(0, n, _ROWS_PER_CHUNK))
+
+
+def _breslow(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, exp_lp: np.ndarray,
+             w: np.ndarray, lived: np.ndarray, is_event: np.ndarray):
+    """Breslow jumps, risk-set sums S0 and means zbar, and beta_hat - beta ~= U cov per row.
+
+    The risk-set sums are per-time sums added up from the last event time back
+    (a column at a time, no sort); the score residuals
+    L_i = d_i (z_i - zbar(T_i)) - r_i sum_{t_j <= T_i} (z_i - zbar_j) lambda_j
+    a block of rows at a time: the (n, p) result is the only (n, p) array.
+    """
+    K, p = fit.baseline_times.size, Z.shape[1]
+    bucket = lived - 1  # the last event time each row lives through
+    at_risk = bucket >= 0
+    bucket = bucket[at_risk]
+
+    def from_the_end(values: np.ndarray) -> np.ndarray:
+        return np.cumsum(np.bincount(bucket, weights=values[at_risk], minlength=K)[::-1])[::-1]
+
+    s0 = from_the_end(w * exp_lp)
+    s1 = np.empty((K, p))
+    for j in range(p):
+        s1[:, j] = from_the_end(exp_lp * (Z[:, j] - fit.center[j]))
+    n_events = np.bincount(np.searchsorted(fit.baseline_times, durations[is_event]),
+                           weights=w[is_event], minlength=K)
+    hazard = n_events / s0
+    risk_mean = s1 / s0[:, None]
+    cum_hazard = np.concatenate(([0.0], np.cumsum(hazard)))
+    cum_mean = np.concatenate((np.zeros((1, p)), np.cumsum(risk_mean * hazard[:, None], axis=0)))
+    out = np.empty(Z.shape)
+    for rows in _blocks(Z.shape[0]):
+        Zc = Z[rows] - fit.center
+        at = lived[rows]
+        score = Zc * cum_hazard[at][:, None]
+        score -= cum_mean[at]
+        score *= -exp_lp[rows, None]
+        exits = is_event[rows]
+        score[exits] += Zc[exits] - risk_mean[at[exits] - 1]
+        out[rows] = score @ fit.cov
+    return hazard, s0, risk_mean, out
 
 
 @dataclass(frozen=True)

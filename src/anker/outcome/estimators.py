@@ -27,6 +27,7 @@ from anker.models.logistic import LogisticFit
 from anker.models.partial_likelihood import sorted_columns, time_order
 from anker.outcome.aipcw import Grid, Model, ipcw_product_limit, model_contributions, regime_means
 from anker.outcome.censoring import fit_censoring
+from anker.outcome.cohort_cox import fit_rows
 from anker.outcome.cox_functionals import CoxInfluence, cox_influence
 from anker.outcome.propensity import Propensity, fit_propensity
 from anker.outcome.propensity import propensity_basis as propensity_basis  # the older import path
@@ -142,8 +143,8 @@ def _outcome_model(a: int, kind: str, pooled: CoxFit, durations, events, A, X, t
         Zpred[:, 0] = float(a)
         return Model(cox_influence(pooled, Z, durations, events, top), np.arange(A.size), Zpred)
     rows = np.flatnonzero(A == a)
-    fit = fit_cox(X[rows], durations[rows], events[rows], ties="efron")
-    return Model(cox_influence(fit, X[rows], durations[rows], events[rows], top), rows, X)
+    fitted = fit_rows(X, rows, durations[rows], events[rows], ties="efron")
+    return Model(fitted.influence(top), fitted.rows, X)
 
 
 def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np.ndarray,

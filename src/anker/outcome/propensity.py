@@ -30,6 +30,8 @@ from anker.models.logistic import LogisticFit, column_sd, fit_logistic, weighted
 from anker.models.newton import maximise
 
 PROPENSITY_FITS = ("logistic", "balance")
+# rows per block when forming the basis matrix: a block of it stays in cache
+_DENSE_ROWS = 16_384
 
 
 @dataclass(frozen=True)
@@ -121,16 +123,31 @@ class HingeBasis:
 
     def rows(self, mask: np.ndarray) -> np.ndarray:
         """The basis matrix of the rows in ``mask`` (a new array)."""
-        return HingeBasis(self.X[mask], self.hinges).dense()
+        return self.dense(np.flatnonzero(mask))
 
     def column_sd(self) -> np.ndarray:
         """The SD of each column of the basis, a hinge at a time."""
         return np.concatenate([column_sd(self.X)] + [[self._hinge(j, k).std()] for j, k in self.hinges])
 
-    def dense(self) -> np.ndarray:
-        if not self.hinges:
+    def dense(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The basis as a matrix (of the indices ``rows`` only, when given).
+
+        Without hinges and rows, ``X`` itself. Filled a block of rows at a time,
+        each block's hinges from its own, cached, copy of ``X``.
+        """
+        if rows is None and not self.hinges:
             return self.X
-        return np.column_stack([self.X] + [self._hinge(j, k)[:, None] for j, k in self.hinges])
+        n, p = self.X.shape if rows is None else (rows.size, self.X.shape[1])
+        out = np.empty((n, p + len(self.hinges)))
+        for lo in range(0, n, _DENSE_ROWS):
+            block = out[lo:lo + _DENSE_ROWS]
+            block[:, :p] = self.X[lo:lo + _DENSE_ROWS] if rows is None else \
+                self.X[rows[lo:lo + _DENSE_ROWS]]
+            for h, (j, knot) in enumerate(self.hinges):
+                column = block[:, p + h]
+                np.subtract(block[:, j], knot, out=column)
+                np.maximum(column, 0.0, out=column)
+        return out
 
     def __matmul__(self, v: np.ndarray) -> np.ndarray:
         p = self.X.shape[1]
