@@ -286,6 +286,22 @@ def test_cohort_fit_in_time_order_matches_the_fit_of_the_copied_rows(pop, ties):
     np.testing.assert_array_equal(got._event_index, ref._event_index[back])
     grad_beta, grad_hazard = np.ones((1, X.shape[1])), np.ones((1, got.times.size))
     _close(got.contributions(grad_beta, grad_hazard), ref.contributions(grad_beta, grad_hazard)[back])
+    with pytest.raises(RuntimeError, match="already taken"):
+        fitted.influence(horizon)  # its design copy now holds the contributions
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_influence_written_over_the_design_is_the_same(pop, ties):
+    X = DesignSpec.learn(pop, list(DEFAULT_COVARIATES)).transform(pop)
+    durations = pop["duration_days"].to_numpy(float)
+    events = pop["exited"].to_numpy(float)
+    fit = fit_cox(X, durations, events, ties=ties)
+    want = cox_influence(fit, X, durations, events, 365.0)
+    Z = X.copy(order="A")  # the same memory layout: the same products, to the bit
+    got = cox_influence(fit, Z, durations, events, 365.0, overwrite_Z=True)
+    assert np.shares_memory(got.beta_contribution, Z)
+    np.testing.assert_array_equal(got.beta_contribution, want.beta_contribution)
+    np.testing.assert_array_equal(got._exp_lp, want._exp_lp)
 
 
 def test_sorted_columns_of_a_column_major_design():

@@ -6,7 +6,9 @@ letting `anker.models.cox.fit_cox` sort it holds two copies of the cohort's
 design (at 1,000,000 spells x 25 terms, 200 MB each) next to ``X``. Here the
 rows are gathered once, already in the fit's time order and column-major;
 the fit centres that copy in place and the linearisation
-(`anker.outcome.cox_functionals.cox_influence`) reads the same centred copy.
+(`anker.outcome.cox_functionals.cox_influence`) reads the same centred copy
+and writes its (n, p) beta contributions over it: one cohort-sized array
+at any time.
 The fit is the one ``fit_cox(X[rows], ...)`` gives: the same rows, sorted the
 same way.
 """
@@ -18,11 +20,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from anker.models.cox import CoxFit, fit_cox
+from anker.models.efron import EfronTerms, efron_terms
 from anker.models.partial_likelihood import sorted_columns, time_order
 from anker.outcome.cox_functionals import CoxInfluence, cox_influence
 
 
-@dataclass(frozen=True)
+@dataclass
 class RowsFit:
     """A Cox fit of some rows of a design, with their centred, time-ordered copy.
 
@@ -32,15 +35,26 @@ class RowsFit:
 
     fit: CoxFit
     rows: np.ndarray
-    ZT: np.ndarray
+    ZT: np.ndarray | None
     durations: np.ndarray
     events: np.ndarray
 
+    def _at_zero(self) -> CoxFit:
+        # ZT is centred at fit.center: as a fit centred at 0, it is the fit itself
+        if self.ZT is None:
+            raise RuntimeError("influence() was already taken from this fit")
+        return replace(self.fit, center=np.zeros_like(self.fit.center))
+
+    def efron_terms(self) -> EfronTerms:
+        """The fit's `anker.models.efron.efron_terms` (per event time: any row order)."""
+        return efron_terms(self._at_zero(), self.ZT.T, self.durations, self.events)
+
     def influence(self, horizon: float) -> CoxInfluence:
-        """The fit's `CoxInfluence`, per person in the order of ``rows``."""
-        # ZT is centred at fit.center: linearised as a fit centred at 0, it is the fit itself
-        zero = replace(self.fit, center=np.zeros_like(self.fit.center))
-        infl = cox_influence(zero, self.ZT.T, self.durations, self.events, horizon)
+        """The fit's `CoxInfluence`, per person in the order of ``rows`` (once: its beta
+        contributions take the memory of the design copy)."""
+        zero = self._at_zero()
+        ZT, self.ZT = self.ZT, None
+        infl = cox_influence(zero, ZT.T, self.durations, self.events, horizon, overwrite_Z=True)
         return replace(infl, fit=self.fit)
 
 

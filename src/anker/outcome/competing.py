@@ -26,8 +26,9 @@ import pandas as pd
 from scipy import stats
 
 from anker.errors import AnkerDataError
-from anker.models.cox import CoxFit, fit_cox
-from anker.models.efron import EfronTerms, efron_terms
+from anker.models.cox import CoxFit
+from anker.models.efron import EfronTerms
+from anker.outcome.cohort_cox import fit_rows
 from anker.outcome.cox_functionals import cox_influence
 from anker.outcome.inference import cluster_sums, stratified_se
 from anker.survival import product_limit
@@ -184,7 +185,6 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
     values, rows_values, contribution = {}, {}, np.zeros((A.size, 2))
     for a in (0, 1):
         rows = np.flatnonzero(A == a)
-        X_rows = X[rows]  # one copy of the cohort's design for its three cause models
         models = {}
         for k in CAUSES:
             ev = (cause[rows] == k).astype(float)
@@ -194,8 +194,10 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
                 # exhaustion is (nearly) determined by work history: its cause-specific model
                 # separates, which only sharpens its hazard; the work model is checked below
                 warnings.simplefilter("ignore", RuntimeWarning)
-                fit = fit_cox(X_rows, durations[rows], ev, ties="efron")
-            terms = efron_terms(fit, X_rows, durations[rows], ev)
+                fitted = fit_rows(X, rows, durations[rows], ev, ties="efron")
+            # one (rows x terms) copy of the cohort at a time, this cause's fit's
+            fit, terms = fitted.fit, fitted.efron_terms()
+            del fitted
             keep = fit.baseline_times <= horizon
             models[k] = (_Baseline(fit, fit.baseline_times[keep], terms.hazard[keep], terms, ev),
                          rows)
@@ -210,8 +212,9 @@ def competing_exits(reason: pd.Series, durations: np.ndarray, events: np.ndarray
         for k, (base, rws) in models.items():
             # one cause's (rows x terms) linearisation at a time: the g-formula needed only
             # the fits and baseline hazards
-            infl = cox_influence(base.fit, X_rows, durations[rws], base.events, horizon,
-                                 terms=base.terms)
+            # the design copy becomes the (rows x terms) beta contributions
+            infl = cox_influence(base.fit, X[rws], durations[rws], base.events, horizon,
+                                 terms=base.terms, overwrite_Z=True)
             per_row[rws] += infl.contributions(*grads[k])
             del infl
         contribution += sign * per_row

@@ -100,7 +100,7 @@ class CoxInfluence:
 
 def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
                   horizon: float, *, weights: np.ndarray | None = None,
-                  terms: EfronTerms | None = None) -> CoxInfluence:
+                  terms: EfronTerms | None = None, overwrite_Z: bool = False) -> CoxInfluence:
     """Linearise an unweighted Cox fit of ``Z`` on (durations, events), with the fit's tie rule.
 
     Efron fits get the Efron baseline and exact Efron score residuals
@@ -108,7 +108,9 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
     cov @ sum_i U_i. Case ``weights`` enter the baseline hazard (so a weight
     perturbation moves it as it moves the fit); the linearisation is that of
     the unweighted fit. ``terms``: the fit's `anker.models.efron.efron_terms` when
-    already computed (on the same rows and weights).
+    already computed (on the same rows and weights). ``overwrite_Z``: the (n, p)
+    beta contributions are written over ``Z`` (float, writeable), each block of rows
+    after it has been read: ``Z`` is then no longer the design.
     """
     Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
@@ -123,7 +125,7 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
     if fit.ties == "efron":
         terms = terms or efron_terms(fit, Z, durations, events, weights)
         # beta_hat - beta ~= U cov, formed a block of rows at a time (no (n, p) U)
-        beta_contribution = np.empty(Z.shape)
+        beta_contribution = _result(Z, overwrite_Z)
         for rows, block in efron_score_blocks(fit, Z, durations, events, terms):
             beta_contribution[rows] = block @ fit.cov
         hazard, event_weight, compensator = terms.hazard, terms.event_weight, terms.compensator
@@ -131,7 +133,8 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
     else:
         w = np.ones(exp_lp.size) if weights is None else np.asarray(weights, dtype=float)
         hazard, s0, risk_mean, beta_contribution = _breslow(fit, Z, durations, exp_lp, w,
-                                                            lived, is_event)
+                                                            lived, is_event,
+                                                            _result(Z, overwrite_Z))
         event_weight, compensator = 1.0 / s0, hazard / s0
         tied, beta_path = np.zeros(event_times.size), risk_mean * hazard[:, None]
 
@@ -150,14 +153,21 @@ def _blocks(n: int):
     return (slice(begin, begin + _ROWS_PER_CHUNK) for begin in range(0, n, _ROWS_PER_CHUNK))
 
 
+def _result(Z: np.ndarray, overwrite: bool) -> np.ndarray:
+    """Where the (n, p) beta contributions go: over Z itself when allowed and possible."""
+    if overwrite and Z.dtype == np.float64 and Z.flags.writeable:
+        return Z
+    return np.empty(Z.shape)
+
+
 def _breslow(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, exp_lp: np.ndarray,
-             w: np.ndarray, lived: np.ndarray, is_event: np.ndarray):
+             w: np.ndarray, lived: np.ndarray, is_event: np.ndarray, out: np.ndarray):
     """Breslow jumps, risk-set sums S0 and means zbar, and beta_hat - beta ~= U cov per row.
 
     The risk-set sums are per-time sums added up from the last event time back
     (a column at a time, no sort); the score residuals
     L_i = d_i (z_i - zbar(T_i)) - r_i sum_{t_j <= T_i} (z_i - zbar_j) lambda_j
-    a block of rows at a time: the (n, p) result is the only (n, p) array.
+    a block of rows at a time into ``out`` (which may be Z: each block is read first).
     """
     K, p = fit.baseline_times.size, Z.shape[1]
     bucket = lived - 1  # the last event time each row lives through
@@ -177,7 +187,6 @@ def _breslow(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, exp_lp: np.ndarr
     risk_mean = s1 / s0[:, None]
     cum_hazard = np.concatenate(([0.0], np.cumsum(hazard)))
     cum_mean = np.concatenate((np.zeros((1, p)), np.cumsum(risk_mean * hazard[:, None], axis=0)))
-    out = np.empty(Z.shape)
     for rows in _blocks(Z.shape[0]):
         Zc = Z[rows] - fit.center
         at = lived[rows]

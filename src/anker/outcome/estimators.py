@@ -200,8 +200,10 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     if propensity is not None and other_rules:
         model_notes.append(_other_rules_note(tau_reference, tau, A, propensity.weights))
     for a in (0, 1):
-        # the previous cohort's models ((n_a x p) linearisations each) go before the next
-        outcome = cens = res = None
+        # the previous cohort's models ((n_a x p) linearisations each) and per-row
+        # terms (a dozen n-vectors) go before the next cohort's are made
+        outcome = cens = res = w = omega = coef_m = psi = ipcw = out_c = cen_c = None
+        f_iptw = f_aipw = gradient = km_c = raw_ipcw = raw_grad = flat = f = cn = None
         own = A == a
         rows = np.flatnonzero(own)
         outcome = _outcome_model(a, outcome_model, pooled, durations, events, A, X, top)
