@@ -263,6 +263,9 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
                 if km_c is not None:
                     cn = cn + model_contributions(km_c, np.zeros((1, 0)), raw_grad, n)[:, 0]
             parts["naive"][a] = (value, cn)
+    # the last cohort's models and per-row terms, before the Kaplan-Meier curves
+    del outcome, cens, res, w, omega, coef_m, psi, ipcw, out_c, cen_c
+    del f_iptw, f_aipw, gradient, km_c, raw_ipcw, raw_grad, flat, f, cn
     results = {}
     if constant_tau:
         results["naive"] = naive(durations, events, A, float(tau[0]), influence=influence)

@@ -31,6 +31,7 @@ from anker.survival.bootstrap import (
     _check_boot,
     _rmst_from_cells,
 )
+from anker.survival.distinct import distinct_times
 from anker.survival.kaplan_meier import KaplanMeier, _km_from_counts
 from anker.survival.logrank import LogrankResult, logrank_of_counts
 from anker.survival.rmst import RMST, rmst_of_curve
@@ -103,7 +104,7 @@ def survival_counts(durations: Any, events: Any, groups: Any = None) -> Survival
         groups = np.zeros(durations.size, dtype=np.int64)
     groups = _check_groups(groups, durations.size)
     labels, group_index = np.unique(groups, return_inverse=True)
-    times, time_index = np.unique(durations, return_inverse=True)
+    times, time_index = distinct_times(durations)
     cell = group_index * times.size + time_index
     size = labels.size * times.size
     shape = (labels.size, times.size)

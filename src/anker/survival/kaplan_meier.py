@@ -18,6 +18,7 @@ import numpy as np
 
 from anker._weights import finite_variance
 from anker.survival._checks import _check_data
+from anker.survival.distinct import distinct_times
 
 __all__ = ["KaplanMeier", "kaplan_meier", "survival_at", "survival_at_time", "censoring_survival",
            "product_limit"]
@@ -120,7 +121,7 @@ def kaplan_meier(durations: Any, events: Any, *, weights: Any = None) -> KaplanM
     ([2.0, 3.0, 5.0, 8.0], [0.8, 0.6, 0.3, 0.3])
     """
     durations, events, weights = _check_data(durations, events, weights)
-    times, index = np.unique(durations, return_inverse=True)
+    times, index = distinct_times(durations)
     case = np.ones_like(durations) if weights is None else weights
     n_events = np.bincount(index, weights=case * events, minlength=times.size)
     n_total = np.bincount(index, weights=case, minlength=times.size)
@@ -192,7 +193,7 @@ def censoring_survival(durations: Any, events: Any) -> KaplanMeier:
     [1.0, 0.667, 0.667, 0.0]
     """
     durations, events, _ = _check_data(durations, events)
-    times, index = np.unique(durations, return_inverse=True)
+    times, index = distinct_times(durations)
     total = np.bincount(index, minlength=times.size).astype(float)
     exits = np.bincount(index, weights=events, minlength=times.size)
     at_risk = np.cumsum(total[::-1])[::-1] - exits

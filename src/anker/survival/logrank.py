@@ -9,6 +9,7 @@ import numpy as np
 from scipy import stats
 
 from anker.survival._checks import _check_data, _check_groups
+from anker.survival.distinct import distinct_times
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def logrank_test(durations: Any, events: Any, groups: Any) -> LogrankResult:
     labels, group_index = np.unique(groups, return_inverse=True)
     if labels.size < 2:
         raise ValueError(f"groups must hold at least two distinct values, found {labels.size}")
-    times, time_index = np.unique(durations, return_inverse=True)
+    times, time_index = distinct_times(durations)
     n_groups, n_times = labels.size, times.size
     cell = group_index * n_times + time_index
     size = n_groups * n_times
