@@ -133,3 +133,23 @@ def test_overwrite_x_gives_the_same_fit_and_spares_read_only_input():
     frozen.flags.writeable = False
     fit_logistic(frozen, y, overwrite_X=True)
     np.testing.assert_array_equal(frozen, X)
+
+
+@pytest.mark.parametrize("l2", [0.0, 2.0])
+def test_warm_start_from_a_sample_gives_the_fit_from_zero(monkeypatch, l2):
+    import anker.models.logistic as logistic
+
+    rng = np.random.default_rng(12)
+    n = 40_000
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n), rng.normal(50, 10, n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ [0.8, -0.5, 0.03] - 1.0)))).astype(float)
+    cold = fit_logistic(X, y, l2=l2)             # below the threshold: Newton from the mean
+    monkeypatch.setattr(logistic, "_WARM_START_ROWS", 5_000)
+    warm = fit_logistic(X, y, l2=l2)             # from the fit on a 1-in-8 sample
+    assert warm.n_iter < cold.n_iter
+    np.testing.assert_allclose(warm.coef, cold.coef, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(warm.se, cold.se, rtol=1e-8)
+    assert warm.loglik == pytest.approx(cold.loglik, abs=1e-6)
+    if l2 == 0:
+        ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12)
+        np.testing.assert_allclose(warm.coef, ref.params, atol=1e-6)

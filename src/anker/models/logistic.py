@@ -49,6 +49,8 @@ class LogisticFit:
 
 
 _GRAM_ROWS = 16_384
+# rows from which a fit starts from its fit on a 1-in-8 sample (see _warm_start)
+_WARM_START_ROWS = 200_000
 
 
 def weighted_gram(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -140,6 +142,57 @@ def _divide(l2: Any, c: float) -> Any:
         return l2  # refused by the fit, with its own message
 
 
+def _objective(Z: np.ndarray, y: np.ndarray, w: np.ndarray, off: np.ndarray, intercept: bool,
+               penalty: np.ndarray):
+    """Log-likelihood, gradient and information of the standardised problem, at b."""
+    i0, k = int(intercept), Z.shape[1] + int(intercept)
+
+    def evaluate(b: np.ndarray):
+        eta = Z @ b[i0:] + off + (b[0] if intercept else 0.0)
+        loglik = float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta)))
+                       - 0.5 * np.sum(penalty * b**2))
+        mu = expit(eta)
+        resid = w * (y - mu)
+        v = w * mu * (1 - mu)
+        info = np.empty((k, k))
+        info[i0:, i0:] = weighted_gram(Z, v)
+        grad = np.empty(k)
+        grad[i0:] = Z.T @ resid
+        if intercept:
+            grad[0] = resid.sum()
+            info[0, 0] = v.sum()
+            info[0, 1:] = info[1:, 0] = Z.T @ v
+        return loglik, grad - penalty * b, info + np.diag(penalty)
+
+    return evaluate
+
+
+def _warm_start(Z, y, w, off, intercept, penalty, zero, max_iter, tol) -> np.ndarray:
+    """Where the Newton steps on all rows begin: ``zero``, or the fit on every 8th row.
+
+    As for the Cox fit: on a large file the steps from the start spend most of
+    their passes over the data far from the estimate; the sample's estimate
+    (penalty scaled to its size) is within a few standard errors, from where two
+    or three full steps converge. The estimate is the one all rows give; a
+    sample fit that did not converge cleanly is not used.
+    """
+    if Z.shape[0] < _WARM_START_ROWS:
+        return zero
+    rows = slice(0, None, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            result = maximise(_objective(Z[rows], y[rows], w[rows], off[rows], intercept,
+                                         penalty / 8), zero, max_iter=max_iter, tol=tol,
+                              what="logistic")
+        except (FloatingPointError, np.linalg.LinAlgError):
+            return zero
+    if not (result.converged and np.isfinite(result.x).all()
+            and not diverging(result, tol).any()):
+        return zero
+    return result.x
+
+
 def _fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None,
                   offset: np.ndarray | None = None, intercept: bool = True,
                   l2: float | np.ndarray = 0.0, max_iter: int = 100, tol: float = 1e-10,
@@ -215,24 +268,10 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = 
     def index(b: np.ndarray) -> np.ndarray:
         return Z @ b[i0:] + off + (b[0] if intercept else 0.0)
 
-    def evaluate(b: np.ndarray):
-        eta = index(b)
-        loglik = float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta)))
-                       - 0.5 * np.sum(penalty * b**2))
-        mu = expit(eta)
-        resid = w * (y - mu)
-        v = w * mu * (1 - mu)
-        info = np.empty((k, k))
-        info[i0:, i0:] = weighted_gram(Z, v)
-        grad = np.empty(k)
-        grad[i0:] = Z.T @ resid
-        if intercept:
-            grad[0] = resid.sum()
-            info[0, 0] = v.sum()
-            info[0, 1:] = info[1:, 0] = Z.T @ v
-        return loglik, grad - penalty * b, info + np.diag(penalty)
-
-    result = maximise(evaluate, beta, max_iter=max_iter, tol=tol, what="logistic")
+    start = _warm_start(Z, y, w, off, intercept, penalty, beta, max_iter, tol)
+    warm = start is not beta
+    result = maximise(_objective(Z, y, w, off, intercept, penalty), start, max_iter=max_iter,
+                      tol=tol, what="logistic")
     beta, current, it = result.x, result.loglik, result.n_iter
     mu = expit(index(beta))
     info = result.info
@@ -245,6 +284,11 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = 
                       f"separated by some features{f' ({which} tend to infinity)' if which else ''}"
                       "; estimates and standard errors are unreliable",
                       SeparationWarning, stacklevel=2)
+    if warm and result.converged and result.last_step is not None and not infinite.any():
+        # as for the Cox fit (anker.models.cox): from a warm start the driver stops a step
+        # earlier than from zero; its last Newton step, computed and not taken, is far
+        # below what the tolerance allows, and taking it ends nearer the maximum
+        beta = beta + result.last_step
     cov_z = covariance(info, all_names, what="logistic", infinite=infinite)
     # back to the original scale: beta_orig = T beta_z
     T = np.diag(1 / np.concatenate([[1.0] if intercept else [], scale]))
