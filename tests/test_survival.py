@@ -492,7 +492,7 @@ def test_censoring_survival_by_hand():
 
 def test_blocked_draws_are_multinomial_and_the_same_through_both_doors(monkeypatch):
     # strata of many blocks: counts over blocks first, then uniform draws within each block
-    from anker.survival import bootstrap as engine
+    from anker.survival import resample as engine
 
     monkeypatch.setattr(engine, "_BLOCK", 7)
     _check_blocked_draws(engine, np.repeat([0, 1], [60, 45]), 4000)
@@ -500,7 +500,7 @@ def test_blocked_draws_are_multinomial_and_the_same_through_both_doors(monkeypat
 
 def test_draws_from_raw_words_are_multinomial_and_the_same_through_both_doors():
     # full blocks of 2**16 people draw 16 bits of raw generator output each
-    from anker.survival import bootstrap as engine
+    from anker.survival import resample as engine
 
     _check_blocked_draws(engine, np.repeat([0, 1], [3 * 65_536 + 11, 65_536]), 200)
 
@@ -513,7 +513,8 @@ def _check_blocked_draws(engine, strata, n_boot):
     # the multiplier door: the same resamples, summed against the values a block at a time
     values = np.random.default_rng(4).normal(size=(n, 2))
     rng = np.random.default_rng(3)
-    sums = np.stack([engine._resample_sum(rng, spans, values) for _ in range(n_boot)])
+    columns = np.ascontiguousarray(values.T)
+    sums = np.stack([engine._resample_sum(rng, spans, columns) for _ in range(n_boot)])
     np.testing.assert_allclose(sums, counts @ values, rtol=1e-12, atol=1e-9)
     # Multinomial(s; 1/s each) within each stratum: mean 1, variance 1 - 1/s, covariance -1/s
     for start, s in spans:

@@ -33,6 +33,7 @@ import numpy as np
 from anker._progress import progress
 from anker.survival._checks import _check_data, _check_groups, _check_horizon
 from anker.survival.kaplan_meier import product_limit
+from anker.survival.resample import _draw_indices, _resample_sum, _scratch, _strata_blocks
 from anker.survival.rmst import rmst
 
 __all__ = [
@@ -47,85 +48,6 @@ Seed = int | np.random.Generator | np.random.SeedSequence | None
 
 # elements per chunk of replicates (x 8 bytes): bounds the memory of every bootstrap door
 _CHUNK_ELEMENTS = 1 << 20
-
-
-def _strata_blocks(n: int, strata: Any) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Rows sorted by stratum and each stratum's (start, size) block in that order."""
-    if strata is None:
-        return np.arange(n), [(0, n)]
-    strata = np.asarray(strata)
-    if strata.shape != (n,):
-        raise ValueError(f"strata has shape {strata.shape}, the data have {n} rows")
-    _, codes = np.unique(strata, return_inverse=True)
-    sizes = np.bincount(codes)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    return np.argsort(codes, kind="stable"), list(zip(starts.tolist(), sizes.tolist(), strict=True))
-
-
-# bins per block of a stratum's draw: a block's counts (512 KB) stay in a core's L2 cache
-_BLOCK = _WORD = 1 << 16
-
-
-def _stratum_draws(rng: np.random.Generator, size: int):
-    """One resample of a stratum of ``size`` people, as (first bin, bins, draws) per block.
-
-    First how many of the ``size`` draws fall in each block of `_BLOCK` bins
-    (one multinomial), then each block's draws uniformly within it: the same
-    multinomial counts as ``size`` uniform draws over the stratum, while each
-    block's counting stays in cache.
-    """
-    if size <= _BLOCK:
-        yield 0, size, rng.integers(0, size, size, dtype=np.uint32)
-        return
-    starts = np.arange(0, size, _BLOCK)
-    widths = np.minimum(_BLOCK, size - starts)
-    totals = rng.multinomial(size, widths / size)
-    for start, width, total in zip(starts.tolist(), widths.tolist(), totals.tolist(), strict=True):
-        if width == _WORD:
-            # a block of 2**16 people: each 16 bits of the generator's raw output is one
-            # exactly uniform draw, four per 64-bit word, against one bounded draw each
-            words = rng.bit_generator.random_raw(-(-total // 4))
-            yield start, width, words.view(np.uint16)[:total]
-        else:
-            yield start, width, rng.integers(0, width, total, dtype=np.uint32)
-
-
-def _draw_indices(
-    rng: np.random.Generator, blocks: tuple[np.ndarray, list[tuple[int, int]]], n_rows: int
-) -> np.ndarray:
-    """(n_rows, n) resampled positions in the stratum-sorted row order (``blocks[0]``).
-
-    One call per replicate and stratum, so the random stream, and with it
-    every replicate, is the same however the replicates are chunked. Within
-    a stratum the positions come grouped by block, not in draw order.
-    """
-    order, spans = blocks
-    index = np.empty((n_rows, order.size), dtype=np.int64)
-    for row in index:
-        for start, size in spans:
-            at = start
-            for first, _, drawn in _stratum_draws(rng, size):
-                row[at : at + drawn.size] = drawn
-                row[at : at + drawn.size] += start + first
-                at += drawn.size
-    return index
-
-
-def _resample_sum(
-    rng: np.random.Generator, spans: list[tuple[int, int]], ordered: np.ndarray
-) -> np.ndarray:
-    """sum_i W_i ordered_i for one resample: W the multinomial counts of each person.
-
-    The same calls on the random stream as `_draw_indices` (the same resamples through
-    either door); each block's counts meet their rows of ``ordered`` in cache.
-    """
-    acc = np.zeros(ordered.shape[1])
-    for start, size in spans:
-        for first, width, drawn in _stratum_draws(rng, size):
-            lo = start + first
-            # bincount casts other integer types itself, about five times slower than this
-            acc += np.bincount(drawn.astype(np.intp), minlength=width) @ ordered[lo : lo + width]
-    return acc
 
 
 def _check_boot(n_boot: Any) -> int:
@@ -228,7 +150,8 @@ def multiplier_bootstrap(
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     rng = np.random.default_rng(seed)
     order, spans = _strata_blocks(n, strata)
-    ordered = np.ascontiguousarray(matrix[order])
+    columns = np.ascontiguousarray(matrix[order].T)
+    scratch = _scratch(spans)
     total = matrix.sum(axis=0)
     out = np.empty((n_boot, matrix.shape[1]))
     with progress(n_boot, desc="bootstrap (multiplier)") as bar:
@@ -237,7 +160,7 @@ def multiplier_bootstrap(
             for r in range(begin, begin + rows):
                 # sum_i W_i IF_i for every column at once, whatever the number of
                 # estimators sharing the draw
-                out[r] = (_resample_sum(rng, spans, ordered) - total) / n
+                out[r] = (_resample_sum(rng, spans, columns, scratch) - total) / n
             bar.update(rows)
     return out[:, 0] if influence.ndim == 1 else out
 
