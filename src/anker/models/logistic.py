@@ -172,8 +172,8 @@ def _warm_start(Z, y, w, off, intercept, penalty, zero, max_iter, tol) -> np.nda
 
     As for the Cox fit: on a large file the steps from the start spend most of
     their passes over the data far from the estimate; the sample's estimate
-    (penalty scaled to its size) is within a few standard errors, from where two
-    or three full steps converge. The estimate is the one all rows give; a
+    (penalty scaled to its size) is within a few standard errors, from where
+    fewer full steps converge (tested). The estimate is the one all rows give; a
     sample fit that did not converge cleanly is not used.
     """
     if Z.shape[0] < _WARM_START_ROWS:

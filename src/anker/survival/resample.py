@@ -87,9 +87,8 @@ def _resample_sum(
     ``columns`` is (k, n), the values in the stratum-sorted row order, each
     column's values contiguous. The same calls on the random stream as
     `_draw_indices` (the same resamples through either door); each block's
-    counts meet their values in cache. ``scratch``: two float/intp buffers of
-    at least `_BLOCK` + the largest block's draws, reused across calls (a fresh
-    half-MB array per block costs more than the counting on a busy machine).
+    counts meet their values in cache. ``scratch``: the (intp, float) buffers of
+    `_scratch`, reused across calls instead of new arrays per block.
     """
     index, counts = scratch if scratch is not None else _scratch(spans)
     acc = np.zeros(columns.shape[0])
