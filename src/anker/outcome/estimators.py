@@ -250,6 +250,8 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         parts["gcomp"][a] = (g_a, c["gcomp"])
         parts["iptw"][a] = (iptw_a, c["iptw"])
         parts["aipw"][a] = (g_a + resid, c["aipw"])
+        # the cohort's models and terms are spent: freed before the paid-days naive mean
+        outcome = cens = res = psi = ipcw = out_c = cen_c = f_iptw = f_aipw = f = None
         if not constant_tau:
             # paid days: the unadjusted mean of each cohort, censoring by Kaplan-Meier
             km_c = fit_censoring("km", durations, events, tau, rows, X)
