@@ -200,10 +200,6 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
     if propensity is not None and other_rules:
         model_notes.append(_other_rules_note(tau_reference, tau, A, propensity.weights))
     for a in (0, 1):
-        # the previous cohort's models ((n_a x p) linearisations each) and per-row
-        # terms (a dozen n-vectors) go before the next cohort's are made
-        outcome = cens = res = w = omega = coef_m = psi = ipcw = out_c = cen_c = None
-        f_iptw = f_aipw = gradient = km_c = raw_ipcw = raw_grad = flat = f = cn = None
         own = A == a
         rows = np.flatnonzero(own)
         outcome = _outcome_model(a, outcome_model, pooled, durations, events, A, X, top)
@@ -250,24 +246,12 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         parts["gcomp"][a] = (g_a, c["gcomp"])
         parts["iptw"][a] = (iptw_a, c["iptw"])
         parts["aipw"][a] = (g_a + resid, c["aipw"])
-        # the cohort's models and terms are spent: freed before the paid-days naive mean
-        outcome = cens = res = psi = ipcw = out_c = cen_c = f_iptw = f_aipw = f = None
+        # the cohort's models ((n_a x p) linearisations) and per-row terms (a dozen
+        # n-vectors) are spent: freed before the paid-days mean and the next cohort
+        outcome = cens = res = w = omega = tpi = coef_m = psi = ipcw = out_c = cen_c = None
+        f_iptw = f_aipw = f = gradient = None
         if not constant_tau:
-            # paid days: the unadjusted mean of each cohort, censoring by Kaplan-Meier
-            km_c = fit_censoring("km", durations, events, tau, rows, X)
-            flat = own / own.sum()
-            raw_ipcw, raw_grad = ipcw_product_limit(grid, durations, events, tau, own, flat, km_c)
-            raw_ipcw = np.nan_to_num(raw_ipcw)
-            value = float(flat @ raw_ipcw)
-            cn = None
-            if influence:
-                cn = flat * np.where(own, raw_ipcw - value, 0.0)
-                if km_c is not None:
-                    cn = cn + model_contributions(km_c, np.zeros((1, 0)), raw_grad, n)[:, 0]
-            parts["naive"][a] = (value, cn)
-    # the last cohort's models and per-row terms, before the Kaplan-Meier curves
-    del outcome, cens, res, w, omega, coef_m, psi, ipcw, out_c, cen_c
-    del f_iptw, f_aipw, gradient, km_c, raw_ipcw, raw_grad, flat, f, cn
+            parts["naive"][a] = _paid_days_naive(grid, durations, events, tau, own, X, influence)
     results = {}
     if constant_tau:
         results["naive"] = naive(durations, events, A, float(tau[0]), influence=influence)
@@ -292,6 +276,24 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         min_censoring_survival=min_g, notes=tuple(model_notes),
         propensity_kind=None if propensity is None else propensity.kind,
     )
+
+
+def _paid_days_naive(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.ndarray,
+                     own: np.ndarray, X: np.ndarray, influence: bool):
+    """Paid days: the unadjusted mean of one cohort (``own``) and its contributions, with
+    censoring by Kaplan-Meier."""
+    km_c = fit_censoring("km", durations, events, tau, np.flatnonzero(own), X)
+    flat = own / own.sum()
+    raw_ipcw, raw_grad = ipcw_product_limit(grid, durations, events, tau, own, flat, km_c)
+    raw_ipcw = np.nan_to_num(raw_ipcw)
+    value = float(flat @ raw_ipcw)
+    if not influence:
+        return value, None
+    contribution = flat * np.where(own, raw_ipcw - value, 0.0)
+    if km_c is not None:
+        contribution = contribution + model_contributions(km_c, np.zeros((1, 0)), raw_grad,
+                                                          own.size)[:, 0]
+    return value, contribution
 
 
 def _other_rules_note(tau_reference, tau, A, weights) -> str:
