@@ -27,9 +27,10 @@ from lifelines.utils import restricted_mean_survival_time
 import anker
 from anker.errors import AnkerDataError
 from anker.models.cox import fit_cox
+from anker.models.cox_functionals import cox_influence, rmst_functional
 from anker.outcome import DEFAULT_COVARIATES, OverlapWarning, compare_cohorts
-from anker.outcome.cox_functionals import cox_influence, proportional_hazards_test, rmst_functional
 from anker.outcome.estimators import point_estimates, propensity_basis
+from anker.outcome.ph_test import proportional_hazards_test
 from anker.survival import bootstrap_refit, multiplier_bootstrap, rmst
 
 ROSSI_COVARIATES = ["age", "race", "wexp", "mar", "paro", "prio"]

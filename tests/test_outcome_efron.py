@@ -89,7 +89,7 @@ def test_gformula_att_agrees_with_r(gbsg):
 
 def test_efron_influence_is_the_infinitesimal_jackknife_with_heavy_ties():
     """d(functional)/d(weight of person i) by refitting, on 120 spells with 21 distinct days."""
-    from anker.outcome.cox_functionals import cox_influence, rmst_functional
+    from anker.models.cox_functionals import cox_influence, rmst_functional
 
     rng = np.random.default_rng(0)
     n = 120

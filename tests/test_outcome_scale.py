@@ -14,10 +14,10 @@ import pytest
 
 import anker
 from anker.models.cox import fit_cox
+from anker.models.cox_functionals import cox_influence
 from anker.models.design import DesignSpec
 from anker.outcome import competing
 from anker.outcome.compare import DEFAULT_COVARIATES
-from anker.outcome.cox_functionals import cox_influence
 from anker.outcome.ph_test import zph_score_test
 from tests.helpers.scale_reference import gformula_reference, regime_means_reference, zph_reference
 
@@ -239,7 +239,7 @@ def test_pooled_fit_in_time_order_matches_the_stacked_design(pop, monkeypatch):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_breslow_influence_in_blocks_matches_the_whole_matrix_version(pop, monkeypatch, weighted):
-    from anker.outcome import cox_functionals
+    from anker.models import cox_functionals
     from tests.helpers.scale_reference import breslow_influence_reference
 
     X = DesignSpec.learn(pop, list(DEFAULT_COVARIATES)).transform(pop)

@@ -29,6 +29,9 @@ INFLOW_FEATURES = ("age", "education", "occupation_group", "sector", "work_histo
                    "daily_wage", "prior_spells", "prior_sanctions", "culpable_dismissal",
                    "registration_lag_days", "health_limitation", "tightness",
                    "unemployment_rate", "entitlement_days")
+# the cohort comparison's default adjustment: the inflow features less the entitlement
+# (an outcome scale, not a confounder); never the protected attributes unless listed
+COMPARISON_COVARIATES = tuple(f for f in INFLOW_FEATURES if f != "entitlement_days")
 MAX_EXAMPLES = 3
 
 

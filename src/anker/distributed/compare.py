@@ -1,12 +1,14 @@
-"""`compare_cohorts` on a Dask frame: the unadjusted comparison from per-partition counts.
+"""`compare_cohorts` on a Dask frame: the naive comparison from counts, g-computation from sums.
 
 Kaplan-Meier per cohort, the RMST and its Greenwood-type SE, the log-rank
 test and the Kaplan-Meier bootstrap need only the number of events and of
 spells ending per (cohort, duration). Each partition is counted where it
 lies; only those counts (a few thousand numbers per cohort with durations
 in whole days) travel, and `anker.survival.counts` computes the estimates,
-equal to the in-memory ones. The adjusted estimators need every spell's
-covariates and influence values and say so.
+equal to the in-memory ones. ``method="gcomp"`` adds the g-computation
+estimate from per-partition sums (`anker.distributed.gcomp`); the weighting
+estimators need every spell's propensity and censoring weights in memory and
+say so.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import pandas as pd
 from scipy import stats
 
 from anker.distributed._frames import meta, require_dask
-from anker.distributed.comparison import IN_MEMORY_ONLY, NaiveComparison
+from anker.distributed.comparison import IN_MEMORY_ONLY, DistributedComparison, NaiveComparison
 from anker.distributed.design import numeric_column
+from anker.distributed.gcomp import gcomp_dask
 from anker.errors import AnkerDataError
-from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY, require_columns
+from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY, COMPARISON_COVARIATES, require_columns
 from anker.survival.bootstrap import bootstrap_km_rmst, percentile_ci
 from anker.survival.counts import (
     SurvivalCounts,
@@ -159,12 +162,21 @@ def _refuse(method: str, n_boot: Any, level: Any, horizon: Any, comparison_col: 
     if method in IN_MEMORY_ONLY:
         raise ValueError(
             f"method={method!r} cannot run on a Dask frame: it needs every spell's covariates in "
-            "memory (a Cox and a propensity model and influence values per spell). On a Dask "
-            "frame use method='naive' (Kaplan-Meier, RMST and log-rank from counts per day), or "
-            "compare ddf.compute() or a sample in memory")
-    if method != "naive":
-        raise ValueError(f"method must be one of ['naive', {', '.join(map(repr, IN_MEMORY_ONLY))}], "
-                         f"got {method!r}")
+            "memory (propensity and censoring weights and influence values per spell). On a Dask "
+            "frame use method='naive' (Kaplan-Meier, RMST and log-rank from counts per day) or "
+            "method='gcomp' (g-computation from per-partition sums), or compare ddf.compute() "
+            "or a sample in memory")
+    if method not in ("naive", "gcomp"):
+        raise ValueError(f"method must be one of ['naive', 'gcomp', "
+                         f"{', '.join(map(repr, IN_MEMORY_ONLY))}], got {method!r}")
+    if method == "gcomp" and options.get("outcome_model", "per_cohort") != "per_cohort":
+        raise ValueError(f"outcome_model={options['outcome_model']!r}: on a Dask frame the "
+                         "g-computation fits one Cox model per cohort (outcome_model='per_cohort'); "
+                         "compare in memory for a pooled model")
+    if method == "gcomp" and options.get("estimand", "att") not in ("att", "ate"):
+        raise ValueError(f"estimand={options['estimand']!r}: on a Dask frame the g-computation "
+                         "estimates 'att' or 'ate' (overlap weights need the propensity model in "
+                         "memory)")
     refuse_groups(comparison_col, cluster_col, "is not supported on a Dask frame (the counts are "
                   "per cohort and day, not per group or cluster): compare in memory")
     # counts per (cohort, day) hold no entitlement: "auto" is time on benefit here
@@ -202,15 +214,20 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
                          n_boot: int = 1000, seed: Any = 0, level: float = 0.95,
                          comparison_col: str | None = None, cluster_col: str | None = None,
                          covariates: Sequence[str] | None = None, **options: Any) -> NaiveComparison:
-    """The unadjusted (naive) comparison of two cohorts of a Dask frame, from counts.
+    """The comparison of two cohorts of a Dask frame: naive from counts, or g-computation.
 
     `anker.compare_cohorts` hands a Dask frame here; the arguments mean what
-    they mean there. Only ``method="naive"`` runs: the Kaplan-Meier RMST per
-    cohort up to ``horizon`` with its Greenwood-type SE, their difference
-    (other minus reference, calendar days), the log-rank test and, with
-    ``n_boot`` > 0, the Kaplan-Meier bootstrap as multinomial draws over the
-    counts. All equal the in-memory ``compare_cohorts(df, method="naive")``;
-    ``covariates`` are not used by the naive estimator and are not read.
+    they mean there. ``method="naive"``: the Kaplan-Meier RMST per cohort up
+    to ``horizon`` with its Greenwood-type SE, their difference (other minus
+    reference, calendar days), the log-rank test and, with ``n_boot`` > 0, the
+    Kaplan-Meier bootstrap as multinomial draws over the counts; all equal the
+    in-memory ``compare_cohorts(df, method="naive")``, and ``covariates`` are
+    not read. ``method="gcomp"`` adds the g-computation estimate on
+    ``covariates`` (default `anker.outcome.DEFAULT_COVARIATES`) and returns a
+    `DistributedComparison`: its estimate and SE equal the in-memory
+    ``compare_cohorts(df, method="gcomp", n_boot=0, outcome="time_on_benefit")``,
+    its interval is the normal one from that SE (``n_boot`` bootstraps the
+    naive row only). The outcome is time on benefit (the counts hold no entitlement).
 
     Examples
     --------
@@ -231,11 +248,49 @@ def compare_cohorts_dask(ddf: Any, *, cohort_col: str = "cohort", reference: Any
     counts = all_counts.select([reference, other])
     for label in (reference, other):
         _check_cohort(counts, label, horizon, notes)
+    if method == "gcomp":
+        return _with_gcomp(ddf, counts, reference=reference, other=other, cohort_col=cohort_col,
+                           duration_col=duration_col, event_col=event_col, horizon=horizon,
+                           n_boot=n_boot, seed=seed, level=level, unit=unit, notes=notes,
+                           n_partitions=n_parts, covariates=covariates,
+                           estimand=options.get("estimand", "att"),
+                           reference_levels=options.get("reference_levels"))
     if covariates:
         notes.append(f"covariates {list(covariates)} not used: the naive comparison is unadjusted")
     return naive_from_counts(counts, reference=reference, other=other, cohort_col=cohort_col,
                              horizon=horizon, n_boot=n_boot, seed=seed, level=level, unit=unit,
                              notes=notes, n_partitions=n_parts)
+
+
+def _with_gcomp(ddf: Any, counts: SurvivalCounts, *, reference: Any, other: Any, cohort_col: str,
+                duration_col: str, event_col: str, horizon: float, n_boot: int, seed: Any,
+                level: float, unit: Any, notes: list[str], n_partitions: int,
+                covariates: Sequence[str] | None, estimand: str,
+                reference_levels: dict[str, Any] | None) -> DistributedComparison:
+    """The naive comparison from counts with the g-computation row from per-partition sums."""
+    covariates = list(COMPARISON_COVARIATES if covariates is None else covariates)
+    parts = gcomp_dask(ddf, cohort_col=cohort_col, labels=(reference, other), covariates=covariates,
+                       duration_col=duration_col, event_col=event_col, horizon=horizon,
+                       estimand=estimand, reference_levels=reference_levels)
+    naive = naive_from_counts(counts, reference=reference, other=other, cohort_col=cohort_col,
+                              horizon=horizon, n_boot=n_boot, seed=seed, level=level, unit=unit,
+                              notes=notes, n_partitions=n_partitions)
+    z = stats.norm.ppf(0.5 + level / 2)
+    low, high = parts.estimate - z * parts.se, parts.estimate + z * parts.se
+    per_unit = naive._benefit_days_per_unit
+    row = {"estimate": parts.estimate, "se": parts.se, "ci_low": low, "ci_high": high,
+           "estimate_benefit_days": parts.estimate * per_unit,
+           "ci_low_benefit_days": low * per_unit, "ci_high_benefit_days": high * per_unit,
+           "rmst_other": parts.means[1], "rmst_reference": parts.means[0]}
+    estimates = pd.concat([naive.estimates,
+                           pd.DataFrame([row], index=pd.Index(["gcomp"], name="method"))[_COLUMNS]])
+    fields = {f: getattr(naive, f) for f in NaiveComparison.__dataclass_fields__}
+    fields.update(method="gcomp", rmst_difference=parts.estimate, ci=(float(low), float(high)),
+                  se=parts.se, boot_differences=None, estimates=estimates,
+                  curves={**naive.curves, **parts.curves})
+    return DistributedComparison(**fields, estimand=estimand, covariates=tuple(covariates),
+                                 terms=tuple(parts.spec.term_names),
+                                 outcome_fits={reference: parts.fits[0], other: parts.fits[1]})
 
 
 def naive_from_counts(counts: SurvivalCounts, *, reference: Any, other: Any, cohort_col: str,

@@ -1,4 +1,4 @@
-"""The result of a cohort comparison from counts (`compare_cohorts` on a Dask frame)."""
+"""The result of a cohort comparison on a Dask frame: from counts, and with g-computation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 from anker.schema import BENEFIT_DAYS_PER_CALENDAR_DAY
 from anker.survival.counts import SurvivalCounts
 
-IN_MEMORY_ONLY = ("gcomp", "iptw", "aipw", "did")
+IN_MEMORY_ONLY = ("iptw", "aipw", "did")
 
 
 @dataclass(frozen=True, repr=False)
@@ -87,6 +87,25 @@ class NaiveComparison:
         return str(self.summary)
 
 
+@dataclass(frozen=True, repr=False)
+class DistributedComparison(NaiveComparison):
+    """`NaiveComparison` plus the g-computation estimate (``method="gcomp"`` on a Dask frame).
+
+    ``estimates`` has the ``naive`` and ``gcomp`` rows and ``rmst_difference``,
+    ``ci`` and ``se`` are the g-computation's (a normal interval from its
+    influence-function SE: no bootstrap replicates, so ``boot_differences``
+    is None; ``replicates`` holds the naive ones). ``outcome_fits``: the Cox
+    model per cohort label (Efron ties) on ``terms``; ``curves`` adds the
+    g-computation curves ``gcomp_other`` and ``gcomp_reference`` (event times,
+    mean survival over the target spells).
+    """
+
+    estimand: str = "att"
+    covariates: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+    outcome_fits: dict = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class NaiveSummary:
     """Printable summary of a `NaiveComparison`: ``title``, ``info`` (key figures),
@@ -131,15 +150,30 @@ def _summary(cmp: NaiveComparison) -> NaiveSummary:
                           f"{cmp.counts.times.size:,} distinct durations"),
     }
     est = cmp.estimates
-    table = pd.DataFrame({"estimator": ["naive (Kaplan-Meier)"], unit: est["estimate"].to_numpy(),
+    adjusted = "gcomp" in est.index
+    labels = {"naive": "naive (Kaplan-Meier)", "gcomp": "g-computation (Cox per cohort)"}
+    table = pd.DataFrame({"estimator": [labels[m] for m in est.index],
+                          unit: est["estimate"].to_numpy(),
                           "ci_low": est["ci_low"].to_numpy(), "ci_high": est["ci_high"].to_numpy(),
                           "se": est["se"].to_numpy()},
-                         index=pd.Index(["naive"], name="method"))
+                         index=pd.Index(est.index, name="method"))
     table["benefit_days"] = est["estimate_benefit_days"].to_numpy()
     notes = tuple(cmp.notes) + (
-        "unadjusted: assumes the cohorts are comparable (no business cycle, no composition "
-        "change) and censoring independent; the adjusted estimators "
-        f"({', '.join(IN_MEMORY_ONLY)}) need the rows in memory",)
-    title = (f"Cohort comparison from counts: {cmp.other} minus {cmp.reference}, "
+        "naive: unadjusted; assumes the cohorts are comparable (no business cycle, no "
+        "composition change) and censoring independent",)
+    if adjusted:
+        target = "the other cohort (ATT)" if cmp.estimand == "att" else "both cohorts (ATE)"
+        info["naive CI"] = info.pop("CI")
+        info["adjusted for"] = ", ".join(cmp.terms) or "(no terms)"
+        info["gcomp CI"] = f"{level}, normal, influence-function SE (both Cox fits included)"
+        notes += (f"gcomp: one Cox model per cohort (Efron ties), averaged over {target}; "
+                  "assumes the outcome model and no unmeasured confounding; handles censoring "
+                  "that depends on the covariates",
+                  f"the weighting estimators ({', '.join(IN_MEMORY_ONLY)}) need the rows in memory")
+    else:
+        notes += ("adjusted estimators: g-computation runs on a Dask frame with method='gcomp'; "
+                  f"{', '.join(IN_MEMORY_ONLY)} need the rows in memory",)
+    how = "per-partition sums" if adjusted else "counts"
+    title = (f"Cohort comparison from {how}: {cmp.other} minus {cmp.reference}, "
              f"RMST difference up to {cmp.horizon:g} {unit}")
     return NaiveSummary(title=title, info=pd.Series(info, name="value"), table=table, notes=notes)

@@ -25,15 +25,16 @@ def _partition_levels(part: pd.DataFrame, features: Sequence[str],
     return counts, missing, infinite
 
 
-def learn_design_dask(ddf: Any, features: Sequence[str], *,
-                      categorical: Iterable[str] = ()) -> DesignSpec:
+def learn_design_dask(ddf: Any, features: Sequence[str], *, categorical: Iterable[str] = (),
+                      reference_levels: dict[str, object] | None = None) -> DesignSpec:
     """`anker.models.design.DesignSpec.learn` on a Dask frame, in one pass over the partitions.
 
     The levels of each categorical feature are counted per partition and
     summed, so the reference level (the schema's preferred one, else the most
     frequent) and the order of the dummy columns are those of the in-memory
-    spec. Missing values raise `anker.AnkerDataError` naming the columns and
-    the number of rows.
+    spec, also with ``reference_levels`` (the reference level per categorical
+    feature) or a ``CategoricalDtype`` with known categories. Missing values
+    raise `anker.AnkerDataError` naming the columns and the number of rows.
 
     Examples
     --------
@@ -53,6 +54,15 @@ def learn_design_dask(ddf: Any, features: Sequence[str], *,
     require_columns(empty, features, role="design matrix")
     forced = set(categorical)
     cats = [f for f in features if f in forced or _is_categorical(empty[f])]
+    references = dict(reference_levels or {})
+    unknown = [f for f in references if f not in features]
+    if unknown:
+        raise ValueError(f"reference_levels: {unknown} are not features ({list(features)})")
+    numeric = [f for f in references if f not in cats]
+    if numeric:
+        raise ValueError(f"reference_levels: {numeric[0]!r} is numeric and enters as a number; "
+                         "make it categorical (a string or pandas Categorical column) to give "
+                         "it a reference level")
     parts = map_blocks(_partition_levels, ddf.to_delayed(), features, cats)
     missing = sum((p[1] for p in parts), start=pd.Series(0, index=list(features)))
     if missing.any():
@@ -67,8 +77,17 @@ def learn_design_dask(ddf: Any, features: Sequence[str], *,
     for f in cats:
         counts = pd.concat([p[0][f] for p in parts]).groupby(level=0).sum()
         counts = counts.sort_values(ascending=False, kind="stable")
-        levels[f] = tuple(_level_order(f, counts.index, counts))
+        levels[f] = tuple(_level_order(f, counts.index, counts, _declared_dtype(empty[f]),
+                                       references.get(f)))
     return DesignSpec(features=features, levels=levels)
+
+
+def _declared_dtype(series: pd.Series) -> pd.Series | None:
+    """The (empty) column when its CategoricalDtype lists the categories: their order counts."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and "__UNKNOWN_CATEGORIES__" not in dtype.categories:
+        return series
+    return None
 
 
 def numeric_column(part: pd.DataFrame, column: str, what: str) -> np.ndarray:

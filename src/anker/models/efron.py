@@ -86,14 +86,34 @@ def tie_sums(d: np.ndarray, S0: np.ndarray, T0: np.ndarray, *, efron: bool = Tru
                    per_time(frac * frac * inv2))
 
 
-def efron_terms(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
-                weights: np.ndarray | None = None) -> EfronTerms:
-    """The Efron pieces of a fit of ``Z`` on (durations, events).
+@dataclass(frozen=True)
+class EfronSums:
+    """The additive pieces of `EfronTerms` per event time: sums over rows, so the sums of two
+    sets of rows (two partitions of a data set) are the sums of their union.
 
-    With case ``weights`` the sums are weighted and each tied exit counts with
-    the tied exits' mean weight (R's rule); the linearisation pieces are those
-    of the unweighted fit.
+    ``lived0`` (K,) and ``lived1`` (K, p): sums of r and r (z - center) over the rows whose
+    duration lies in [t_j, t_j+1) (risk-set sums are their sums from the end); ``tied0``,
+    ``tied1``: the same over the exits at t_j; ``d``: exits at t_j; ``event_weight``: their
+    summed case weights.
     """
+
+    lived0: np.ndarray
+    lived1: np.ndarray
+    tied0: np.ndarray
+    tied1: np.ndarray
+    d: np.ndarray
+    event_weight: np.ndarray
+
+    def __add__(self, other: EfronSums) -> EfronSums:
+        return EfronSums(*(a + b for a, b in zip(self._fields(), other._fields(), strict=True)))
+
+    def _fields(self) -> tuple[np.ndarray, ...]:
+        return (self.lived0, self.lived1, self.tied0, self.tied1, self.d, self.event_weight)
+
+
+def efron_sums(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
+               weights: np.ndarray | None = None) -> EfronSums:
+    """The `EfronSums` of some rows of a fit's data (at the fit's coefficients and centre)."""
     Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
     is_event = np.asarray(events, dtype=float) > 0
@@ -105,36 +125,49 @@ def efron_terms(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.nd
     r *= w
     times = fit.baseline_times
     K, p = times.size, Z.shape[1]
-    # risk-set sums at each event time t_j: sums over the rows whose duration lies in
-    # [t_j, t_j+1), added up from the last event time back; a column at a time, so no
+    # bucket j: the rows whose duration lies in [t_j, t_j+1); a column at a time, so no
     # (n, p) temporary (hundreds of MB at national scale) and no sort
     bucket = np.searchsorted(times, durations, side="right") - 1
     at_risk = bucket >= 0
     bucket = bucket[at_risk]
-
-    def from_the_end(values: np.ndarray) -> np.ndarray:
-        return np.cumsum(np.bincount(bucket, weights=values, minlength=K)[::-1])[::-1]
-
-    S0 = from_the_end(r[at_risk])
     group = np.searchsorted(times, durations[is_event])
     r_event = r[is_event]
-    S1, T1 = np.empty((K, p)), np.empty((K, p))
+    lived1, tied1 = np.empty((K, p)), np.empty((K, p))
     for j in range(p):
         z = Z[:, j] - fit.center[j]
-        S1[:, j] = from_the_end((r * z)[at_risk])
-        T1[:, j] = np.bincount(group, weights=r_event * z[is_event], minlength=K)
-    d = np.bincount(group, minlength=K).astype(float)
-    mean_w = np.bincount(group, weights=w[is_event], minlength=K) / np.maximum(d, 1)
-    T0 = np.bincount(group, weights=r_event, minlength=K)
-    sums = tie_sums(d, S0, T0)
-    hazard = mean_w * sums.inv
+        lived1[:, j] = np.bincount(bucket, weights=(r * z)[at_risk], minlength=K)
+        tied1[:, j] = np.bincount(group, weights=r_event * z[is_event], minlength=K)
+    return EfronSums(lived0=np.bincount(bucket, weights=r[at_risk], minlength=K), lived1=lived1,
+                     tied0=np.bincount(group, weights=r_event, minlength=K), tied1=tied1,
+                     d=np.bincount(group, minlength=K).astype(float),
+                     event_weight=np.bincount(group, weights=w[is_event], minlength=K))
+
+
+def efron_terms(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
+                weights: np.ndarray | None = None) -> EfronTerms:
+    """The Efron pieces of a fit of ``Z`` on (durations, events).
+
+    With case ``weights`` the sums are weighted and each tied exit counts with
+    the tied exits' mean weight (R's rule); the linearisation pieces are those
+    of the unweighted fit.
+    """
+    return efron_terms_from_sums(fit.baseline_times, efron_sums(fit, Z, durations, events, weights))
+
+
+def efron_terms_from_sums(times: np.ndarray, sums: EfronSums) -> EfronTerms:
+    """`EfronTerms` from the `EfronSums` of all the fit's rows (added up over partitions)."""
+    S0 = np.cumsum(sums.lived0[::-1])[::-1]
+    S1 = np.cumsum(sums.lived1[::-1], axis=0)[::-1]
+    T1, d = sums.tied1, sums.d
+    mean_w = sums.event_weight / np.maximum(d, 1)
+    ties = tie_sums(d, S0, sums.tied0)
+    hazard = mean_w * ties.inv
     # m_l = (S1 - f_l T1) / den_l is linear in f_l, so each sum over l is two scalar sums
-    path = S1 * sums.inv2[:, None] - T1 * sums.f_inv2[:, None]
-    mean_death = (S1 * sums.inv[:, None] - T1 * sums.f_inv[:, None]) / np.maximum(d, 1)[:, None]
-    tied_mean = S1 * sums.f_inv2[:, None] - T1 * sums.f2_inv2[:, None]
-    comp, tied, tied_hazard = sums.inv2, sums.f_inv2, sums.f_inv
-    return EfronTerms(times, hazard, hazard / np.maximum(d, 1), comp, tied, path, mean_death,
-                      tied_mean, tied_hazard)
+    path = S1 * ties.inv2[:, None] - T1 * ties.f_inv2[:, None]
+    mean_death = (S1 * ties.inv[:, None] - T1 * ties.f_inv[:, None]) / np.maximum(d, 1)[:, None]
+    tied_mean = S1 * ties.f_inv2[:, None] - T1 * ties.f2_inv2[:, None]
+    return EfronTerms(times, hazard, hazard / np.maximum(d, 1), ties.inv2, ties.f_inv2, path,
+                      mean_death, tied_mean, ties.f_inv)
 
 
 def efron_score_residuals(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,

@@ -5,9 +5,8 @@
   models), `estimators` (naive, g-computation, IPTW with IPCW, augmented IPCW),
   `aipcw` (restricted means under one regime and their gradients),
   `censoring` (the censoring models), `competing` (exits to work as a
-  competing exit), `cox_functionals` (a Cox fit's influence values),
-  `ph_test` (R's cox.zph), `inference` (SEs, bootstrap, intervals,
-  difference in differences), `balance` (weights and covariate balance),
+  competing exit), `ph_test` (R's cox.zph and the older Schoenfeld test),
+  `inference` (SEs, bootstrap, intervals, difference in differences), `balance` (weights and covariate balance),
   `summary` (the comparison's readable table);
 - `anker.outcome.coach`: `outcome_by_coach` (observed against expected exits),
   with the O/E arithmetic in `anker.outcome.funnel`.

@@ -19,7 +19,7 @@ The regime's mean is then sum_i pi_i m_i / sum pi + sum_{A_i = a} omega_i (psi_i
 (``iptw``), with target weights pi (ATT: the other cohort; ATE: everyone) and
 normalised propensity weights omega. `regime_means` also returns the
 gradients of these means with respect to both Cox models' coefficients and
-baseline hazard jumps, so that `anker.outcome.cox_functionals.CoxInfluence`
+baseline hazard jumps, so that `anker.models.cox_functionals.CoxInfluence`
 turns them into per-person contributions.
 """
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anker.models.cox_functionals import CoxInfluence
 from anker.outcome.aipcw_terms import CensoringOnGrid, OwnRows, Sums, own_rows
-from anker.outcome.cox_functionals import CoxInfluence
 from anker.survival import product_limit
 
 # cells per chunk of (rows x grid) matrices: ~1.2 MB per float64 array, so the

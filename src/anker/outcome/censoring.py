@@ -21,9 +21,9 @@ import warnings
 import numpy as np
 
 from anker.models.cox import fit_cox
+from anker.models.cox_functionals import cox_influence
 from anker.outcome.aipcw import Model
 from anker.outcome.cohort_cox import fit_rows
-from anker.outcome.cox_functionals import cox_influence
 
 CENSORING_MODELS = ("cox", "km")
 

@@ -6,7 +6,7 @@ letting `anker.models.cox.fit_cox` sort it holds two copies of the cohort's
 design (at 1,000,000 spells x 25 terms, 200 MB each) next to ``X``. Here the
 rows are gathered once, already in the fit's time order and column-major;
 the fit centres that copy in place and the linearisation
-(`anker.outcome.cox_functionals.cox_influence`) reads the same centred copy
+(`anker.models.cox_functionals.cox_influence`) reads the same centred copy
 and writes its (n, p) beta contributions over it: one cohort-sized array
 at any time.
 The fit is the one ``fit_cox(X[rows], ...)`` gives: the same rows, sorted the
@@ -20,9 +20,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from anker.models.cox import CoxFit, fit_cox
+from anker.models.cox_functionals import CoxInfluence, cox_influence
 from anker.models.efron import EfronTerms, efron_terms
 from anker.models.partial_likelihood import sorted_columns, time_order
-from anker.outcome.cox_functionals import CoxInfluence, cox_influence
 
 
 @dataclass

@@ -48,18 +48,14 @@ from anker.outcome.ph_test import zph_score_test
 from anker.outcome.propensity import HingeBasis
 from anker.outcome.summary import ComparisonSummary, build_summary
 from anker.outcome.tables import cohort_rmst_table, hazard_ratio_table
-from anker.schema import PROTECTED, TimeUnit, resolve_time_unit
+from anker.schema import COMPARISON_COVARIATES, PROTECTED, TimeUnit, resolve_time_unit
 from anker.survival import logrank_test
 
 __all__ = ["compare_cohorts", "CohortComparison", "DEFAULT_COVARIATES", "METHODS", "OverlapWarning"]
 
 METHODS = ("naive", "gcomp", "iptw", "aipw", "did", "did_adjusted")
 # the inflow covariates; never the protected attributes unless a user lists them
-DEFAULT_COVARIATES = (
-    "age", "education", "occupation_group", "sector", "work_history_years", "daily_wage",
-    "prior_spells", "prior_sanctions", "culpable_dismissal", "registration_lag_days",
-    "health_limitation", "tightness", "unemployment_rate",
-)
+DEFAULT_COVARIATES = COMPARISON_COVARIATES
 
 
 @dataclass(frozen=True, repr=False)
@@ -203,8 +199,11 @@ def compare_cohorts(
     Parameters
     ----------
     df : DataFrame, one row per benefit spell. A ``dask.dataframe.DataFrame`` is
-        compared from counts per (cohort, day) with ``method="naive"`` only
-        (`anker.distributed.compare_cohorts_dask`).
+        compared where its partitions lie (`anker.distributed.compare_cohorts_dask`):
+        ``method="naive"`` from counts per (cohort, day), ``method="gcomp"`` adds the
+        g-computation estimate from per-partition sums (time on benefit, one Cox
+        model per cohort, normal interval); the weighting estimators need the rows
+        in memory.
     cohort_col : column naming each spell's cohort; exactly two values unless
         ``cohorts`` names the pair to compare (other rows are then left out, with a warning).
     reference : the reference cohort (subtracted). Default: ``cohorts[0]``, else

@@ -27,9 +27,9 @@ from scipy import stats
 
 from anker.errors import AnkerDataError
 from anker.models.cox import CoxFit
+from anker.models.cox_functionals import cox_influence
 from anker.models.efron import EfronTerms
 from anker.outcome.cohort_cox import fit_rows
-from anker.outcome.cox_functionals import cox_influence
 from anker.outcome.inference import cluster_sums, stratified_se
 from anker.survival import product_limit
 

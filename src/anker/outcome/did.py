@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from anker.models.cox import fit_cox
+from anker.models.cox_functionals import cox_influence
 from anker.outcome.aipcw import Grid, Model, model_contributions, regime_means
-from anker.outcome.cox_functionals import cox_influence
 
 
 def adjusted_did(durations: np.ndarray, events: np.ndarray, A: np.ndarray, group: np.ndarray,

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from anker.models.cox import CoxFit, fit_cox
+from anker.models.cox_functionals import CoxInfluence, cox_influence
 from anker.models.logistic import LogisticFit
 from anker.models.partial_likelihood import sorted_columns, time_order
 from anker.outcome.aipcw import Grid, Model, ipcw_product_limit, model_contributions, regime_means
 from anker.outcome.censoring import fit_censoring
 from anker.outcome.cohort_cox import fit_rows
-from anker.outcome.cox_functionals import CoxInfluence, cox_influence
 from anker.outcome.propensity import Propensity, fit_propensity
 from anker.outcome.propensity import propensity_basis as propensity_basis  # the older import path
 from anker.survival import KaplanMeier, kaplan_meier, rmst, rmst_influence

@@ -139,3 +139,81 @@ def zph_score_test(fit: CoxFit, Z: np.ndarray | tuple[np.ndarray, np.ndarray],
         "df": [1] * p + [p],
         "p": np.append(stats.chi2.sf(per_term, 1), stats.chi2.sf(global_stat, p)),
     }, index=pd.Index(names + ["GLOBAL"], name="term"))
+
+
+# ------------------------------------------- the older test: scaled Schoenfeld residuals
+def _efron_means(fit: CoxFit, Zc: np.ndarray, durations: np.ndarray, events: np.ndarray):
+    """Efron-weighted risk-set mean of z for every event row (as lifelines' Schoenfeld residuals)."""
+    r = np.exp(Zc @ fit.coef)
+    order = np.argsort(durations, kind="stable")
+    sorted_t = durations[order]
+    event_times = fit.baseline_times
+    start = np.searchsorted(sorted_t, event_times, side="left")
+    s0 = np.cumsum(r[order][::-1])[::-1][start]
+    s1 = np.cumsum((r[:, None] * Zc)[order][::-1], axis=0)[::-1][start]
+    is_event = events > 0
+    group = np.searchsorted(event_times, durations[is_event])
+    m = event_times.size
+    d = np.bincount(group, minlength=m).astype(float)
+    t0 = np.bincount(group, weights=r[is_event], minlength=m)
+    t1 = np.stack([np.bincount(group, weights=r[is_event] * Zc[is_event, j], minlength=m)
+                   for j in range(Zc.shape[1])], axis=1)
+    # l-th of the d tied events sees the risk set minus l/d of the tied ones
+    rank_in_group = np.empty(group.size, dtype=float)
+    sort_group = np.argsort(group, kind="stable")
+    first = np.concatenate(([0], np.cumsum(d)[:-1])).astype(int)
+    rank_in_group[sort_group] = np.arange(group.size) - first[group[sort_group]]
+    phi = (rank_in_group / d[group])[:, None]
+    terms = (s1[group] - phi * t1[group]) / (s0[group] - phi[:, 0] * t0[group])[:, None]
+    means = np.stack([np.bincount(group, weights=terms[:, j], minlength=m)
+                      for j in range(Zc.shape[1])], axis=1) / d[:, None]
+    return means[group], is_event
+
+
+def proportional_hazards_test(fit: CoxFit, Z: np.ndarray, durations: np.ndarray,
+                              events: np.ndarray, *, names: list[str] | None = None,
+                              transform: str = "km") -> pd.DataFrame:
+    """Grambsch-Therneau test of proportional hazards from scaled Schoenfeld residuals.
+
+    For each term, the squared correlation-type statistic of its scaled
+    Schoenfeld residuals with g(t), on 1 degree of freedom, and a global
+    test on p degrees of freedom: the approximation of R's ``cox.zph``
+    before survival 3.0 and of lifelines' ``proportional_hazard_test``
+    (Schoenfeld residuals with Efron's tie handling). ``transform`` g is
+    ``"km"`` (1 - pooled Kaplan-Meier, R's old default), ``"identity"`` or ``"log"``.
+
+    Returns a DataFrame indexed by term (and ``GLOBAL``): statistic, df, p.
+    """
+    Z = np.asarray(Z, dtype=float)
+    durations = np.asarray(durations, dtype=float)
+    events = np.asarray(events, dtype=float)
+    means, is_event = _efron_means(fit, Z - fit.center, durations, events)
+    resid = (Z - fit.center)[is_event] - means
+    t = durations[is_event]
+    if transform == "km":
+        from anker.survival import kaplan_meier, survival_at
+
+        g = 1.0 - survival_at(kaplan_meier(durations, events), t)
+    elif transform == "identity":
+        g = t
+    elif transform == "log":
+        g = np.log(t)
+    else:
+        raise ValueError(f"transform must be 'km', 'identity' or 'log', got {transform!r}")
+    g = g - g.mean()
+    n_events = resid.shape[0]
+    gg = float(g @ g)
+    if gg == 0.0:
+        raise ValueError("all exits happen at one time: proportional hazards cannot be tested")
+    scaled = n_events * resid @ fit.cov
+    per_term = (g @ scaled) ** 2 / (n_events * np.diag(fit.cov) * gg)
+    test = g @ resid
+    global_stat = float(test @ fit.cov @ test) * n_events / gg
+    p = Z.shape[1]
+    names = list(names) if names is not None else [f"x{j}" for j in range(p)]
+    table = pd.DataFrame({
+        "statistic": np.append(per_term, global_stat),
+        "df": [1] * p + [p],
+        "p": np.append(stats.chi2.sf(per_term, 1), stats.chi2.sf(global_stat, p)),
+    }, index=pd.Index(names + ["GLOBAL"], name="term"))
+    return table
