@@ -58,6 +58,20 @@ def test_balancing_weights_match_the_other_cohorts_means_exactly():
     assert abs(q @ X[A == 0, 0] / q.sum() - X[A == 1, 0].mean()) > 0.01
 
 
+@pytest.mark.parametrize("knots", [0, 3])
+def test_balancing_index_from_equal_weights_is_the_one_from_the_likelihood_start(knots):
+    # the dual is strictly concave: one maximum, whichever start Newton takes
+    from anker.outcome.propensity import HingeBasis, _balance, _likelihood_fit
+
+    _, _, A, X, _, _ = _linear_world(2)
+    basis = HingeBasis.learn(X, knots=knots)
+    p = fit_propensity(basis, A, kind="balance")
+    coef, bread, _ = _balance(basis, A, _likelihood_fit(basis, A).coef)
+    np.testing.assert_allclose(p.fit.coef, coef, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(p.bread, bread, rtol=1e-8, atol=1e-12)
+    assert p.kind == "balance" and np.isnan(p.fit.cov).all()
+
+
 def test_balance_is_right_when_the_outcome_is_linear_and_the_propensity_wrong():
     # Zhao & Percival (2017): entropy balancing for the ATT is consistent when the
     # reference outcome is linear in the balanced terms, whatever the propensity.

@@ -225,10 +225,14 @@ class CodedDesign:
             hi = min(lo + _BLOCK_ROWS, self.n)
             block = np.matmul(self.numeric[lo:hi], numeric_w, out=work[:hi - lo])
             if combined is not None:
-                block += np.take(table, combined[lo:hi], axis=0, out=looked_up[:hi - lo])
+                # codes are valid by construction: mode="raise" would gather into a buffer
+                # and copy it into out
+                block += np.take(table, combined[lo:hi], axis=0, out=looked_up[:hi - lo],
+                                 mode="wrap")
             else:
                 for t, codes in zip(tables, self.codes.values(), strict=True):
-                    block += np.take(t, codes[lo:hi], axis=0, out=looked_up[:hi - lo])
+                    block += np.take(t, codes[lo:hi], axis=0, out=looked_up[:hi - lo],
+                                     mode="wrap")
             out[lo:hi] = block
         return out
 
@@ -262,7 +266,7 @@ class CodedDesign:
             cols = self._columns[f]
             if f in self.codes:
                 table = np.r_[0.0, coef[cols]] - reference[cols] @ coef[cols]
-                np.take(table, self.codes[f][rows], out=out[j])
+                np.take(table, self.codes[f][rows], out=out[j], mode="wrap")
             else:
                 np.multiply(self.numeric[rows, numeric[f]], coef[cols.start], out=out[j])
                 out[j] -= reference[cols] @ coef[cols]

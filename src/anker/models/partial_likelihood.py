@@ -54,8 +54,10 @@ def sorted_columns(X: np.ndarray, order: np.ndarray, out: np.ndarray | None = No
     """
     n, p = X.shape
     if X.flags.f_contiguous and X.dtype == np.float64:
-        # each column is contiguous: a gather along each of them, no transposition
-        return np.take(X.T, order, axis=1, out=out)
+        # each column is contiguous: a gather along each of them, no transposition. The
+        # positions are valid by construction; mode="raise" would gather into a buffer the
+        # size of out and copy it over (at 2 x 10^6 x 25 a 400 MB temporary, 3x the time)
+        return np.take(X.T, order, axis=1, out=out, mode="wrap")
     out = np.empty((p, order.size)) if out is None else out
     for lo in range(0, order.size, _CHUNK_ROWS):
         out[:, lo : lo + _CHUNK_ROWS] = X[order[lo : lo + _CHUNK_ROWS]].T

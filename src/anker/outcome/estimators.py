@@ -224,9 +224,13 @@ def estimate_all(durations: np.ndarray, events: np.ndarray, A: np.ndarray, X: np
         resid = float(omega @ (psi - res.m))
         c = {m: None for m in ("gcomp", "iptw", "aipw")}
         if influence:
-            out_c = model_contributions(outcome, res.outcome_grad_beta, res.outcome_grad_hazard, n)
+            # each model's (n_a x p) linearisation is freed once spent: the censoring model's
+            # before the outcome model's contributions, both before the propensity terms
             cen_c = (np.zeros((n, 2)) if cens is None else
                      model_contributions(cens, res.censor_grad_beta, res.censor_grad_hazard, n))
+            cens = None
+            out_c = model_contributions(outcome, res.outcome_grad_beta, res.outcome_grad_hazard, n)
+            outcome = None
             c["gcomp"] = tpi * (res.m - g_a) + out_c[:, 0]
             f_iptw = np.where(own, ipcw - iptw_a, 0.0)
             f_aipw = np.where(own, psi - res.m - resid, 0.0)

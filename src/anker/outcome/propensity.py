@@ -26,7 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from anker.errors import AnkerDataError, ConvergenceWarning
-from anker.models.logistic import LogisticFit, column_sd, fit_logistic, weighted_gram
+from anker.models.logistic import (
+    LogisticFit,
+    SeparationWarning,
+    column_sd,
+    fit_logistic,
+    weighted_gram,
+)
 from anker.models.newton import maximise
 
 PROPENSITY_FITS = ("logistic", "balance")
@@ -164,9 +170,11 @@ def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
                    kind: str = "logistic") -> Propensity:
     """Propensity of the other cohort and the ATT weights (1; the odds in the reference).
 
-    ``kind="balance"``: entropy-balancing weights (see the module), started
-    from the likelihood fit; ``e`` is then the logistic transform of the
-    balancing index, so e / (1 - e) are the weights. A `HingeBasis` is formed
+    ``kind="balance"``: entropy-balancing weights (see the module), found by
+    Newton from equal weights (and, should that fail, from the likelihood
+    fit); ``e`` is then the logistic transform of the balancing index, so
+    e / (1 - e) are the weights, and ``fit.cov`` is NaN (the influence terms
+    use the estimating equation's bread). A `HingeBasis` is formed
     as a matrix for each fit only; the result keeps the basis itself.
 
     Examples
@@ -181,42 +189,69 @@ def fit_propensity(design: np.ndarray | HingeBasis, A: np.ndarray,
     """
     if kind not in PROPENSITY_FITS:
         raise ValueError(f"propensity must be one of {list(PROPENSITY_FITS)}, got {kind!r}")
-    lazy = isinstance(design, HingeBasis)
-    if design.shape[1] == 0:
-        # no covariates: the intercept-only model in closed form (fit_logistic needs a column);
-        # both estimating equations give the share of the other cohort
-        share = float(A.mean())
-        fit = LogisticFit(coef=np.array([np.log(share / (1 - share))]),
-                          cov=np.array([[1.0 / (A.size * share * (1 - share))]]),
-                          intercept=True, n=float(A.size), loglik=float("nan"), n_iter=0)
-    elif lazy and design.hinges:
-        # a matrix made for the fit alone, which may scale it in place
-        fit = fit_logistic(design.dense(), A, overwrite_X=True)
-    else:
-        fit = fit_logistic(design.X if lazy else design, A)
     bread = residual = note = None
-    lp = fit.linear_predictor(design)
     if kind == "balance" and design.shape[1]:
-        try:
-            coef, bread = _balance(design, A, fit.coef)
-        except (AnkerDataError, np.linalg.LinAlgError) as err:
+        # the dual is concave: Newton from equal weights reaches its maximum in a few steps,
+        # without the likelihood fit (at national scale a dense basis matrix of ~700 MB);
+        # the likelihood fit is a second start, and its weights stand in where balance fails
+        n_other = float(A.sum())
+        neutral = np.zeros(design.shape[1] + 1)
+        neutral[0] = np.log(n_other / max(A.size - n_other, 1.0))
+        fit = None
+        for attempt in ("neutral", "likelihood"):
+            if attempt == "likelihood":
+                fit = _likelihood_fit(design, A)
+            try:
+                coef, bread, n_iter = _balance(design, A, neutral if fit is None else fit.coef)
+            except (AnkerDataError, np.linalg.LinAlgError) as err:
+                failure = err
+                continue
+            fit = LogisticFit(coef=coef, cov=np.full((coef.size, coef.size), np.nan),
+                              intercept=True, n=float(A.size), loglik=float("nan"),
+                              n_iter=n_iter)
+            lp = fit.linear_predictor(design)
+            residual = A - (1 - A) * np.exp(np.minimum(lp, 700.0))
+            if np.any(np.abs(lp) > np.log(1e8)):
+                # the likelihood fit's own check (it is not run): the cohort guard notes it
+                warnings.warn("balancing weights: propensities of (nearly) 0 or 1; some "
+                              "reference spells get extreme weights", SeparationWarning,
+                              stacklevel=2)
+            break
+        else:
             # exact balance does not exist (a term the reference cohort cannot match):
             # the likelihood weights still do, so they stand in, on the record
             kind = "logistic"
-            note = f"{err}; the weights are the logistic (maximum-likelihood) ones instead"
-        else:
-            fit = LogisticFit(coef=coef, cov=fit.cov, intercept=True, n=fit.n,
-                              loglik=float("nan"), n_iter=fit.n_iter)
+            note = f"{failure}; the weights are the logistic (maximum-likelihood) ones instead"
             lp = fit.linear_predictor(design)
-            residual = A - (1 - A) * np.exp(np.minimum(lp, 700.0))
+    else:
+        fit = _likelihood_fit(design, A)
+        lp = fit.linear_predictor(design)
     e = 1.0 / (1.0 + np.exp(-lp))
     # the reference cohort is weighted by the odds e / (1 - e) = exp(lp): no 1 - e round-off
     weights = np.where(A == 1, 1.0, np.exp(np.minimum(lp, 700.0)))
     return Propensity(fit, design, e, weights, kind=kind, bread=bread, residual=residual, note=note)
 
 
-def _balance(design: np.ndarray | HingeBasis, A: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Entropy-balancing index theta (intercept first) and the bread, by Newton on the dual.
+def _likelihood_fit(design: np.ndarray | HingeBasis, A: np.ndarray) -> LogisticFit:
+    """The logistic (maximum-likelihood) propensity fit on the design or basis."""
+    lazy = isinstance(design, HingeBasis)
+    if design.shape[1] == 0:
+        # no covariates: the intercept-only model in closed form (fit_logistic needs a column);
+        # both estimating equations give the share of the other cohort
+        share = float(A.mean())
+        return LogisticFit(coef=np.array([np.log(share / (1 - share))]),
+                           cov=np.array([[1.0 / (A.size * share * (1 - share))]]),
+                           intercept=True, n=float(A.size), loglik=float("nan"), n_iter=0)
+    if lazy and design.hinges:
+        # a matrix made for the fit alone, which may scale it in place
+        return fit_logistic(design.dense(), A, overwrite_X=True)
+    return fit_logistic(design.X if lazy else design, A)
+
+
+def _balance(design: np.ndarray | HingeBasis, A: np.ndarray,
+             start: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Entropy-balancing index theta (intercept first), the bread and the Newton steps taken,
+    by Newton on the dual.
 
     The dual objective -(1/n) [sum_ref exp(x~'theta) - sum_other x~'theta] is
     concave, its gradient the imbalance of the weighted means, so its maximum
@@ -270,4 +305,4 @@ def _balance(design: np.ndarray | HingeBasis, A: np.ndarray, start: np.ndarray) 
     T[1:, 1:] = np.diag(1.0 / scale)
     # x~ = M z~ with z~ = (1, z): M = T^-1 transposed; J_x = T' J_z T in coefficient space
     bread = T @ np.linalg.inv(info_scaled) @ T.T
-    return coef, bread
+    return coef, bread, result.n_iter
