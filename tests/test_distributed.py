@@ -266,6 +266,13 @@ def test_on_a_local_cluster(model, population):
         memory = fit_cox(spec.transform(population), population["duration_days"].to_numpy(float),
                          population["exited"].to_numpy(float))
         np.testing.assert_allclose(fit.coef, memory.coef, rtol=0, atol=FIT_TOL)
+        adjusted = anker.compare_cohorts(ddf, method="gcomp", covariates=["age", "education"],
+                                         n_boot=0)
+        in_memory = anker.compare_cohorts(population, method="gcomp", n_boot=0,
+                                          covariates=["age", "education"],
+                                          outcome="time_on_benefit")
+        assert abs(adjusted.rmst_difference - in_memory.rmst_difference) < FIT_TOL
+        assert abs(adjusted.se - in_memory.se) < FIT_TOL
 
 
 # ---- a test's own fit on a Dask frame, and the model file's reference distributions -----------
