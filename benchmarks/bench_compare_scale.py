@@ -94,7 +94,7 @@ def run(*, quick: bool = False, n_per_cohort: int = 1_000_000, n_boot: int = 100
         "The peak MB column is MiB (2^20 bytes).",
         "The machine is shared with other jobs: the seconds are noisy; the peak less so, but "
         "the frame itself does not read to the same size every time (pyarrow's buffers): "
-        "nine reads of the same 2 x 1M file on 2026-12-04 left 1,514 to 1,635 MiB resident, "
+        "a dozen reads of the same 2 x 1M file on 2026-12-04 left 1,514 to 1,635 MiB resident, "
         "and the comparison added 1,209 to 1,232 MiB on top.",
     ]
     return {"title": f"Cohort comparison at national scale: 2 x {n_per_cohort:,} spells, "
