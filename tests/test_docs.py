@@ -9,6 +9,7 @@ the build executes the notebooks itself (minutes, not seconds).
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -61,6 +62,18 @@ def test_tutorial_runs_the_command_line_on_own_records(site):
     assert "pass --features A,B,C" in page and "pass --covariates A,B,C" in page
     assert "[exit status 1]" not in page  # every command that should work worked
     assert re.search(r"<img[^>]+src=", page), "the tutorial's figure is missing"
+
+
+def test_tutorial_compares_on_dask_as_in_memory(site):
+    page = (site / "tutorials" / "beyond_one_machine.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    found = re.search(r"g-computation on Dask (-?[\d.]+) weeks, in memory (-?[\d.]+); "
+                      r"SE ([\d.]+) and ([\d.]+)", text)
+    assert found, "the tutorial's comparison line is missing"
+    dask_estimate, memory_estimate, dask_se, memory_se = found.groups()
+    assert dask_estimate == memory_estimate and dask_se == memory_se
+    assert "method='aipw' cannot run on a Dask frame" in text
+    assert "Traceback" not in text and "AssertionError" not in text
 
 
 def test_architecture_page_is_there(site):
