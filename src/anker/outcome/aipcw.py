@@ -31,6 +31,7 @@ import numpy as np
 
 from anker.models.cox_functionals import CoxInfluence
 from anker.outcome.aipcw_terms import CensoringOnGrid, OwnRows, Sums, own_rows
+from anker.outcome.chunk_threads import map_chunks
 from anker.survival import product_limit
 
 # cells per chunk of (rows x grid) matrices: ~1.2 MB per float64 array, so the
@@ -181,38 +182,48 @@ def regime_means(grid: Grid, durations: np.ndarray, events: np.ndarray, tau: np.
     ipcw = np.full(n, np.nan)
     psi = np.full(n, np.nan)
     has_c = censoring is not None
-    sums = Sums(np.zeros((2, L1)), np.zeros((2, outcome.Z.shape[1])),
-                np.zeros((2, L1)) if has_c else None,
-                np.zeros((2, censoring.Z.shape[1])) if has_c else None)
     cens = None
     if has_c:
         lam_c, jump_c = _censoring_hazard(grid, censoring)
         cens = CensoringOnGrid(censoring.risk, lam_c, jump_c,
                                _censoring_km(jump_c) if censoring.product_limit else None)
-    F = np.zeros((2, L1 - 1))  # F_j(k) = sum over rows with tau_i > g_k of c_ij S_i(g_k)
-    survival_sum = np.zeros(L1)
     order, end = _row_order(grid, durations, tau_idx, own, tau)
-    for rows in _chunks(order, L1):
-        r, zc = outcome.risk(rows)
-        E = np.multiply.outer(-r, lam)
-        np.exp(E, out=E)
-        survival_sum += target[rows] @ E
-        T = tau_idx[rows]
-        Et = _before_tau(E, T)
-        m_ls = Et @ weights_m[: Et.shape[1]]
-        m[rows] = m_ls[:, 0]
-        cm = coef_m[rows]
-        sums.out_beta -= (cm * (r * m_ls[:, 1])[:, None]).T @ zc
-        c = cm * r[:, None]
-        sub = own[rows]
-        if sub.any():
-            # the regime's own rows come last in the order: a chunk's own rows are its tail
-            s = slice(int(np.argmax(sub)), None)
-            rs = rows[s]
-            chunk = OwnRows(rs, E[s], Et[s], r[s], zc[s], m_ls[s], end[rs], durations[rs],
-                            events[rs], tau[rs], omega[rs])
-            c[s, 1] += own_rows(sums, grid.times, weights_m, lam, cens, chunk, ipcw, psi)
-        F[:, : Et.shape[1]] += c.T @ Et
+
+    def work(chunks):
+        """One thread's chunks: its own sums; m, ipcw and psi written at its rows."""
+        sums = Sums(np.zeros((2, L1)), np.zeros((2, outcome.Z.shape[1])),
+                    np.zeros((2, L1)) if has_c else None,
+                    np.zeros((2, censoring.Z.shape[1])) if has_c else None)
+        F = np.zeros((2, L1 - 1))  # F_j(k) = sum over rows with tau_i > g_k of c_ij S_i(g_k)
+        survival_sum = np.zeros(L1)
+        for rows in chunks:
+            r, zc = outcome.risk(rows)
+            E = np.multiply.outer(-r, lam)
+            np.exp(E, out=E)
+            survival_sum += target[rows] @ E
+            T = tau_idx[rows]
+            Et = _before_tau(E, T)
+            m_ls = Et @ weights_m[: Et.shape[1]]
+            m[rows] = m_ls[:, 0]
+            cm = coef_m[rows]
+            sums.out_beta -= (cm * (r * m_ls[:, 1])[:, None]).T @ zc
+            c = cm * r[:, None]
+            sub = own[rows]
+            if sub.any():
+                # the regime's own rows come last in the order: a chunk's own rows are its tail
+                s = slice(int(np.argmax(sub)), None)
+                rs = rows[s]
+                chunk = OwnRows(rs, E[s], Et[s], r[s], zc[s], m_ls[s], end[rs], durations[rs],
+                                events[rs], tau[rs], omega[rs])
+                c[s, 1] += own_rows(sums, grid.times, weights_m, lam, cens, chunk, ipcw, psi)
+            F[:, : Et.shape[1]] += c.T @ Et
+        return sums, F, survival_sum
+
+    (sums, F, survival_sum), (more, F_more, survival_more) = map_chunks(
+        work, list(_chunks(order, L1)))
+    sums = sums.add(more)
+    F += F_more
+    survival_sum += survival_more
     # sum_i c_ij ahead_i(l) = sum_{k >= l} w_k F_j(k)
     sums.out_hazard[:, :-1] -= np.cumsum((F * widths)[:, ::-1], axis=1)[:, ::-1]
     c_hazard = sums.c_hazard

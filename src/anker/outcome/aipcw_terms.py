@@ -31,6 +31,15 @@ class Sums:
     c_beta: np.ndarray | None
     min_g: float = 1.0
 
+    def add(self, other: Sums) -> Sums:
+        """The sums of two sets of chunks."""
+        def plus(a, b):
+            return None if a is None else a + b
+
+        return Sums(self.out_hazard + other.out_hazard, self.out_beta + other.out_beta,
+                    plus(self.c_hazard, other.c_hazard), plus(self.c_beta, other.c_beta),
+                    min(self.min_g, other.min_g))
+
 
 @dataclass(frozen=True)
 class CensoringOnGrid:

@@ -29,6 +29,7 @@ from anker.errors import AnkerDataError
 from anker.models.cox import CoxFit
 from anker.models.cox_functionals import cox_influence
 from anker.models.efron import EfronTerms
+from anker.outcome.chunk_threads import map_chunks
 from anker.outcome.cohort_cox import fit_rows
 from anker.outcome.inference import cluster_sums, stratified_se
 from anker.survival import product_limit
@@ -132,35 +133,42 @@ def _gformula(models, X: np.ndarray, target: np.ndarray, weights: np.ndarray, ho
     a = np.vstack((np.ones(times.size), horizon - times))  # F and the time lost
     cum = {k: np.concatenate(([0.0], np.cumsum(jump[k])[:-1])) for k in models}  # Lambda(t_j-)
     # F = sum_j a_j S(t_j-) r_w lambda_wj; d/d lambda_km: -r_k sum_{j > m} (...) + [k = w] r_w S(t_m-)
-    col = {k: np.zeros((2, times.size)) for k in models}  # sum_i w_i r_ki inc_ij a_qj
-    g_haz = {k: np.zeros((2, times.size)) for k in models}
-    grad_beta = {k: np.zeros((2, m[0].fit.coef.size)) for k, m in models.items()}
     per_row = np.empty((target.size, 2))
     cum_stack = -np.vstack([cum[k] for k in models])  # (causes, times)
     cum_a = {k: (cum[k] * a).T for k in models}  # sum_j a_j Lambda_k(t_j-) x_j as one product
     size = max(256, _CELLS_PER_CHUNK // max(times.size, 1))
-    for begin in range(0, target.size, size):
-        rows = slice(begin, begin + size)
-        w = weights[rows]
-        X_rows = X[target[rows]]
-        zc = {k: X_rows - m[0].fit.center for k, m in models.items()}
-        r = {k: np.exp(zc[k] @ m[0].fit.coef) for k, m in models.items()}
-        S_before = np.column_stack([r[k] for k in models]) @ cum_stack
-        np.exp(S_before, out=S_before)
-        wr_work = w * r["work"]
-        g_haz["work"] += (wr_work @ S_before) * a
-        inc = S_before  # S(t_j-) r_w lambda_wj, in place: (rows, times)
-        inc *= jump["work"][None, :]
-        inc *= r["work"][:, None]
-        block = inc @ a.T  # (rows, 2)
-        per_row[rows] = block
-        for k in models:
-            wr = w * r[k]
-            col[k] += (wr @ inc) * a
-            lam_inc = inc @ cum_a[k]  # (rows, 2): sum_j a_j Lambda_k(t_j-) inc_j
-            grad_beta[k] -= (wr[:, None] * lam_inc).T @ zc[k]
-            if k == "work":
-                grad_beta[k] += (w[:, None] * block).T @ zc[k]
+
+    def work(blocks):
+        """One thread's blocks of rows: its own sums; per_row written at its rows."""
+        col = {k: np.zeros((2, times.size)) for k in models}  # sum_i w_i r_ki inc_ij a_qj
+        g_haz = {k: np.zeros((2, times.size)) for k in models}
+        grad_beta = {k: np.zeros((2, m[0].fit.coef.size)) for k, m in models.items()}
+        for rows in blocks:
+            w = weights[rows]
+            X_rows = X[target[rows]]
+            zc = {k: X_rows - m[0].fit.center for k, m in models.items()}
+            r = {k: np.exp(zc[k] @ m[0].fit.coef) for k, m in models.items()}
+            S_before = np.column_stack([r[k] for k in models]) @ cum_stack
+            np.exp(S_before, out=S_before)
+            wr_work = w * r["work"]
+            g_haz["work"] += (wr_work @ S_before) * a
+            inc = S_before  # S(t_j-) r_w lambda_wj, in place: (rows, times)
+            inc *= jump["work"][None, :]
+            inc *= r["work"][:, None]
+            block = inc @ a.T  # (rows, 2)
+            per_row[rows] = block
+            for k in models:
+                wr = w * r[k]
+                col[k] += (wr @ inc) * a
+                lam_inc = inc @ cum_a[k]  # (rows, 2): sum_j a_j Lambda_k(t_j-) inc_j
+                grad_beta[k] -= (wr[:, None] * lam_inc).T @ zc[k]
+                if k == "work":
+                    grad_beta[k] += (w[:, None] * block).T @ zc[k]
+        return col, g_haz, grad_beta
+
+    parts = map_chunks(work, [slice(b, b + size) for b in range(0, target.size, size)])
+    col, g_haz, grad_beta = ({k: first[k] + second[k] for k in first}
+                             for first, second in zip(*parts, strict=True))
     value = weights @ per_row
     grads = {}
     for k, (infl, _) in models.items():

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from anker._progress import progress
 from anker.survival._checks import _check_data, _check_groups, _check_horizon
@@ -48,6 +50,8 @@ Seed = int | np.random.Generator | np.random.SeedSequence | None
 
 # elements per chunk of replicates (x 8 bytes): bounds the memory of every bootstrap door
 _CHUNK_ELEMENTS = 1 << 20
+# rows from which the multiplier bootstrap counts a resample's blocks on two threads
+_THREADED_ROWS = 1 << 18
 
 
 def _check_boot(n_boot: Any) -> int:
@@ -154,14 +158,21 @@ def multiplier_bootstrap(
     scratch = _scratch(spans)
     total = matrix.sum(axis=0)
     out = np.empty((n_boot, matrix.shape[1]))
-    with progress(n_boot, desc="bootstrap (multiplier)") as bar:
+    # a second core counts every second block of a large resample (the draws stay here,
+    # in stream order): identical replicates, about 1.2x faster on two cores at 2 x 10^6
+    pool = ThreadPoolExecutor(1) if n >= _THREADED_ROWS else None
+    # two BLAS pools on two cores would only contend with the second counting thread
+    limits = threadpool_limits(1, "blas") if pool is not None else nullcontext()
+    with progress(n_boot, desc="bootstrap (multiplier)") as bar, limits:
         for begin in range(0, n_boot, chunk):
             rows = min(chunk, n_boot - begin)
             for r in range(begin, begin + rows):
                 # sum_i W_i IF_i for every column at once, whatever the number of
                 # estimators sharing the draw
-                out[r] = (_resample_sum(rng, spans, columns, scratch) - total) / n
+                out[r] = (_resample_sum(rng, spans, columns, scratch, pool) - total) / n
             bar.update(rows)
+    if pool is not None:
+        pool.shutdown()
     return out[:, 0] if influence.ndim == 1 else out
 
 

@@ -80,7 +80,7 @@ def _draw_indices(
 
 def _resample_sum(
     rng: np.random.Generator, spans: list[tuple[int, int]], columns: np.ndarray,
-    scratch: tuple[np.ndarray, np.ndarray] | None = None,
+    scratch: tuple[np.ndarray, np.ndarray] | None = None, pool: Any = None,
 ) -> np.ndarray:
     """sum_i W_i x_i for one resample: W the multinomial counts of each person.
 
@@ -88,20 +88,34 @@ def _resample_sum(
     column's values contiguous. The same calls on the random stream as
     `_draw_indices` (the same resamples through either door); each block's
     counts meet their values in cache. ``scratch``: the (intp, float) buffers of
-    `_scratch`, reused across calls instead of new arrays per block.
+    `_scratch`, reused across calls instead of new arrays per block. ``pool``: an
+    executor with one worker; the draws are still made here, in stream order,
+    and every second block is counted there (numpy counts without the GIL), its
+    sum added last, so the result does not depend on the timing.
     """
     index, counts = scratch if scratch is not None else _scratch(spans)
+    blocks = [(start + first, width, drawn) for start, size in spans
+              for first, width, drawn in _stratum_draws(rng, size)]
+    if pool is None or len(blocks) < 2:
+        return _count_and_sum(blocks, columns, index, counts)
+    other = pool.submit(_count_and_sum, blocks[1::2], columns)
+    return _count_and_sum(blocks[0::2], columns, index, counts) + other.result()
+
+
+def _count_and_sum(blocks, columns: np.ndarray, index: np.ndarray | None = None,
+                   counts: np.ndarray | None = None) -> np.ndarray:
+    if index is None:
+        widest = max(width for _, width, _ in blocks)
+        index, counts = np.empty(2 * widest, dtype=np.intp), np.empty(widest)
     acc = np.zeros(columns.shape[0])
-    for start, size in spans:
-        for first, width, drawn in _stratum_draws(rng, size):
-            lo = start + first
-            if drawn.size > index.size:
-                index = np.empty(drawn.size, dtype=np.intp)
-            # bincount casts other integer types itself, about five times slower than this
-            at = index[: drawn.size]
-            np.copyto(at, drawn)
-            np.copyto(counts[:width], np.bincount(at, minlength=width))
-            acc += columns[:, lo : lo + width] @ counts[:width]
+    for lo, width, drawn in blocks:
+        if drawn.size > index.size:
+            index = np.empty(drawn.size, dtype=np.intp)
+        # bincount casts other integer types itself, about five times slower than this
+        at = index[: drawn.size]
+        np.copyto(at, drawn)
+        np.copyto(counts[:width], np.bincount(at, minlength=width))
+        acc += columns[:, lo : lo + width] @ counts[:width]
     return acc
 
 
