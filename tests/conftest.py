@@ -35,3 +35,11 @@ def population():
     import anker
 
     return anker.simulate_population(n_per_cohort=SHIPPED_N_PER_COHORT, seed=SHIPPED_SEED)
+
+
+@pytest.fixture(scope="module")
+def dask_synchronous():
+    """Dask on one thread for a module: fast and deterministic (a cluster test sets its own)."""
+    dask = pytest.importorskip("dask")
+    with dask.config.set(scheduler="synchronous"):
+        yield

@@ -36,11 +36,8 @@ FIT_TOL = 1e-8
 COUNT_TOL = 1e-10
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _synchronous():
-    # one thread: fast, deterministic; the cluster test below uses a real scheduler
-    with dask.config.set(scheduler="synchronous"):
-        yield
+# one thread: fast, deterministic (a cluster test sets its own scheduler)
+pytestmark = pytest.mark.usefixtures("dask_synchronous")
 
 
 @pytest.fixture(scope="module")

@@ -25,10 +25,8 @@ COLUMNS = ["estimate", "se", "ci_low", "ci_high", "rmst_other", "rmst_reference"
            "estimate_benefit_days"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _synchronous():
-    with dask.config.set(scheduler="synchronous"):
-        yield
+# one thread: fast, deterministic (a cluster test sets its own scheduler)
+pytestmark = pytest.mark.usefixtures("dask_synchronous")
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +136,19 @@ def test_what_the_dask_gcomp_cannot_do_says_so(population):
     with pytest.raises(ValueError, match="reference_levels: 'age' is numeric"):
         anker.compare_cohorts(ddf, covariates=["age"], method="gcomp", n_boot=0,
                               reference_levels={"age": 30})
+
+
+def test_design_on_dask_keeps_a_declared_category_order_and_a_chosen_reference():
+    from anker.distributed import learn_design_dask
+
+    df = _own_records(13, 600)
+    df["region"] = pd.Categorical(df["region"], categories=["south", "north", "east"])
+    ddf = dd.from_pandas(df, npartitions=3)
+    spec = learn_design_dask(ddf, ["score", "region"])
+    assert spec == DesignSpec.learn(df, ["score", "region"])
+    assert spec.term_names == ("score", "region[north]", "region[east]")  # south first: reference
+    chosen = learn_design_dask(ddf, ["score", "region"], reference_levels={"region": "east"})
+    assert chosen == DesignSpec.learn(df, ["score", "region"], reference_levels={"region": "east"})
+    assert chosen.term_names == ("score", "region[south]", "region[north]")
+    with pytest.raises(ValueError, match="reference_levels: \\['sector'\\] are not features"):
+        learn_design_dask(ddf, ["score", "region"], reference_levels={"sector": "care"})

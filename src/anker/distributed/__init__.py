@@ -38,5 +38,5 @@ from anker.distributed.logistic import fit_logistic_dask
 from anker.distributed.profile import profile_dask
 
 __all__ = ["is_dask_frame", "profile_dask", "compare_cohorts_dask", "cohort_counts",
-           "NaiveComparison", "DistributedComparison", "gcomp_dask", "learn_design_dask", "fit_logistic_dask", "fit_cox_dask",
-           "fit_test_dask", "fit_model_dask"]
+           "NaiveComparison", "DistributedComparison", "gcomp_dask", "learn_design_dask",
+           "fit_logistic_dask", "fit_cox_dask", "fit_test_dask", "fit_model_dask"]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from anker.distributed._frames import map_blocks, meta, require_dask
 from anker.errors import AnkerDataError
-from anker.models.design import DesignSpec, _is_categorical, _level_order
+from anker.models.design import DesignSpec, _is_categorical, _level_order, check_reference_levels
 from anker.schema import require_columns
 
 __all__ = ["learn_design_dask"]
@@ -54,15 +54,7 @@ def learn_design_dask(ddf: Any, features: Sequence[str], *, categorical: Iterabl
     require_columns(empty, features, role="design matrix")
     forced = set(categorical)
     cats = [f for f in features if f in forced or _is_categorical(empty[f])]
-    references = dict(reference_levels or {})
-    unknown = [f for f in references if f not in features]
-    if unknown:
-        raise ValueError(f"reference_levels: {unknown} are not features ({list(features)})")
-    numeric = [f for f in references if f not in cats]
-    if numeric:
-        raise ValueError(f"reference_levels: {numeric[0]!r} is numeric and enters as a number; "
-                         "make it categorical (a string or pandas Categorical column) to give "
-                         "it a reference level")
+    references = check_reference_levels(reference_levels, features, cats)
     parts = map_blocks(_partition_levels, ddf.to_delayed(), features, cats)
     missing = sum((p[1] for p in parts), start=pd.Series(0, index=list(features)))
     if missing.any():

@@ -169,8 +169,10 @@ def gcomp_dask(ddf: Any, *, cohort_col: str, labels: tuple[Any, Any], covariates
     blocks = persist_blocks(ddf, _block, spec, cohort_col, labels, duration_col, event_col)
     p = len(spec.term_names)
     summed = map_blocks(_efron_part, blocks, fits)
-    terms = [efron_terms_from_sums(fit.baseline_times, _add(s[a] for s in summed))
-             for a, fit in enumerate(fits)]
+    # each cohort's sums over all partitions (EfronSums add)
+    totals = [sum((s[a] for s in summed[1:]), summed[0][a]) for a in range(len(fits))]
+    terms = [efron_terms_from_sums(fit.baseline_times, total)
+             for fit, total in zip(fits, totals, strict=True)]
     empty = np.empty((0, p)), np.empty(0), np.empty(0)
     bases = [cox_influence(fit, *empty, horizon, terms=t) for fit, t in zip(fits, terms, strict=True)]
     n_target = int(sum(map_blocks(_target_count, blocks, estimand)))
@@ -191,11 +193,3 @@ def gcomp_dask(ddf: Any, *, cohort_col: str, labels: tuple[Any, Any], covariates
 
 def _target_count(block, estimand: str) -> int:
     return int(_target(block[3], estimand).sum())
-
-
-def _add(items):
-    items = list(items)
-    total = items[0]
-    for item in items[1:]:
-        total = total + item
-    return total

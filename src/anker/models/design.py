@@ -87,6 +87,22 @@ def _level_order(name: str, levels: Iterable[str], counts: pd.Series,
     return [reference] + rest
 
 
+def check_reference_levels(reference_levels: dict[str, object] | None, features: Sequence[str],
+                           categorical: Iterable[str]) -> dict[str, object]:
+    """``reference_levels`` as a dict, checked: only features, and only categorical ones."""
+    references = dict(reference_levels or {})
+    unknown = [f for f in references if f not in features]
+    if unknown:
+        raise ValueError(f"reference_levels: {unknown} are not features ({list(features)})")
+    categorical = set(categorical)
+    numeric = [f for f in features if f in references and f not in categorical]
+    if numeric:
+        raise ValueError(f"reference_levels: {numeric[0]!r} is numeric and enters as a number; "
+                         "make it categorical (a string or pandas Categorical column) "
+                         "to give it a reference level")
+    return references
+
+
 def _declared(series: pd.Series | None, levels: list[str]) -> list[str]:
     """The observed levels in a CategoricalDtype's order, else sorted."""
     if series is not None and isinstance(series.dtype, pd.CategoricalDtype):
@@ -174,11 +190,8 @@ class DesignSpec:
             raise ValueError(f"features: listed more than once: {dup}")
         require_columns(df, features, role="design matrix")
         forced = set(categorical)
-        references = dict(reference_levels or {})
-        unknown = [f for f in references if f not in features]
-        if unknown:
-            raise ValueError(f"reference_levels: {unknown} are not features ({list(features)})")
         cats = {f for f in features if f in forced or _is_categorical(df[f])}
+        references = check_reference_levels(reference_levels, features, cats)
         encoded = encode_columns(df, features, cats)
         levels: dict[str, tuple[str, ...]] = {}
         for f in features:
@@ -186,10 +199,6 @@ class DesignSpec:
                 codes, labels = encoded[f]
                 counts = pd.Series(np.bincount(codes, minlength=len(labels)), index=labels)
                 levels[f] = tuple(_level_order(f, labels, counts, df[f], references.get(f)))
-            elif f in references:
-                raise ValueError(f"reference_levels: {f!r} is numeric and enters as a number; "
-                                 "make it categorical (a string or pandas Categorical column) "
-                                 "to give it a reference level")
             elif not np.isfinite(encoded[f]).all():
                 raise AnkerDataError(f"column {f!r} has infinite values", columns=[f])
         return cls(features=features, levels=levels), encoded
