@@ -185,3 +185,34 @@ def test_score_residuals_do_not_depend_on_the_row_blocks(monkeypatch):
     monkeypatch.setattr(efron, "_SCORE_ROWS", 37)
     np.testing.assert_allclose(efron_score_residuals(fit, x, t, e), whole, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(whole.sum(axis=0), 0.0, atol=1e-8)  # the score at the MLE
+
+
+def test_efron_sums_are_the_per_time_sums_whatever_the_row_blocks(monkeypatch):
+    from anker.models import efron
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(900, 3)) + [40.0, 0.0, 1.0]  # an uncentred column
+    t = np.ceil(15 * rng.exponential(size=900) / np.exp(x[:, 1] * 0.5))
+    e = (rng.random(900) < 0.7).astype(float)
+    w = rng.gamma(2.0, 1.0, size=900)
+    fit = fit_cox(x, t, e)
+    times = fit.baseline_times
+    r = w * np.exp((x - fit.center) @ fit.coef)
+    z = (x - fit.center) * r[:, None]
+    # by hand: rows by the last event time they reach, exits at their own time
+    want_l0, want_l1 = np.zeros(times.size), np.zeros((times.size, 3))
+    want_t0, want_t1 = np.zeros(times.size), np.zeros((times.size, 3))
+    for j, time in enumerate(times):
+        upper = times[j + 1] if j + 1 < times.size else np.inf
+        live = (t >= time) & (t < upper)
+        want_l0[j], want_l1[j] = r[live].sum(), z[live].sum(axis=0)
+        tied = (t == time) & (e > 0)
+        want_t0[j], want_t1[j] = r[tied].sum(), z[tied].sum(axis=0)
+    for rows in (efron._SCORE_ROWS, 37):  # one block; many, shared by two threads
+        monkeypatch.setattr(efron, "_SCORE_ROWS", rows)
+        got = efron.efron_sums(fit, x, t, e, w)
+        for name, want in (("lived0", want_l0), ("lived1", want_l1), ("tied0", want_t0),
+                           ("tied1", want_t1)):
+            np.testing.assert_allclose(getattr(got, name), want, rtol=1e-12, atol=1e-12,
+                                       err_msg=name)
+        assert np.array_equal(got.d, [((t == s) & (e > 0)).sum() for s in times])

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anker.models.cox import CoxFit
-from anker.models.efron import EfronTerms, efron_score_blocks, efron_terms
+from anker.models.efron import EfronTerms, efron_score_product, efron_terms
 
 # rows per chunk when forming (rows x event times) survival matrices: ~25 MB per array
 _ROWS_PER_CHUNK = 8192
@@ -122,9 +122,8 @@ def cox_influence(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.
     if fit.ties == "efron":
         terms = terms or efron_terms(fit, Z, durations, events, weights)
         # beta_hat - beta ~= U cov, formed a block of rows at a time (no (n, p) U)
-        beta_contribution = _result(Z, overwrite_Z)
-        for rows, block in efron_score_blocks(fit, Z, durations, events, terms):
-            beta_contribution[rows] = block @ fit.cov
+        beta_contribution = efron_score_product(fit, Z, durations, events, terms=terms,
+                                                matrix=fit.cov, out=_result(Z, overwrite_Z))
         hazard, event_weight, compensator = terms.hazard, terms.event_weight, terms.compensator
         tied, beta_path = terms.tied, terms.beta_path
     else:

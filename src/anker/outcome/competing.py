@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from anker._threads import map_chunks
 from anker.errors import AnkerDataError
 from anker.models.cox import CoxFit
 from anker.models.cox_functionals import cox_influence
 from anker.models.efron import EfronTerms
-from anker.outcome.chunk_threads import map_chunks
 from anker.outcome.cohort_cox import fit_rows
 from anker.outcome.inference import cluster_sums, stratified_se
 from anker.survival import product_limit

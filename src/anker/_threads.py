@@ -1,4 +1,4 @@
-"""Row chunks of the comparison's (rows x grid) work shared by two threads, reproducibly.
+"""Row chunks of (rows x something) work shared by two threads, reproducibly.
 
 numpy releases the GIL inside exp, the products and the cumulative sums, so two
 threads over disjoint chunks use two cores. Every chunk goes to a fixed thread
