@@ -216,3 +216,5 @@ def test_efron_sums_are_the_per_time_sums_whatever_the_row_blocks(monkeypatch):
             np.testing.assert_allclose(getattr(got, name), want, rtol=1e-12, atol=1e-12,
                                        err_msg=name)
         assert np.array_equal(got.d, [((t == s) & (e > 0)).sum() for s in times])
+        np.testing.assert_allclose(got.event_weight, [w[(t == s) & (e > 0)].sum() for s in times],
+                                   rtol=1e-12)

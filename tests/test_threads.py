@@ -31,7 +31,8 @@ def test_threaded_chunks_give_the_same_comparison_every_run_and_as_one_thread(mo
         calls.append(len(chunks))
         return [work(list(chunks)), work([])]
 
-    for module in ("anker.outcome.aipcw", "anker.outcome.competing", "anker.models.efron"):
+    for module in ("anker.outcome.aipcw", "anker.outcome.competing", "anker.models.efron",
+                   "anker.models.logistic"):
         monkeypatch.setattr(f"{module}.map_chunks", one_thread)
     serial = _compare(df)
     assert calls and max(calls) > 2  # the comparison had chunks to share
